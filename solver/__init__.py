@@ -1,0 +1,37 @@
+"""resistive-explorer's numerical core: exact steady states of resistor-diode-source networks.
+
+Pure numerics (numpy, numba, scipy, networkx); no plotting or app code.
+"""
+
+from .exceptions import (
+    DuplicateElementError,
+    FloatingNodeError,
+    InfeasibleNetworkError,
+    InvalidValueError,
+    NetworkError,
+    UnknownElementError,
+    VoltageLoopError,
+)
+from .network import GROUND, KINDS, Element, Network
+from .solution import KKTCertificate, Solution, kkt_certificate
+from .solve import solve
+
+__all__ = sorted([
+    "DuplicateElementError",
+    "Element",
+    "FloatingNodeError",
+    "GROUND",
+    "InfeasibleNetworkError",
+    "InvalidValueError",
+    "KINDS",
+    "KKTCertificate",
+    "Network",
+    "NetworkError",
+    "Solution",
+    "UnknownElementError",
+    "VoltageLoopError",
+    "kkt_certificate",
+    "solve",
+])
+
+__version__ = "0.1.0"

@@ -1,0 +1,36 @@
+"""Numerical settings of the solver, in one place.
+
+Change them here (or pass the matching keyword to :func:`solver.solve`); no
+other module hard-codes a tolerance or a sweep limit.
+"""
+
+import numpy as np
+
+#: Floating-point type of every potential, conductance and current.
+DTYPE = np.float64
+
+#: Default tolerance of :func:`solver.solve`, relative to the problem's scale
+#: (1 V plus the largest source voltage, threshold or current/conductance).
+DEFAULT_TOL = 1e-10
+
+#: Coordinate-descent sweeps spent before the active-set polish takes over.
+#: Sweeps are cheap and find most conducting diodes; the polish makes the
+#: answer exact. Small interactive circuits usually converge within them.
+DEFAULT_CD_SWEEPS = 64
+
+#: Hard limit on sweeps when the caller asks for coordinate descent only.
+DEFAULT_MAX_SWEEPS = 100_000
+
+#: Limit on active-set iterations (each one a sparse factorization).
+MAX_ACTIVE_SET_ITERATIONS = 10_000
+
+#: A diode whose slack is below this (times the scale) counts as tight when
+#: the active set is guessed from a coordinate-descent point.
+TIGHT_SLACK = 1e-12
+
+#: Numba compilation flags shared by all kernels. fastmath stays off: the
+#: certificate must be reproducible and NaN checks must keep working.
+NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
+
+#: Largest network (nodes + elements) that the solver will allocate for.
+MAX_ELEMENTS = 50_000_000

@@ -1,0 +1,460 @@
+"""The network model: nodes, and resistors, ideal diodes and sources between them.
+
+A :class:`Network` is the *problem* of the solver. It validates every value
+when the element is added, keeps SPICE's sign conventions, and converts to and
+from NetworkX. Structural checks that need the whole circuit (floating nodes,
+voltage-source loops, infeasible diode sets) happen when it is compiled for a
+solve, see :mod:`solver.compiled`.
+
+Sign conventions (as in SPICE): every element has a positive terminal ``p``
+and a negative terminal ``n`` and its current flows from ``p`` through the
+element to ``n``.
+
+============  ============  ============  =============================
+kind          p             n             value
+============  ============  ============  =============================
+resistor      a             b             conductance ``g`` (S)
+diode         anode         cathode       threshold ``theta`` (V): ``v(anode) - v(cathode) <= theta``
+vsource       p (plus)      n (minus)     voltage ``V``: ``v(p) - v(n) = V``
+isource       p             n             current ``I`` (A) leaving node p, entering node n
+============  ============  ============  =============================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+from .exceptions import (
+    DuplicateElementError,
+    InvalidValueError,
+    NetworkError,
+    UnknownElementError,
+)
+
+__all__ = ["GROUND", "KINDS", "Element", "Network"]
+
+#: Name of the ground (reference) node; ``"gnd"`` (any case) and ``0`` are aliases.
+GROUND = "0"
+
+#: The element kinds, in the order the compiled arrays use.
+KINDS = ("resistor", "diode", "vsource", "isource")
+
+#: Name of the value attribute of each kind (NetworkX edges carry it).
+VALUE_ATTRIBUTE = {
+    "resistor": "conductance",
+    "diode": "threshold",
+    "vsource": "voltage",
+    "isource": "current",
+}
+
+#: SPICE letter used for automatic element names.
+NAME_PREFIX = {"resistor": "R", "diode": "D", "vsource": "V", "isource": "I"}
+
+
+@dataclass(frozen=True)
+class Element:
+    """One two-terminal element. ``value`` is the kind's value attribute."""
+
+    kind: str
+    name: str
+    p: object
+    n: object
+    value: float
+
+    @property
+    def resistance(self) -> float:
+        if self.kind != "resistor":
+            raise AttributeError(f"{self.kind} {self.name!r} has no resistance")
+        return 1.0 / self.value
+
+    @property
+    def conductance(self) -> float:
+        if self.kind != "resistor":
+            raise AttributeError(f"{self.kind} {self.name!r} has no conductance")
+        return self.value
+
+
+def canonical_node(node):
+    """Return the canonical form of a node name (ground aliases -> ``"0"``).
+
+    Node names are non-empty strings or integers; ``0``, ``"0"`` and ``"gnd"``
+    (any case) all mean ground.
+    """
+    if isinstance(node, bool) or not isinstance(node, (str, Integral)):
+        raise NetworkError(
+            f"node name {node!r} must be a string or an int, not {type(node).__name__}"
+        )
+    if isinstance(node, Integral):
+        node = int(node)
+        return GROUND if node == 0 else node
+    name = node.strip()
+    if not name:
+        raise NetworkError("node name must not be empty")
+    if name == GROUND or name.lower() == "gnd":
+        return GROUND
+    return name
+
+
+def _finite(kind, name, what, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise InvalidValueError(
+            f"{kind} {name!r}: {what} must be a number, got {value!r}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidValueError(f"{kind} {name!r}: {what} must be finite, got {value}")
+    return value
+
+
+def _positive(kind, name, what, value) -> float:
+    value = _finite(kind, name, what, value)
+    if value <= 0.0:
+        raise InvalidValueError(
+            f"{kind} {name!r}: {what} must be positive, got {value:g}"
+        )
+    return value
+
+
+def _conductance(name, resistance, conductance) -> float:
+    if (resistance is None) == (conductance is None):
+        raise InvalidValueError(
+            f"resistor {name!r}: give exactly one of resistance= or conductance="
+        )
+    if conductance is not None:
+        return _positive("resistor", name, "conductance", conductance)
+    r = _positive("resistor", name, "resistance", resistance)
+    g = 1.0 / r
+    if g == 0.0 or not math.isfinite(g):
+        raise InvalidValueError(f"resistor {name!r}: resistance {r:g} is out of range")
+    return g
+
+
+def _check_value(kind, name, value) -> float:
+    if kind == "resistor":
+        return _positive(kind, name, "conductance", value)
+    if kind == "diode":
+        theta = _finite(kind, name, "threshold", value)
+        if theta < 0.0:
+            raise InvalidValueError(
+                f"diode {name!r}: threshold must be >= 0, got {theta:g} "
+                "(swap anode and cathode for a reverse drop)"
+            )
+        return theta
+    if kind == "vsource":
+        return _finite(kind, name, "voltage", value)
+    if kind == "isource":
+        return _finite(kind, name, "current", value)
+    raise NetworkError(f"unknown element kind {kind!r}; expected one of {KINDS}")
+
+
+class Network:
+    """A network of resistors, ideal diodes, voltage and current sources.
+
+    Ground is node ``"0"`` and always exists. Every other node is created by
+    the first element that touches it (or by :meth:`add_node`).
+
+    Examples
+    --------
+    A divider: 10 V across 1 kOhm and 3 kOhm in series puts 7.5 V at ``mid``.
+
+    >>> from solver import Network, solve
+    >>> net = Network()
+    >>> net.add_voltage_source("in", "0", 10.0)
+    'V1'
+    >>> net.add_resistor("in", "mid", resistance=1e3)
+    'R1'
+    >>> net.add_resistor("mid", "0", resistance=3e3)
+    'R2'
+    >>> round(solve(net).voltages["mid"], 6)
+    7.5
+    """
+
+    def __init__(self):
+        self._nodes: dict = {GROUND: {}}
+        self._elements: dict[str, Element] = {}
+        self._counters = {kind: 0 for kind in KINDS}
+        self._structure_version = 0
+        self._value_version = 0
+        self._arrays_cache = None
+        self._compiled_cache = None
+
+    # ------------------------------------------------------------------ nodes
+    @property
+    def nodes(self) -> list:
+        """Node names, ground first, then in order of creation."""
+        return list(self._nodes)
+
+    def add_node(self, node, **attributes):
+        """Add a node (if new) and set scalar attributes on it (e.g. a layout position)."""
+        node = canonical_node(node)
+        self._ensure_node(node)
+        self._nodes[node].update(attributes)
+        return node
+
+    def node_attributes(self, node) -> dict:
+        return self._nodes[canonical_node(node)]
+
+    def remove_node(self, node):
+        """Remove a node that no element touches."""
+        node = canonical_node(node)
+        if node == GROUND:
+            raise NetworkError("the ground node '0' cannot be removed")
+        if node not in self._nodes:
+            raise NetworkError(f"no node {node!r} in the network")
+        users = [e.name for e in self._elements.values() if node in (e.p, e.n)]
+        if users:
+            raise NetworkError(
+                f"node {node!r} is still used by {', '.join(users[:5])}; remove those first"
+            )
+        del self._nodes[node]
+        self._changed(structure=True)
+
+    def _ensure_node(self, node):
+        if node in self._nodes:
+            return
+        for other in self._nodes:
+            if str(other) == str(node):
+                raise NetworkError(
+                    f"node {node!r} ({type(node).__name__}) clashes with existing node "
+                    f"{other!r} ({type(other).__name__}); use one spelling"
+                )
+        self._nodes[node] = {}
+
+    # --------------------------------------------------------------- elements
+    def add_resistor(self, a, b, resistance=None, conductance=None, name=None) -> str:
+        """Add a linear resistor between ``a`` and ``b``; return its name.
+
+        Give exactly one of ``resistance`` (ohm) or ``conductance`` (siemens);
+        both must be finite and positive. Its current flows from ``a`` to ``b``.
+        """
+        name = self._new_name("resistor", name)
+        return self._add("resistor", name, a, b, _conductance(name, resistance, conductance))
+
+    def add_diode(self, anode, cathode, threshold=0.0, name=None) -> str:
+        """Add an ideal diode: ``v(anode) - v(cathode) <= threshold``, current >= 0 anode->cathode."""
+        return self._add("diode", self._new_name("diode", name), anode, cathode, threshold)
+
+    def add_voltage_source(self, p, n, voltage, name=None) -> str:
+        """Add an ideal voltage source holding ``v(p) - v(n) = voltage``."""
+        return self._add("vsource", self._new_name("vsource", name), p, n, voltage)
+
+    def add_current_source(self, p, n, current, name=None) -> str:
+        """Add an ideal current source; ``current`` flows from ``p`` through the source to ``n``."""
+        return self._add("isource", self._new_name("isource", name), p, n, current)
+
+    def add_element(self, kind, p, n, value, name=None) -> str:
+        """Add an element by kind name (``"resistor"`` takes a conductance as value)."""
+        if kind not in KINDS:
+            raise NetworkError(f"unknown element kind {kind!r}; expected one of {KINDS}")
+        return self._add(kind, self._new_name(kind, name), p, n, value)
+
+    def add_resistors(self, a, b, conductance, names=None) -> list[str]:
+        """Add many resistors at once (vectorised validation); return their names."""
+        a, b = list(a), list(b)
+        g = np.asarray(conductance, dtype=float).reshape(-1)
+        if not (len(a) == len(b) == g.size):
+            raise NetworkError(
+                f"add_resistors: {len(a)} a-nodes, {len(b)} b-nodes and {g.size} conductances differ"
+            )
+        if names is not None:
+            names = list(names)
+            if len(names) != g.size:
+                raise NetworkError(f"add_resistors: {len(names)} names for {g.size} resistors")
+        bad = np.flatnonzero(~np.isfinite(g) | (g <= 0))
+        if bad.size:
+            i = int(bad[0])
+            label = names[i] if names else f"#{i}"
+            raise InvalidValueError(
+                f"resistor {label}: conductance must be finite and positive, got {g[i]:g}"
+            )
+        out = []
+        for i in range(g.size):
+            name = self._new_name("resistor", names[i] if names else None)
+            out.append(self._add("resistor", name, a[i], b[i], float(g[i])))
+        return out
+
+    def _new_name(self, kind, name):
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise NetworkError(f"{kind} name must be a non-empty string, got {name!r}")
+            name = name.strip()
+            if name in self._elements:
+                raise DuplicateElementError(
+                    f"element name {name!r} is already used by a {self._elements[name].kind}"
+                )
+            return name
+        prefix = NAME_PREFIX[kind]
+        while True:
+            self._counters[kind] += 1
+            candidate = f"{prefix}{self._counters[kind]}"
+            if candidate not in self._elements:
+                return candidate
+
+    def _add(self, kind, name, p, n, value) -> str:
+        value = _check_value(kind, name, value)
+        p, n = canonical_node(p), canonical_node(n)
+        if p == n:
+            raise NetworkError(f"{kind} {name!r} connects node {p!r} to itself")
+        self._ensure_node(p)
+        self._ensure_node(n)
+        self._elements[name] = Element(kind, name, p, n, value)
+        self._changed(structure=True)
+        return name
+
+    def element(self, name) -> Element:
+        try:
+            return self._elements[name]
+        except KeyError:
+            raise UnknownElementError(f"no element named {name!r} in the network") from None
+
+    def elements(self, kind=None) -> list[Element]:
+        """All elements in insertion order, optionally of one kind."""
+        if kind is None:
+            return list(self._elements.values())
+        if kind not in KINDS:
+            raise NetworkError(f"unknown element kind {kind!r}; expected one of {KINDS}")
+        return [e for e in self._elements.values() if e.kind == kind]
+
+    def __contains__(self, name):
+        return name in self._elements
+
+    def __len__(self):
+        return len(self._elements)
+
+    def remove_element(self, name):
+        """Remove an element (its nodes stay)."""
+        self.element(name)
+        del self._elements[name]
+        self._changed(structure=True)
+
+    def set_value(self, name, value=None, *, resistance=None):
+        """Change an element's value (conductance for a resistor, or ``resistance=``)."""
+        old = self.element(name)
+        if resistance is not None:
+            if old.kind != "resistor":
+                raise NetworkError(f"{old.kind} {name!r} has no resistance")
+            value = _conductance(name, resistance, None)
+        value = _check_value(old.kind, name, value)
+        self._elements[name] = Element(old.kind, name, old.p, old.n, value)
+        self._changed(structure=False)
+
+    def rename_element(self, old, new):
+        element = self.element(old)
+        new = self._new_name(element.kind, new)
+        # rebuild to keep insertion order
+        self._elements = {
+            (new if k == old else k): (Element(e.kind, new, e.p, e.n, e.value) if k == old else e)
+            for k, e in self._elements.items()
+        }
+        self._changed(structure=True)
+
+    def copy(self) -> "Network":
+        other = Network()
+        other._nodes = {k: dict(v) for k, v in self._nodes.items()}
+        other._elements = dict(self._elements)
+        other._counters = dict(self._counters)
+        return other
+
+    def _changed(self, structure):
+        if structure:
+            self._structure_version += 1
+        self._value_version += 1
+        self._arrays_cache = None
+
+    # ----------------------------------------------------------- flat arrays
+    def arrays(self):
+        """Flat arrays of the network: node index, and per kind p, n, value, names.
+
+        Returns a dict ``{"nodes": [...], kind: (p_idx, n_idx, value, names)}``;
+        cached until the network changes.
+        """
+        if self._arrays_cache is None:
+            index = {node: i for i, node in enumerate(self._nodes)}
+            out = {"nodes": list(self._nodes)}
+            for kind in KINDS:
+                els = [e for e in self._elements.values() if e.kind == kind]
+                p = np.fromiter((index[e.p] for e in els), dtype=np.int64, count=len(els))
+                n = np.fromiter((index[e.n] for e in els), dtype=np.int64, count=len(els))
+                v = np.fromiter((e.value for e in els), dtype=np.float64, count=len(els))
+                out[kind] = (p, n, v, [e.name for e in els])
+            self._arrays_cache = out
+        return self._arrays_cache
+
+    # --------------------------------------------------------------- equality
+    def __eq__(self, other):
+        if not isinstance(other, Network):
+            return NotImplemented
+        return (
+            self._nodes == other._nodes
+            and self._elements == other._elements
+            and list(self._elements) == list(other._elements)
+        )
+
+    def __repr__(self):
+        counts = {k: 0 for k in KINDS}
+        for e in self._elements.values():
+            counts[e.kind] += 1
+        parts = ", ".join(f"{v} {k}s" for k, v in counts.items() if v)
+        return f"<Network: {len(self._nodes)} nodes, {parts or 'no elements'}>"
+
+    # -------------------------------------------------------------- networkx
+    def to_networkx(self):
+        """Return a ``networkx.MultiDiGraph`` describing the network losslessly.
+
+        Schema: one node per network node (its attributes copied), graph
+        attribute ``ground = "0"``; one edge ``p -> n`` per element, keyed by
+        the element name, with attributes ``kind`` (resistor, diode, vsource,
+        isource), ``name`` and the value attribute (``conductance`` and, for
+        reading convenience, ``resistance``; ``threshold``; ``voltage``;
+        ``current``). All attributes are scalars.
+        """
+        import networkx as nx
+
+        graph = nx.MultiDiGraph(ground=GROUND)
+        for node, attrs in self._nodes.items():
+            graph.add_node(node, **attrs)
+        for e in self._elements.values():
+            attrs = {"kind": e.kind, "name": e.name, VALUE_ATTRIBUTE[e.kind]: e.value}
+            if e.kind == "resistor":
+                attrs["resistance"] = 1.0 / e.value
+            graph.add_edge(e.p, e.n, key=e.name, **attrs)
+        return graph
+
+    @classmethod
+    def from_networkx(cls, graph) -> "Network":
+        """Build a network from a graph in the :meth:`to_networkx` schema.
+
+        Edges need ``kind`` and that kind's value attribute (a resistor may give
+        ``resistance`` instead of ``conductance``; ``conductance`` wins when both
+        are present). ``name`` defaults to a string edge key, else is generated.
+        """
+        net = cls()
+        for node, attrs in graph.nodes(data=True):
+            net.add_node(node, **attrs)
+        if graph.is_multigraph():
+            edges = graph.edges(keys=True, data=True)
+        else:
+            edges = ((u, v, None, d) for u, v, d in graph.edges(data=True))
+        for u, v, key, data in edges:
+            where = f"edge {u!r} -> {v!r}" + (f" (key {key!r})" if key is not None else "")
+            kind = data.get("kind")
+            if kind not in KINDS:
+                raise NetworkError(f"{where}: attribute 'kind' must be one of {KINDS}, got {kind!r}")
+            name = data.get("name", key if isinstance(key, str) else None)
+            attr = VALUE_ATTRIBUTE[kind]
+            if kind == "resistor" and "conductance" not in data:
+                if "resistance" not in data:
+                    raise NetworkError(f"{where}: a resistor needs 'conductance' or 'resistance'")
+                net.add_resistor(u, v, resistance=data["resistance"], name=name)
+                continue
+            if attr not in data:
+                if kind == "diode":
+                    data = {**data, "threshold": 0.0}
+                else:
+                    raise NetworkError(f"{where}: a {kind} needs attribute {attr!r}")
+            net.add_element(kind, u, v, data[attr], name=name)
+        return net

@@ -1,0 +1,145 @@
+"""The result of a solve: potentials, currents, and a certificate that checks them.
+
+The certificate (:class:`KKTCertificate`) is computed from the returned node
+voltages and element currents alone, with none of the algorithm's internal
+state, so it proves (or disproves) optimality by itself:
+
+* Kirchhoff's current law at every node but ground (stationarity of the QP),
+* every source voltage and diode constraint holds (primal feasibility),
+* every diode current is >= 0 (dual feasibility),
+* a diode carries current only where it is at its threshold (complementarity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["KKTCertificate", "Solution", "kkt_certificate"]
+
+
+@dataclass(frozen=True)
+class KKTCertificate:
+    """Residuals of the optimality (KKT) conditions of a solution.
+
+    ``max_kcl_residual`` (A), ``max_constraint_violation`` (V),
+    ``min_diode_current`` (A, >= 0 at an optimum; ``inf`` without diodes) and
+    ``max_complementarity`` (W: diode current times its distance from the
+    threshold). ``current_scale`` (A) and ``voltage_scale`` (V) are the sizes
+    the residuals are judged against by :meth:`is_optimal`.
+    """
+
+    max_kcl_residual: float
+    max_constraint_violation: float
+    min_diode_current: float
+    max_complementarity: float
+    current_scale: float
+    voltage_scale: float
+
+    def is_optimal(self, tol=1e-9) -> bool:
+        """True when every residual is below ``tol`` times its scale."""
+        i_tol = tol * self.current_scale
+        return (
+            self.max_kcl_residual <= i_tol
+            and self.max_constraint_violation <= tol * self.voltage_scale
+            and self.min_diode_current >= -i_tol
+            and self.max_complementarity <= tol * self.current_scale * self.voltage_scale
+        )
+
+
+def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
+    """Check Kirchhoff's laws and the diode conditions on node voltages and element currents.
+
+    ``arrays`` is :meth:`Network.arrays`; ``voltages`` is indexed like its
+    nodes and ``currents`` maps each kind to its element currents in order.
+    """
+    v = np.asarray(voltages, dtype=float)
+    n_nodes = v.shape[0]
+    net_out = np.zeros(n_nodes)
+    gross = np.zeros(n_nodes)
+    for kind, i in currents.items():
+        p, n = arrays[kind][0], arrays[kind][1]
+        np.add.at(net_out, p, i)
+        np.add.at(net_out, n, -i)
+        np.add.at(gross, p, np.abs(i))
+        np.add.at(gross, n, np.abs(i))
+    kcl = float(np.max(np.abs(net_out[1:]), initial=0.0))
+    current_scale = max(float(np.max(gross, initial=0.0)), 1e-300)
+
+    dp, dn, theta, _ = arrays["diode"]
+    vp, vn, volts, _ = arrays["vsource"]
+    drop = v[dp] - v[dn]
+    violation = max(
+        float(np.max(np.abs(v[vp] - v[vn] - volts), initial=0.0)),
+        float(np.max(drop - theta, initial=0.0)),
+    )
+    i_d = currents["diode"]
+    min_current = float(np.min(i_d, initial=np.inf))
+    complementarity = float(np.max(np.abs(i_d * (theta - drop)), initial=0.0))
+    voltage_scale = 1.0 + float(np.max(np.abs(v), initial=0.0))
+    return KKTCertificate(kcl, violation, min_current, complementarity, current_scale, voltage_scale)
+
+
+@dataclass
+class Solution:
+    """The DC steady state of a network, as returned by :func:`solver.solve`.
+
+    Attributes
+    ----------
+    voltages : dict
+        Node name -> potential (V); ground is 0.
+    currents : dict
+        Element name -> current (A) from its p terminal through it to n
+        (SPICE conventions: a source delivering power has a negative current).
+    active_diodes : list
+        Names of the conducting diodes (active constraints).
+    power : float
+        Power dissipated by resistors and diode thresholds (W); the sources
+        deliver the same amount.
+    sweeps : int
+        Coordinate-descent sweeps run.
+    active_set_iterations : int
+        Equality-QP solves of the active-set polish (0 when sweeps sufficed).
+    converged : bool
+        True when the certificate meets the tolerance.
+    trace : dict
+        Per sweep: ``energy`` (E, W) and ``max_kcl_residual`` (A, the largest
+        current a single node update balanced), then one entry per
+        active-set iteration; ``phase`` is 0 for sweeps, 1 for the polish.
+    kkt : KKTCertificate
+        Optimality residuals computed from ``voltages`` and ``currents``.
+    timings : dict
+        Seconds spent in each stage.
+    """
+
+    voltages: dict
+    currents: dict
+    active_diodes: list
+    power: float
+    sweeps: int
+    active_set_iterations: int
+    converged: bool
+    trace: dict
+    kkt: KKTCertificate
+    timings: dict = field(default_factory=dict)
+    node_voltages: np.ndarray = field(default=None, repr=False)
+    _warm: object = field(default=None, repr=False)
+
+    @property
+    def energy(self) -> float:
+        """E at the solution: half the resistor dissipation plus the current-source term."""
+        return float(self.trace["final_energy"])
+
+    def element_power(self, name) -> float:
+        """Power absorbed by one element (W), negative for a source delivering power."""
+        return self._element_power[name]
+
+    def __repr__(self):
+        k = self.kkt
+        return (
+            f"<Solution converged={self.converged} nodes={len(self.voltages)} "
+            f"active_diodes={len(self.active_diodes)} sweeps={self.sweeps} "
+            f"active_set_iterations={self.active_set_iterations} "
+            f"kcl={k.max_kcl_residual:.2e}A violation={k.max_constraint_violation:.2e}V>"
+        )

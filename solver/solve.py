@@ -1,0 +1,425 @@
+"""The algorithm: exact coordinate descent, then an active-set polish that makes it exact.
+
+See ``solver/README.md`` for why this reaches the optimum on every valid
+network. In short:
+
+1. *Coordinate descent* (the paper's algorithm): each free node moves to the
+   exact minimiser of E along its own potential, clipped to the interval its
+   diodes allow. Iterates stay feasible and E never increases, but a sweep can
+   stall where a conducting diode joins two free nodes.
+2. *Certificate*: diode currents are recovered from the tight diodes by
+   Kirchhoff's law; if KCL, feasibility, ``i >= 0`` and complementarity hold
+   the point is optimal and we stop.
+3. *Active-set polish* (primal active-set method for convex QPs): merge the
+   ends of the working-set diodes into super-nodes, solve the reduced
+   Laplacian system with a sparse factorization, step as far as the other
+   diodes allow, add a blocking diode or release the diodes whose current
+   comes out negative, and repeat until the KKT conditions hold.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from . import _kernels as K
+from .compiled import compile_network
+from .config import (
+    DEFAULT_CD_SWEEPS,
+    DEFAULT_MAX_SWEEPS,
+    DEFAULT_TOL,
+    MAX_ACTIVE_SET_ITERATIONS,
+    TIGHT_SLACK,
+)
+from .exceptions import InfeasibleNetworkError, NetworkError
+from .solution import Solution, kkt_certificate
+
+__all__ = ["solve"]
+
+METHODS = ("auto", "cd")
+
+
+def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
+          method="auto", cd_sweeps=DEFAULT_CD_SWEEPS) -> Solution:
+    r"""Return the DC steady state of ``net``: the minimiser of its power dissipation.
+
+    Solves the convex QP
+
+    .. math::
+
+        \min_v \; \sum_{r} \tfrac{g_r}{2} (v_{a_r} - v_{b_r})^2
+                 + \sum_{s} I_s (v_{p_s} - v_{n_s})
+        \quad \text{s.t.} \quad v_p - v_n = V \text{ (voltage sources)},\;
+        v_{anode} - v_{cathode} \le \theta \text{ (diodes)},\; v_0 = 0,
+
+    whose Lagrange multipliers of the diode rows are the diode currents.
+
+    Parameters
+    ----------
+    net : Network
+    tol : float
+        Relative tolerance of the certificate: KCL residual below
+        ``tol * current_scale`` and constraint violation below
+        ``tol * voltage_scale`` (see :class:`KKTCertificate`).
+    max_sweeps : int, optional
+        Sweep limit of ``method="cd"`` (default 100,000). With ``"auto"``,
+        the sweeps before the polish are ``min(cd_sweeps, max_sweeps)``.
+    warm_start : Solution or dict, optional
+        A previous solution (its voltages and conducting diodes are reused) or
+        a ``{node: voltage}`` guess. Nodes it lacks start at 0.
+    trace : bool
+        Record energy and residual per sweep (costs one pass over the
+        resistors per sweep).
+    method : {"auto", "cd"}
+        ``"auto"``: coordinate descent then the exact active-set polish.
+        ``"cd"``: coordinate descent alone, as in the paper; it may stall, and
+        then ``converged`` is False.
+    cd_sweeps : int
+        Sweeps spent before the polish in ``"auto"``.
+
+    Returns
+    -------
+    Solution
+        With ``converged`` True when the KKT certificate meets ``tol``.
+
+    Raises
+    ------
+    FloatingNodeError, VoltageLoopError, InfeasibleNetworkError
+        When the network has no well-defined steady state.
+
+    Examples
+    --------
+    The stall case of plain coordinate descent: a diode between two free nodes.
+
+    >>> from solver import Network, solve
+    >>> net = Network()
+    >>> net.add_voltage_source("s", "0", 1.0)
+    'V1'
+    >>> net.add_resistor("s", "a", 1.0)
+    'R1'
+    >>> net.add_resistor("b", "0", 1.0)
+    'R2'
+    >>> net.add_diode("a", "b")
+    'D1'
+    >>> sol = solve(net)
+    >>> round(sol.voltages["a"], 9), round(sol.voltages["b"], 9), sol.active_diodes
+    (0.5, 0.5, ['D1'])
+    """
+    if method not in METHODS:
+        raise NetworkError(f"method must be one of {METHODS}, got {method!r}")
+    if not (tol > 0):
+        raise NetworkError(f"tol must be positive, got {tol!r}")
+    timings = {}
+    t0 = time.perf_counter()
+    cn = compile_network(net)
+    s = cn.structure
+    m = s.m
+    timings["compile"] = time.perf_counter() - t0
+    tol_v = tol * cn.voltage_scale
+
+    t1 = time.perf_counter()
+    u, warm_active = _start_point(cn, warm_start)
+    solver_state = _State(cn, trace)
+    done = False
+    if warm_active is not None and method == "auto":
+        # A previous active set is usually still right after a small edit: try it directly.
+        in_w = np.zeros(len(s.da), dtype=bool)
+        in_w[warm_active] = True
+        candidate = solver_state.eqp(in_w)
+        if candidate is not None and solver_state.accept(candidate[0], candidate[1], tol):
+            u = candidate[0]
+            done = True
+    timings["warm_guess"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    if not done:
+        bad = K.repair_feasibility(u, s.da, s.dc, cn.db, m + 2)
+        if bad >= 0:
+            raise _infeasible(net, cn, bad)
+        if method == "cd":
+            sweeps = DEFAULT_MAX_SWEEPS if max_sweeps is None else int(max_sweeps)
+        else:
+            sweeps = cd_sweeps if max_sweeps is None else min(cd_sweeps, int(max_sweeps))
+        solver_state.sweep(u, sweeps, step_tol=tol_v * 1e-3)
+    timings["sweeps"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    if not done:
+        in_w = _tight(cn, u, TIGHT_SLACK * cn.voltage_scale)
+        if method == "cd":
+            solver_state.last = (u, in_w.copy())
+        else:
+            u = solver_state.polish(u, in_w, tol)
+    timings["polish"] = time.perf_counter() - t3
+
+    t4 = time.perf_counter()
+    sol = _solution(net, cn, solver_state, tol)
+    timings["certificate"] = time.perf_counter() - t4
+    timings["total"] = time.perf_counter() - t0
+    sol.timings = timings
+    return sol
+
+
+def _tight(cn, u, slack_tol):
+    s = cn.structure
+    slack = cn.db - (u[s.da] - u[s.dc])
+    return slack <= slack_tol
+
+
+def _start_point(cn, warm_start):
+    """Component potentials from a warm start (Solution or dict), and its diode guess."""
+    s = cn.structure
+    u = np.zeros(s.m + 1)
+    if warm_start is None:
+        return u, None
+    if isinstance(warm_start, Solution):
+        volts = warm_start.voltages
+        active = set(warm_start.active_diodes) | set(warm_start._warm or ())
+    elif isinstance(warm_start, dict):
+        volts, active = warm_start, None
+    else:
+        raise NetworkError(
+            f"warm_start must be a Solution or a {{node: voltage}} dict, not {type(warm_start).__name__}"
+        )
+    guess = np.array([float(volts.get(node, np.nan)) for node in s.nodes])
+    known = np.isfinite(guess) & (s.comp < s.m)
+    if known.any():
+        comp = s.comp[known]
+        total = np.bincount(comp, weights=guess[known] - cn.offset[known], minlength=s.m + 1)
+        count = np.bincount(comp, minlength=s.m + 1)
+        has = count > 0
+        u[has] = total[has] / count[has]
+        u[s.m] = 0.0
+    warm_active = None
+    if active is not None:
+        names = cn.arrays["diode"][3]
+        index = {names[e]: i for i, e in enumerate(s.dio_keep)}
+        warm_active = np.array([index[n] for n in active if n in index], dtype=np.int64)
+    return u, warm_active
+
+
+def _infeasible(net, cn, bad):
+    s = cn.structure
+    names = cn.arrays["diode"][3]
+    # walk the diodes whose bounds chain back into each other to name the loop
+    culprit = names[s.dio_keep[bad]]
+    chained = [names[s.dio_keep[e]] for e in range(len(s.da))
+               if s.da[e] in (s.da[bad], s.dc[bad]) or s.dc[e] in (s.da[bad], s.dc[bad])]
+    return InfeasibleNetworkError(
+        f"the diode constraints cannot all hold: diode {culprit!r} (with {', '.join(sorted(set(chained) - {culprit})[:8]) or 'the sources'}) "
+        "is forced forward by the voltage sources and the other diodes around it; "
+        "check the diode directions and thresholds",
+        sorted(set(chained) | {culprit}),
+    )
+
+
+class _State:
+    """Kernels' view of one compiled network, plus what the solve has recorded."""
+
+    def __init__(self, cn, trace):
+        self.cn = cn
+        self.record = trace
+        self.energies = []
+        self.residuals = []
+        self.phases = []
+        self.sweeps = 0
+        self.iterations = 0
+        self.converged = False
+        self.last = None  # (u, in_w) of the final point
+
+    # -- coordinate descent
+    def sweep(self, u, n, step_tol):
+        cn, s = self.cn, self.cn.structure
+        if n <= 0 or s.m == 0:
+            return
+        residuals = np.empty(n)
+        energies = np.empty(n if self.record else 0)
+        done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
+                           cn.db[s.d_inc], s.dupper, n, step_tol, residuals, energies,
+                           s.ri, s.rj, cn.rg, cn.rk)
+        self.sweeps += done
+        self.residuals.extend(residuals[:done])
+        if self.record:
+            self.energies.extend(energies[:done])
+        self.phases.extend([0] * done)
+
+    # -- equality QP on a working set of tight diodes
+    def eqp(self, in_w):
+        cn, s = self.cn, self.cn.structure
+        tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
+        if n_trees:
+            rows, cols, vals, rhs = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_trees, n_trees))
+            try:
+                lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                          options=dict(SymmetricMode=True))
+            except RuntimeError:
+                return None  # singular: a super-node with no resistor path (cannot happen after validation)
+            U = lu.solve(rhs)
+            U += lu.solve(rhs - matrix @ U)  # one step of iterative refinement
+        else:
+            U = np.zeros(0)
+        u = K.expand_reduced(U, tree, w)
+        u[s.m] = 0.0
+        return u, (in_w, order, parent_edge)
+
+    def diode_currents(self, u, forest):
+        """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
+        cn, s = self.cn, self.cn.structure
+        in_w, order, parent_edge = forest
+        r = np.zeros(s.m + 1)
+        r[: s.m] = K.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
+        lam, leftover = K.tree_flow(order, parent_edge, s.da, s.dc, -r)
+        leftover[s.m] = 0.0
+        return lam, r, leftover
+
+    def accept(self, u, forest, tol):
+        """True when u with forest currents satisfies the KKT conditions to tol."""
+        cn, s = self.cn, self.cn.structure
+        lam, r, leftover = self.diode_currents(u, forest)
+        scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+        slack = cn.db - (u[s.da] - u[s.dc])
+        ok = (
+            float(np.max(np.abs(leftover), initial=0.0)) <= tol * scale
+            and float(np.min(slack, initial=0.0)) >= -tol * cn.voltage_scale
+            and float(np.min(lam, initial=0.0)) >= -tol * scale
+        )
+        if ok:
+            self.last = (u, forest[0])
+            self.converged = True
+        return ok
+
+    # -- primal active-set method
+    def polish(self, u, in_w, tol):
+        cn, s = self.cn, self.cn.structure
+        forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
+        if self.accept(u, (in_w, forest[2], forest[3]), tol):
+            return u
+        eps = 1e-14 * cn.voltage_scale
+        single_release = False
+        seen = set()
+        for _ in range(MAX_ACTIVE_SET_ITERATIONS):
+            self.iterations += 1
+            result = self.eqp(in_w)
+            if result is None:
+                break
+            target, forest = result
+            p = target - u
+            rate = p[s.da] - p[s.dc]
+            moving = ~in_w & (rate > eps)
+            alpha = 1.0
+            if moving.any():
+                slack = np.maximum(cn.db[moving] - (u[s.da[moving]] - u[s.dc[moving]]), 0.0)
+                steps = slack / rate[moving]
+                alpha = min(1.0, float(steps.min()))
+            if alpha < 1.0:
+                u = u + alpha * p
+                u[s.m] = 0.0
+                blocking = np.flatnonzero(moving)[steps <= alpha * (1 + 1e-12) + 1e-300]
+                in_w[blocking] = True
+                self._record(u, None)
+                continue
+            u = target
+            lam, r, leftover = self.diode_currents(u, forest)
+            self._record(u, (lam, r))
+            scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+            negative = in_w & (lam < -tol * scale)
+            if not negative.any():
+                self.last = (u, in_w)
+                self.converged = True
+                return u
+            key = in_w.tobytes()
+            if key in seen:
+                single_release = True  # a working set came back: release one at a time (Bland)
+            seen.add(key)
+            if single_release:
+                in_w[np.flatnonzero(negative)[0]] = False
+            else:
+                in_w[negative] = False
+        self.last = (u, in_w)
+        return u
+
+    def _record(self, u, currents):
+        if not self.record:
+            return
+        cn, s = self.cn, self.cn.structure
+        self.energies.append(K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f))
+        if currents is None:
+            r = K.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
+            imbalance = r
+        else:
+            lam, r = currents
+            imbalance = r.copy()
+            flow = np.maximum(lam, 0.0)
+            np.add.at(imbalance, s.da, flow)
+            np.add.at(imbalance, s.dc, -flow)
+            imbalance = imbalance[: s.m]
+        self.residuals.append(float(np.max(np.abs(imbalance), initial=0.0)))
+        self.phases.append(1)
+
+
+def _solution(net, cn, state, tol) -> Solution:
+    s = cn.structure
+    arrays = cn.arrays
+    u, in_w = state.last
+    v = K.node_potentials(u, s.comp, cn.offset)
+    v[0] = 0.0
+
+    rp, rn, rg, rnames = arrays["resistor"]
+    dp, dn, theta, dnames = arrays["diode"]
+    vp, vn, volts, vnames = arrays["vsource"]
+    ip, in_, icur, inames = arrays["isource"]
+
+    i_res = rg * (v[rp] - v[rn])
+    forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy())
+    lam, _, _ = state.diode_currents(u, (forest[0], forest[2], forest[3]))
+    i_dio = np.zeros(len(dp))
+    i_dio[s.dio_keep] = lam
+    # voltage-source currents: whatever KCL leaves at each node, carried along the source forest
+    out = np.zeros(len(s.nodes))
+    for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
+        np.add.at(out, p, i)
+        np.add.at(out, n, -i)
+    i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
+
+    currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
+    kkt = kkt_certificate(arrays, v, currents)
+    named = {}
+    powers = {}
+    for kind, names, i, p, n in (("resistor", rnames, i_res, rp, rn), ("diode", dnames, i_dio, dp, dn),
+                                 ("vsource", vnames, i_vs, vp, vn), ("isource", inames, icur, ip, in_)):
+        absorbed = i * (v[p] - v[n])
+        named.update(zip(names, i.tolist()))
+        powers.update(zip(names, absorbed.tolist()))
+    i_tol = tol * kkt.current_scale
+    active = [dnames[e] for e in np.flatnonzero(i_dio > i_tol)]
+    power = float(np.dot(i_res, v[rp] - v[rn]) + np.dot(i_dio, v[dp] - v[dn]))
+    final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
+    trace = {
+        "energy": np.asarray(state.energies, dtype=float),
+        "max_kcl_residual": np.asarray(state.residuals, dtype=float),
+        "phase": np.asarray(state.phases, dtype=np.int8),
+        "final_energy": final_energy,
+    }
+    if state.record and len(state.energies):
+        # reduced energies differ from E by a constant: align the last sweep's point
+        trace["energy"] += final_energy - K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    sol = Solution(
+        voltages=dict(zip(s.nodes, v.tolist())),
+        currents=named,
+        active_diodes=active,
+        power=power,
+        sweeps=state.sweeps,
+        active_set_iterations=state.iterations,
+        converged=bool(kkt.is_optimal(max(tol, 1e-12))),
+        trace=trace,
+        kkt=kkt,
+        node_voltages=v,
+    )
+    sol._element_power = powers
+    tight_names = [dnames[s.dio_keep[e]] for e in np.flatnonzero(in_w)]
+    sol._warm = tight_names
+    return sol
