@@ -21,6 +21,9 @@ DEFAULT_CD_SWEEPS = 64
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
 
+#: Primal-dual active-set guesses tried before the monotone primal method.
+PRIMAL_DUAL_ITERATIONS = 50
+
 #: Limit on active-set iterations (each one a sparse factorization).
 MAX_ACTIVE_SET_ITERATIONS = 10_000
 

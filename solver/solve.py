@@ -32,6 +32,7 @@ from .config import (
     DEFAULT_MAX_SWEEPS,
     DEFAULT_TOL,
     MAX_ACTIVE_SET_ITERATIONS,
+    PRIMAL_DUAL_ITERATIONS,
     TIGHT_SLACK,
 )
 from .exceptions import InfeasibleNetworkError, NetworkError
@@ -292,12 +293,53 @@ class _State:
             self.converged = True
         return ok
 
-    # -- primal active-set method
+    # -- active-set polish: primal-dual guesses first, the safe primal method if they cycle
     def polish(self, u, in_w, tol):
         cn, s = self.cn, self.cn.structure
         forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
         if self.accept(u, (in_w, forest[2], forest[3]), tol):
             return u
+        target = self.primal_dual(in_w.copy(), tol)
+        if target is not None:
+            return target
+        return self.primal(u, in_w, tol)
+
+    def primal_dual(self, in_w, tol):
+        """Primal-dual active-set iterations (a semismooth Newton method).
+
+        Each iteration solves the equality QP on the guessed set, then keeps
+        the diodes whose current came out positive and adds those the new
+        point violates. Fast (a handful of solves) but not monotone, so it
+        gives up, returning None, as soon as a guess repeats.
+        """
+        cn, s = self.cn, self.cn.structure
+        seen = set()
+        for _ in range(PRIMAL_DUAL_ITERATIONS):
+            self.iterations += 1
+            result = self.eqp(in_w)
+            if result is None:
+                return None
+            target, forest = result
+            lam, r, leftover = self.diode_currents(target, forest)
+            self._record(target, (lam, r))
+            scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+            slack = cn.db - (target[s.da] - target[s.dc])
+            violated = ~in_w & (slack < -tol * cn.voltage_scale)
+            negative = in_w & (lam < -tol * scale)
+            if not violated.any() and not negative.any():
+                self.last = (target, in_w)
+                self.converged = True
+                return target
+            key = in_w.tobytes()
+            if key in seen:
+                return None
+            seen.add(key)
+            in_w = (in_w & ~negative) | violated
+        return None
+
+    def primal(self, u, in_w, tol):
+        """Primal active-set method from a feasible point: monotone and finite."""
+        cn, s = self.cn, self.cn.structure
         eps = 1e-14 * cn.voltage_scale
         single_release = False
         seen = set()
