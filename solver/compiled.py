@@ -77,6 +77,7 @@ class CompiledNetwork:
     gsum: np.ndarray
     f: np.ndarray
     db: np.ndarray
+    dbound: np.ndarray  # per diode incidence: u_k <= u_other + dbound (upper) or >= (lower)
     voltage_scale: float
 
     @property
@@ -272,7 +273,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
         scale = max(scale, float(np.max(np.abs(icur)) / np.min(rg_all)))
     return CompiledNetwork(
         structure=s, arrays=arrays, offset=offset, rk=rk, rg=rg, g=g, c=c, gsum=gsum,
-        f=f, db=db, voltage_scale=scale,
+        f=f, db=db, dbound=np.where(s.dupper, db[s.d_inc], -db[s.d_inc]), voltage_scale=scale,
     )
 
 

@@ -52,13 +52,24 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     """Check Kirchhoff's laws and the diode conditions on node voltages and element currents.
 
     ``arrays`` is :meth:`Network.arrays`; ``voltages`` is indexed like its
-    nodes and ``currents`` maps each kind to its element currents in order.
+    nodes; ``currents`` maps ``"diode"`` and ``"vsource"`` to their element
+    currents in order. Resistor currents are recomputed from the voltages by
+    Ohm's law and current sources carry their set value, so a voltage that
+    is off shows up as a KCL residual.
     """
     v = np.asarray(voltages, dtype=float)
     n_nodes = v.shape[0]
+    rp, rn, rg, _ = arrays["resistor"]
+    ip, in_, icur, _ = arrays["isource"]
+    flows = {
+        "resistor": rg * (v[rp] - v[rn]),
+        "isource": icur,
+        "diode": np.asarray(currents["diode"], dtype=float),
+        "vsource": np.asarray(currents["vsource"], dtype=float),
+    }
     net_out = np.zeros(n_nodes)
     gross = np.zeros(n_nodes)
-    for kind, i in currents.items():
+    for kind, i in flows.items():
         p, n = arrays[kind][0], arrays[kind][1]
         np.add.at(net_out, p, i)
         np.add.at(net_out, n, -i)
@@ -74,7 +85,7 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
         float(np.max(np.abs(v[vp] - v[vn] - volts), initial=0.0)),
         float(np.max(drop - theta, initial=0.0)),
     )
-    i_d = currents["diode"]
+    i_d = flows["diode"]
     min_current = float(np.min(i_d, initial=np.inf))
     complementarity = float(np.max(np.abs(i_d * (theta - drop)), initial=0.0))
     voltage_scale = 1.0 + float(np.max(np.abs(v), initial=0.0))

@@ -239,7 +239,7 @@ class _State:
         residuals = np.empty(n)
         energies = np.empty(n if self.record else 0)
         done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
-                           cn.db[s.d_inc], s.dupper, n, step_tol, residuals, energies,
+                           cn.dbound, s.dupper, n, step_tol, residuals, energies,
                            s.ri, s.rj, cn.rg, cn.rk)
         self.sweeps += done
         self.residuals.extend(residuals[:done])
