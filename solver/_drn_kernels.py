@@ -1,0 +1,350 @@
+"""Numba kernels of the deep resistive network (DRN): block coordinate descent and rank-k updates.
+
+Three layers, as in :mod:`solver._kernels`: the public, validating functions
+live in :mod:`solver.drn` and :mod:`solver.ep`; the ``@njit`` drivers here
+allocate nothing they do not return; the tiny inner kernels update rows of
+preallocated arrays in place. Only arrays, tuples of arrays and scalars cross
+into numba.
+
+Layout: a DRN with ``L`` free layers (hidden layers then the output layer) has
+weights ``Ws[k]`` of shape ``(n_k, n_{k+1})`` between network layers ``k`` and
+``k + 1`` (layer 0 is the input), and free-layer states ``Vs[k]`` of shape
+``(batch, n_{k+1})``. ``Vs[k]`` is network layer ``k + 1``.
+"""
+
+import numpy as np
+from numba import njit
+
+from .config import NUMBA_OPTIONS
+
+#: Flags of the DRN kernels: the solver's options, plus reassociation and
+#: contraction (FMA) so that sums and dot products vectorise. NaN and infinity
+#: semantics stay exact (no ``nnan``/``ninf``), so checks keep working.
+DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", "arcp"})
+
+#: Below this many columns, ``V @ W`` is computed as dot products with the rows
+#: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
+NARROW_COLUMNS = 64
+
+# ----------------------------------------------------------------------------- inner kernels
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _axpy(a, x, y):
+    """y += a * x (rows of a weight matrix or of a state)."""
+    for j in range(y.shape[0]):
+        y[j] += a * x[j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _dot(x, y):
+    s = x.dtype.type(0.0)
+    for j in range(x.shape[0]):
+        s += x[j] * y[j]
+    return s
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _clip_row(w):
+    """w = max(w, 0), written ``(w + |w|) / 2``: exact, NaN-preserving, and it vectorises
+    (numba's ``max`` and a conditional store do not)."""
+    half = w.dtype.type(0.5)
+    for j in range(w.shape[0]):
+        v = w[j]
+        w[j] = (v + abs(v)) * half
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _add_row(w, r_i, c):
+    """w += r_i + c."""
+    for j in range(w.shape[0]):
+        w[j] += r_i + c[j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _accumulate(w, colsum):
+    """colsum += w."""
+    for j in range(w.shape[0]):
+        colsum[j] += w[j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _row_sum(w):
+    s = w.dtype.type(0.0)
+    for j in range(w.shape[0]):
+        s += w[j]
+    return s
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
+    """One pass over ``W``: clipped rank-k update, column (and row) sums and a product.
+
+    ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
+    ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
+    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. Each row
+    is read once from memory and worked on while it sits in L1 (a few short
+    passes); zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
+    pixels make common. For the input weights of a DRN this fuses the previous
+    batch's EP update with the next batch's input product.
+
+    Readable equivalent (left for reference)::
+
+        W[:] = np.maximum(W + r[:, None] + c[None, :] + U.T @ E, 0)
+        rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
+    """
+    colsum[:] = 0.0
+    P[:] = 0.0
+    for i in range(W.shape[0]):
+        w = W[i]
+        _add_row(w, r[i], c)
+        for k in range(U.shape[0]):
+            if U[k, i] != 0.0:
+                _axpy(U[k, i], E[k], w)
+        _clip_row(w)
+        _accumulate(w, colsum)
+        if want_rowsum:
+            rowsum[i] = _row_sum(w)
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], w, P[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _layer_input(k, P, Vs, Ws, WTs, bs, acc):
+    """acc = (input from the layer below) + (input from the layer above) + bias."""
+    L = len(Vs)
+    B = acc.shape[0]
+    for b in range(B):
+        acc[b, :] = bs[k]
+    if k == 0:
+        acc += P
+    else:  # acc += Vs[k-1] @ Ws[k]
+        Wk = Ws[k]
+        Vp = Vs[k - 1]
+        if Wk.shape[1] < NARROW_COLUMNS:
+            WTk = WTs[k]
+            for b in range(B):
+                for j in range(WTk.shape[0]):
+                    acc[b, j] += _dot(WTk[j], Vp[b])
+        else:
+            for i in range(Wk.shape[0]):
+                for b in range(B):
+                    if Vp[b, i] != 0.0:
+                        _axpy(Vp[b, i], Wk[i], acc[b])
+    if k < L - 1:  # acc += Vs[k+1] @ Ws[k+1].T
+        Wn = Ws[k + 1]
+        Vn = Vs[k + 1]
+        if Wn.shape[1] < NARROW_COLUMNS:
+            WTn = WTs[k + 1]
+            for m in range(WTn.shape[0]):
+                for b in range(B):
+                    if Vn[b, m] != 0.0:
+                        _axpy(Vn[b, m], WTn[m], acc[b])
+        else:
+            for b in range(B):
+                for j in range(Wn.shape[0]):
+                    acc[b, j] += _dot(Wn[j], Vn[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _set_layer(k, acc, den, Vs, y, beta):
+    """Exact block minimiser of layer k: weighted mean of its neighbours, clipped by its diodes."""
+    L = len(Vs)
+    V = Vs[k]
+    n = V.shape[1]
+    if k == L - 1:  # linear output nodes, nudged towards y with conductance beta
+        for b in range(V.shape[0]):
+            for j in range(n):
+                V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
+    else:  # first half excitatory (v >= 0), second half inhibitory (v <= 0)
+        half = n // 2
+        h = V.dtype.type(0.5)
+        for b in range(V.shape[0]):
+            for j in range(half):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
+                v = acc[b, j] / den[j]
+                V[b, j] = (v + abs(v)) * h
+            for j in range(half, n):  # min(v, 0) = (v - |v|) / 2
+                v = acc[b, j] / den[j]
+                V[b, j] = (v - abs(v)) * h
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
+    """``n_iter`` block coordinate-descent iterations, in place on ``Vs``.
+
+    One iteration updates the odd network layers (free indices 0, 2, ...) all
+    at once, then the even ones: the layers form a bipartite chain, so each
+    half-step is an exact minimisation over a block. ``P`` is the input
+    layer's product ``X_in @ Ws[0]``; ``WTs[k]`` is ``Ws[k].T`` (C order) for
+    the narrow matrices (fewer than ``NARROW_COLUMNS`` columns), any array
+    otherwise; ``dens[k]`` is the total conductance at each node of free layer
+    ``k`` (without the nudging conductance ``beta``); ``accs[k]`` are scratch
+    arrays shaped like ``Vs[k]``.
+    """
+    L = len(Vs)
+    for _ in range(n_iter):
+        for parity in range(2):
+            for k in range(parity, L, 2):
+                _layer_input(k, P, Vs, Ws, WTs, bs, accs[k])
+            for k in range(parity, L, 2):
+                _set_layer(k, accs[k], dens[k], Vs, y, beta)
+
+
+# ----------------------------------------------------------------------------- EP training
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _copy_state(src, dst):
+    for k in range(len(src)):
+        dst[k][:, :] = src[k]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _refresh_transpose(W, WT):
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            WT[j, i] = W[i, j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _conductance_sums(colsums, rowsums, dens):
+    L = len(dens)
+    for k in range(L):
+        d = dens[k]
+        d[:] = colsums[k]
+        if k < L - 1:
+            d += rowsums[k + 1]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _check_dens(dens, beta):
+    """0 when every free node conducts and every output keeps sum(g) - beta > 0."""
+    L = len(dens)
+    for k in range(L - 1):
+        for j in range(dens[k].shape[0]):
+            if not dens[k][j] > 0.0:
+                return 1
+    for j in range(dens[L - 1].shape[0]):
+        if not dens[L - 1][j] - beta > 0.0:
+            return 2
+    return 0
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, Vs,
+                     pend_c, pend_U, pend_E, pending, lr_w, lr_b, beta, n_iter, n_iter_free,
+                     Vm, Vp, accs, dens):
+    """Centered-EP SGD over the batches ``order[0:B], order[B:2B], ...`` (whole batches only).
+
+    Per batch: input sources ``gain * [x, -x]``; the deferred ``W[0]`` update
+    of the previous batch fused with this batch's product ``P``; free phase
+    from the carried state ``Vs``; ``-beta`` and ``+beta`` phases from the
+    free state; bias and weight updates (``W[k >= 1]`` at once, ``W[0]``
+    deferred into ``pend_*``); ``Vs`` ends at the ``+beta`` state, as in the
+    paper's code. Returns ``(errors, status, batch)``: free-state
+    misclassifications, and a status that is 0, or 1 (a hidden node without
+    conductance) / 2 (an output with ``sum(g) - beta <= 0``) at batch ``batch``
+    (its weights untouched since the check).
+    """
+    L = len(Ws)
+    dt = Ws[0].dtype
+    n0 = Ws[0].shape[0]
+    d = X.shape[1]
+    n_out = Vs[L - 1].shape[1]
+    vin = np.empty((B, n0), dtype=dt)
+    P = np.empty((B, Ws[0].shape[1]), dtype=dt)
+    t = np.zeros((B, n_out), dtype=dt)
+    zero_U = np.zeros((0, n0), dtype=dt)
+    zero_E = np.zeros((0, Ws[0].shape[1]), dtype=dt)
+    r0 = np.zeros(n0, dtype=dt)
+    c0 = np.zeros(Ws[0].shape[1], dtype=dt)
+    errors = 0
+    n_batches = order.shape[0] // B
+    for bi in range(n_batches):
+        # inputs and targets
+        t[:, :] = 0.0
+        for b in range(B):
+            e = order[bi * B + b]
+            for i in range(d):
+                vin[b, i] = gain * X[e, i]
+                vin[b, d + i] = -gain * X[e, i]
+            t[b, labels[e]] = 1.0
+        # deferred W[0] update + this batch's input product (one pass over W[0])
+        if pending[0]:
+            rank_update_project(Ws[0], r0, pend_c, pend_U, pend_E, rowsums[0], colsums[0],
+                                vin, P, False)
+            pending[0] = 0
+        else:
+            rank_update_project(Ws[0], r0, c0, zero_U, zero_E, rowsums[0], colsums[0],
+                                vin, P, False)
+        _conductance_sums(colsums, rowsums, dens)
+        status = _check_dens(dens, beta)
+        if status:
+            return errors, status, bi
+        # free phase from the carried state
+        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs)
+        out = Vs[L - 1]
+        for b in range(B):
+            best = 0
+            for j in range(1, n_out):
+                if out[b, j] > out[b, best]:
+                    best = j
+            if best != labels[order[bi * B + b]]:
+                errors += 1
+        # nudged phases from the free state
+        _copy_state(Vs, Vm)
+        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs)
+        _copy_state(Vs, Vp)
+        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs)
+        # biases: b += lr_b * mean(v+ - v-) / (2 beta)
+        for k in range(L):
+            f = dt.type(lr_b[k] / (2.0 * beta * B))
+            for b in range(B):
+                for j in range(bs[k].shape[0]):
+                    bs[k][j] += f * (Vp[k][b, j] - Vm[k][b, j])
+        # weights: W += s * mean[(dv+)^2 - (dv-)^2], s = -lr_w / (4 beta), expanded in rank-one terms
+        for k in range(L):
+            s = -lr_w[k] / (4.0 * beta)
+            post_p = Vp[k]
+            post_m = Vm[k]
+            n_post = post_p.shape[1]
+            c = np.zeros(n_post, dtype=dt)
+            for b in range(B):
+                for j in range(n_post):
+                    c[j] += post_p[b, j] * post_p[b, j] - post_m[b, j] * post_m[b, j]
+            c *= dt.type(s / B)
+            if k == 0:  # input side fixed: rank B + 1, deferred to the next pass over W[0]
+                pend_c[:] = c
+                pend_U[:, :] = vin
+                for b in range(B):
+                    for j in range(n_post):
+                        pend_E[b, j] = dt.type(-2.0 * s / B) * (post_p[b, j] - post_m[b, j])
+                pending[0] = 1
+            else:
+                pre_p = Vp[k - 1]
+                pre_m = Vm[k - 1]
+                n_pre = pre_p.shape[1]
+                r = np.zeros(n_pre, dtype=dt)
+                for b in range(B):
+                    for i in range(n_pre):
+                        r[i] += pre_p[b, i] * pre_p[b, i] - pre_m[b, i] * pre_m[b, i]
+                r *= dt.type(s / B)
+                U = np.empty((2 * B, n_pre), dtype=dt)
+                E = np.empty((2 * B, n_post), dtype=dt)
+                U[:B] = pre_p
+                U[B:] = pre_m
+                for b in range(B):
+                    for j in range(n_post):
+                        E[b, j] = dt.type(-2.0 * s / B) * post_p[b, j]
+                        E[B + b, j] = dt.type(2.0 * s / B) * post_m[b, j]
+                rank_update_project(Ws[k], r, c, U, E, rowsums[k], colsums[k],
+                                    np.zeros((0, n_pre), dtype=dt),
+                                    np.zeros((0, n_post), dtype=dt), True)
+                if Ws[k].shape[1] < NARROW_COLUMNS:
+                    _refresh_transpose(Ws[k], WTs[k])
+        _copy_state(Vp, Vs)
+    return errors, 0, n_batches
