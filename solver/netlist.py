@@ -1,0 +1,778 @@
+"""SPICE netlists in and out: :func:`read_netlist` and :func:`write_netlist`.
+
+The subset of SPICE that describes a resistive network is read exactly:
+
+=====================  =====================================================
+netlist                network
+=====================  =====================================================
+``Rname a b value``    resistor, conductance ``1/value``
+``Dname a k model``    ideal diode (the ``.model NAME D(...)`` card must
+                       exist; its parameters are ignored: the diode is ideal)
+``Vname p n [DC] v``   voltage source ``v(p) - v(n) = v``; no value means 0 V
+``Iname p n [DC] i``   current source, ``i`` flows from p through it to n
+``Xname n1 .. sub``    instance of ``.subckt sub p1 ..`` flattened in place,
+                       nested instances too; as in ngspice, element ``R1`` of
+                       instance ``X1`` becomes ``R.X1.R1`` and its inner node
+                       ``m`` becomes ``X1.m``
+``0``, ``gnd``         ground
+=====================  =====================================================
+
+plus the title line (the first non-blank line), ``*`` comment lines, ``;``
+and `` $`` inline comments, ``+`` continuation lines, ``.title``, ``.op``,
+``.model``, ``.subckt``/``.ends`` and ``.end``. Names and keywords are
+case-insensitive (the first spelling of a node or element is kept), values
+take SPICE's scale suffixes (``f p n u m k meg g t``, and ``mil``) followed by
+any unit letters: ``10kOhm``, ``5V``, ``2.5mA``. Beware that, as in SPICE,
+``1F`` means one femto-unit. Node names that are decimal integers (``1``,
+``42``) become ``int`` nodes, all others stay strings.
+
+A diode threshold ``theta`` has no SPICE parameter, so it is written the usual
+way, as an ideal diode in series with a voltage source of ``theta`` volts::
+
+    D1 a D1_th DIDEAL
+    VD1_th D1_th k DC 0.7
+
+and when :func:`read_netlist` finds that idiom (a source named ``V<diode>_th``
+from the diode's cathode, a node that nothing else touches) it reads it back as
+one diode with ``threshold=0.7``, so ``read_netlist(write_netlist(net)) == net``.
+
+Everything else (capacitors, inductors, transistors, controlled sources,
+analyses other than ``.op``, ``.param``, ``.include``, unknown dot-commands ...)
+is rejected with a :class:`NetlistError` naming the file, the line and its
+text, as are malformed values and duplicate names. A transient or AC
+specification after a source's DC value is ignored with a
+:class:`NetlistWarning`.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import re
+import warnings
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from .exceptions import NetworkError
+from .network import GROUND, Element, Network, _check_value, _conductance
+
+__all__ = [
+    "DEFAULT_DIODE_MODEL",
+    "NetlistError",
+    "NetlistWarning",
+    "format_value",
+    "parse_value",
+    "read_netlist",
+    "write_netlist",
+]
+
+#: ``.model`` card written for the ideal diodes. Its steepness only matters to
+#: a SPICE simulator reading the file; resistive-explorer reads any D model as
+#: an ideal diode. ``N=0.001`` makes the forward drop about 25.9 uV per e-fold
+#: of current, below 1 mV up to 1 A (see :mod:`solver.spice`).
+DEFAULT_DIODE_MODEL = "DIDEAL D(IS=1e-14 N=0.001)"
+
+#: Suffix of the voltage source (and its inner node) that carries a diode threshold.
+THRESHOLD_SUFFIX = "_th"
+
+
+class NetlistError(NetworkError):
+    """A netlist that cannot be read or written; names the file, the line and its text.
+
+    Attributes ``file``, ``line`` (1-based, or None) and ``text`` (the offending
+    line) locate the problem; ``problem`` is the message without them.
+    """
+
+    def __init__(self, problem, file=None, line=None, text=None):
+        self.problem = problem
+        self.file = file
+        self.line = line
+        self.text = text
+        where = ""
+        if file is not None and line is not None:
+            where = f"{file}:{line}: "
+        elif file is not None:
+            where = f"{file}: "
+        message = where + problem
+        if text:
+            message += f"\n    {text.strip()}"
+        super().__init__(message)
+
+
+class NetlistWarning(UserWarning):
+    """Part of a netlist line was ignored (e.g. a transient source specification)."""
+
+
+# --------------------------------------------------------------------- values
+#: SPICE scale factors. Longer ones first: ``meg`` and ``mil`` before ``m``.
+_SCALE = (("meg", "1e6"), ("mil", "25.4e-6"), ("t", "1e12"), ("g", "1e9"), ("k", "1e3"),
+          ("m", "1e-3"), ("u", "1e-6"), ("n", "1e-9"), ("p", "1e-12"), ("f", "1e-15"))
+_NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)\Z")
+
+#: Resistances written with more significant digits than a double holds are
+#: inverted exactly (see :func:`_resistance_text`).
+_EXACT_DIGITS = 17
+
+
+def _split_number(text):
+    """(mantissa text, scale text or None) of a SPICE number, or raise ValueError."""
+    match = _NUMBER.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a SPICE number")
+    letters = match.group(2).lower()
+    for suffix, scale in _SCALE:
+        if letters.startswith(suffix):
+            return match.group(1), scale
+    return match.group(1), None
+
+
+def parse_value(text) -> float:
+    """Read a SPICE number: ``"4.7k"`` -> 4700.0, ``"10kOhm"`` -> 1e4, ``"1meg"`` -> 1e6.
+
+    A scale suffix (``f p n u m k meg g t mil``, any case) may follow the
+    number, then any unit letters, which are ignored. Raises ``ValueError``
+    on anything else.
+    """
+    try:
+        value = float(text)  # the fast path: plain numbers are most of a big netlist
+    except ValueError:
+        number, scale = _split_number(text)
+        value = float(number) if scale is None else float(number) * float(scale)
+    else:
+        # float() also takes 'nan', 'inf', '1_000' and blanks: not SPICE numbers
+        if not math.isfinite(value) or "_" in text or text != text.strip():
+            raise ValueError(f"{text!r} is not a finite SPICE number")
+    return value
+
+
+def format_value(x) -> str:
+    """The shortest text that :func:`parse_value` reads back as exactly ``x``."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _conductance_of(token, r):
+    """Conductance of a resistance token whose float value is ``r``.
+
+    ``1 / r`` in floating point, except for tokens with more significant
+    digits than a double holds: those are inverted exactly (correctly rounded),
+    which is how :func:`_resistance_text` makes every conductance round-trip.
+    """
+    if len(token) > _EXACT_DIGITS + 1:
+        number, scale = _split_number(token)
+        mantissa = number.lstrip("+-").split("e")[0].split("E")[0].replace(".", "").lstrip("0")
+        if len(mantissa) > _EXACT_DIGITS and r > 0.0:
+            exact = Fraction(number) * (Fraction(scale) if scale else 1)
+            return float(1 / exact)
+    return 1.0 / r
+
+
+def _resistance_text(g) -> str:
+    """A resistance text from which :func:`_conductance_of` gives back exactly ``g``.
+
+    ``1 / (1 / g)`` is ``g`` for most conductances, and then the short text
+    of ``1 / g`` is written. For the others (about one in seven: near the top
+    of a binade, ``1 / x`` skips doubles) no double resistance gives ``g``, so
+    ``1 / g`` is written with 25 significant digits, whose exact inverse rounds
+    to ``g``. SPICE simulators read either as the same resistance to 1e-16.
+    """
+    r = 1.0 / g
+    if 1.0 / r == g:
+        return format_value(r)
+    with localcontext() as ctx:
+        ctx.prec = 25
+        return format(Decimal(1) / Decimal(g), "e")
+
+
+# -------------------------------------------------------------------- reading
+# A parsed element before flattening is a tuple (kind letter in lower case,
+# name, node tokens, value or model or subcircuit name, line number, line text):
+# tuples keep a 10^5-line netlist fast to read.
+KIND, NAME, NODES, VALUE, LINE, TEXT = range(6)
+
+
+class _Subckt:
+    """A ``.subckt`` definition: its ports and body of raw element tuples."""
+
+    __slots__ = ("name", "ports", "body", "line", "text", "merged")
+
+    def __init__(self, name, ports, line, text):
+        self.name, self.ports, self.line, self.text = name, ports, line, text
+        self.body = []
+        self.merged = None
+
+
+_KIND = {"r": "resistor", "d": "diode", "v": "vsource", "i": "isource"}
+
+_UNSUPPORTED_ELEMENTS = {
+    "a": "XSPICE code models", "b": "behavioural sources", "c": "capacitors",
+    "e": "voltage-controlled voltage sources", "f": "current-controlled current sources",
+    "g": "voltage-controlled current sources", "h": "current-controlled voltage sources",
+    "j": "JFETs", "k": "coupled inductors", "l": "inductors", "m": "MOSFETs",
+    "n": "numerical devices", "o": "lossy transmission lines", "p": "coupled lines",
+    "q": "bipolar transistors", "s": "voltage-controlled switches",
+    "t": "transmission lines", "u": "RC lines", "w": "current-controlled switches",
+    "y": "transmission lines", "z": "MESFETs",
+}
+
+_ANALYSES = {".ac", ".dc", ".tran", ".noise", ".tf", ".sens", ".pz", ".disto", ".four",
+             ".meas", ".measure", ".pss", ".sp"}
+
+
+class _LineError(Exception):
+    """Internal: a problem at a line, turned into a NetlistError once the file name is known."""
+
+    def __init__(self, problem, line, text):
+        super().__init__(problem)
+        self.problem, self.line, self.text = problem, line, text
+
+
+def _strip_comment(line):
+    """Drop a ``;`` inline comment, or a ``$`` one preceded by blank space (ngspice)."""
+    cut = line.find(";")
+    if cut >= 0:
+        line = line[:cut]
+    if "$" in line:
+        for i, ch in enumerate(line):
+            if ch == "$" and (i == 0 or line[i - 1] in " \t"):
+                return line[:i]
+    return line
+
+
+def _logical_lines(text):
+    """The title, and [line number, text] of each logical line with its continuations joined.
+
+    The title is the first non-blank line, whatever it holds (as in SPICE; blank
+    lines before it are skipped so that a triple-quoted string works).
+    """
+    title = None
+    logical = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if title is None:
+            if line:
+                title = line
+            continue
+        if not line or line[0] == "*":
+            continue  # comments may also sit between a line and its continuation
+        if ";" in line or "$" in line:
+            line = _strip_comment(line).strip()
+            if not line:
+                continue
+        if line[0] == "+":
+            if not logical:
+                raise _LineError("a '+' continuation line follows no element line", number, raw)
+            logical[-1][1] += " " + line[1:]
+            continue
+        logical.append([number, line])
+    return title or "", logical
+
+
+def _value(token, what, number, text):
+    try:
+        return parse_value(token)
+    except ValueError:
+        raise _LineError(f"malformed {what} {token!r} (expected a number such as 4.7k, 1e-3 or 10kOhm)",
+                         number, text) from None
+
+
+def _parse(text):
+    """Parse netlist text into (title, top-level raw elements, subcircuits, models)."""
+    title, logical = _logical_lines(text)
+    top = []
+    subckts = {}
+    models = {}
+    current = None  # the .subckt being defined
+    body = top
+    for number, line in logical:
+        tokens = line.split()
+        name = tokens[0]
+        c = name[0].lower()
+        if c == "r" and len(tokens) == 4:  # the common case, kept short
+            r = _value(tokens[3], "resistance", number, line)
+            if len(tokens[3]) > _EXACT_DIGITS + 1:
+                r = (r, _conductance_of(tokens[3], r))
+            body.append((c, name, (tokens[1], tokens[2]), r, number, line))
+            continue
+        if c in _KIND:
+            body.append(_element(c, name, tokens, number, line))
+            continue
+        if c == "x":
+            if len(tokens) < 3:
+                raise _LineError("a subcircuit instance needs its nodes and the subcircuit name",
+                                 number, line)
+            if any("=" in t or t.lower() == "params:" for t in tokens):
+                raise _LineError("subcircuit parameters are not supported", number, line)
+            body.append((c, name, tokens[1:-1], tokens[-1], number, line))
+            continue
+        if c != ".":
+            if c in _UNSUPPORTED_ELEMENTS:
+                raise _LineError(f"element {name}: {_UNSUPPORTED_ELEMENTS[c]} are not supported "
+                                 "(resistive-explorer reads R, D, V, I and X lines)", number, line)
+            raise _LineError(f"unknown element type {name[0]!r} in {name!r} (resistive-explorer "
+                             "reads R, D, V, I and X lines)", number, line)
+        head = name.lower()
+        if head == ".end":
+            if current is not None:
+                raise _LineError(f".end inside .subckt {current.name} (missing .ends)", number, line)
+            break
+        if head == ".op":
+            continue
+        if head == ".title":
+            title = line[len(name):].strip()
+            continue
+        if head == ".model":
+            if len(tokens) < 3:
+                raise _LineError(".model needs a name and a type, e.g. .model DX D(IS=1e-14)",
+                                 number, line)
+            key = tokens[1].lower()
+            if key in models:
+                raise _LineError(f"model {tokens[1]!r} is defined twice (first at line "
+                                 f"{models[key][1]})", number, line)
+            models[key] = (tokens[2].split("(")[0].lower(), number)
+            continue
+        if head == ".subckt":
+            if current is not None:
+                raise _LineError(f"nested .subckt definition inside {current.name}; define each "
+                                 "subcircuit at top level (instances may nest)", number, line)
+            if len(tokens) < 2:
+                raise _LineError(".subckt needs a name and its ports", number, line)
+            ports = tokens[2:]
+            if any("=" in p or p.lower() == "params:" for p in ports):
+                raise _LineError("subcircuit parameters are not supported", number, line)
+            key = tokens[1].lower()
+            if key in subckts:
+                raise _LineError(f"subcircuit {tokens[1]!r} is defined twice (first at line "
+                                 f"{subckts[key].line})", number, line)
+            if len({p.lower() for p in ports}) != len(ports):
+                raise _LineError("a port is listed twice", number, line)
+            if any(_is_ground(p) for p in ports):
+                raise _LineError("ground cannot be a subcircuit port", number, line)
+            current = _Subckt(tokens[1], ports, number, line)
+            subckts[key] = current
+            body = current.body
+            continue
+        if head == ".ends":
+            if current is None:
+                raise _LineError(".ends without .subckt", number, line)
+            if len(tokens) > 1 and tokens[1].lower() != current.name.lower():
+                raise _LineError(f".ends {tokens[1]} closes .subckt {current.name}", number, line)
+            current, body = None, top
+            continue
+        if head in _ANALYSES:
+            raise _LineError(f"analysis {head} is not supported: resistive-explorer computes the DC "
+                             "operating point only (remove the line, or use .op)", number, line)
+        if head in (".include", ".inc", ".lib"):
+            raise _LineError(f"{head} is not supported; paste the included netlist in place",
+                             number, line)
+        raise _LineError(f"unsupported dot-command {name} (supported: .title .model .subckt "
+                         ".ends .op .end)", number, line)
+    if current is not None:
+        raise _LineError(f".subckt {current.name} is never closed with .ends", current.line,
+                         current.text)
+    return title, top, subckts, models
+
+
+def _element(c, name, tokens, number, line):
+    """The raw tuple of an R, D, V or I line."""
+    if len(tokens) < 3:
+        raise _LineError(f"element {name} needs two nodes", number, line)
+    nodes = (tokens[1], tokens[2])
+    rest = tokens[3:]
+    if c == "r":
+        raise _LineError(f"resistor {name} takes exactly one value after its nodes (got "
+                         f"{len(rest)} fields); parameters such as TC= are not supported", number, line)
+    if c == "d":
+        if len(rest) != 1:
+            raise _LineError(f"diode {name} takes exactly a model name after its nodes (area, OFF "
+                             "and IC= are not supported)", number, line)
+        return (c, name, nodes, rest[0], number, line)
+    # voltage or current source: [DC] value, then an ignored AC/transient specification
+    if not rest:
+        return (c, name, nodes, 0.0, number, line)  # SPICE: no value means 0
+    if rest[0].lower() == "dc":
+        if len(rest) < 2:
+            raise _LineError(f"source {name}: DC needs a value", number, line)
+        value_token, extra = rest[1], rest[2:]
+    else:
+        value_token, extra = rest[0], rest[1:]
+        try:
+            parse_value(value_token)
+        except ValueError:
+            raise _LineError(f"source {name} has no DC value before {value_token!r}; give one, e.g. "
+                             f"'{name} {nodes[0]} {nodes[1]} DC 0 ...'", number, line) from None
+    value = _value(value_token, "source value", number, line)
+    if extra:
+        warnings.warn(f"line {number}: source {name}: ignoring {' '.join(extra)!r} after the DC "
+                      "value (only the operating point is computed)", NetlistWarning, stacklevel=2)
+    return (c, name, nodes, value, number, line)
+
+
+def _is_ground(token):
+    return token == "0" or token.lower() == "gnd"
+
+
+def _merge_thresholds(elements, ports=()):
+    """Read ``D a x; V<D>_th x k theta`` (x touched by nothing else) back as one diode.
+
+    The merged diode's value is ``(model, theta)``; the source disappears.
+    """
+    candidates = {}
+    for e in elements:
+        if e[KIND] == "v" and e[NAME].lower().endswith(THRESHOLD_SUFFIX):
+            candidates[e[NAME][1:-len(THRESHOLD_SUFFIX)].lower()] = e
+    if not candidates:
+        return elements
+    uses = {}
+    for e in elements:
+        for node in e[NODES]:
+            key = node.lower()
+            uses[key] = uses.get(key, 0) + 1
+    port_keys = {p.lower() for p in ports}
+    merged, dropped = [], set()
+    for e in elements:
+        v = candidates.get(e[NAME].lower()) if e[KIND] == "d" else None
+        if v is not None:
+            inner = e[NODES][1].lower()
+            if (v[NODES][0].lower() == inner and uses[inner] == 2 and inner not in port_keys
+                    and not _is_ground(inner) and v[VALUE] >= 0.0):
+                e = ("d", e[NAME], (e[NODES][0], v[NODES][1]), (e[VALUE], v[VALUE]), e[LINE], e[TEXT])
+                dropped.add(id(v))
+        merged.append(e)
+    return [e for e in merged if id(e) not in dropped]
+
+
+def _flatten(top, subckts):
+    """Expand subcircuit instances into a flat list of raw tuples.
+
+    As in ngspice, element ``R1`` of instance ``X2`` inside instance ``X1``
+    becomes ``R.X1.X2.R1`` and its inner node ``m`` becomes ``X1.X2.m``. An
+    expanded tuple carries a seventh field saying which instance it came from.
+    """
+    top = _merge_thresholds(top)
+    if not subckts:
+        _unknown_x(top)
+        return top
+    for sub in subckts.values():
+        sub.merged = _merge_thresholds(sub.body, sub.ports)
+    out = []
+
+    def expand(elements, path, port_map, chain, where):
+        for e in elements:
+            if path:
+                nodes = [port_map.get(t.lower()) or (t if _is_ground(t) else f"{path}.{t}")
+                         for t in e[NODES]]
+                name = f"{e[NAME][0]}.{path}.{e[NAME]}"
+            else:
+                nodes, name = e[NODES], e[NAME]
+            if e[KIND] != "x":
+                out.append((e[KIND], name, nodes, e[VALUE], e[LINE], e[TEXT], where) if path else e)
+                continue
+            sub = subckts.get(e[VALUE].lower())
+            if sub is None:
+                raise _LineError(f"instance {name} of unknown subcircuit {e[VALUE]!r}" + where,
+                                 e[LINE], e[TEXT])
+            if sub.name.lower() in chain:
+                raise _LineError(f"subcircuit {sub.name} instantiates itself ("
+                                 f"{' -> '.join(chain + [sub.name.lower()])})" + where, e[LINE], e[TEXT])
+            if len(nodes) != len(sub.ports):
+                raise _LineError(f"instance {name} gives {len(nodes)} nodes but subcircuit {sub.name} "
+                                 f"(line {sub.line}) has {len(sub.ports)} ports" + where,
+                                 e[LINE], e[TEXT])
+            inner = dict(zip((p.lower() for p in sub.ports), nodes))
+            expand(sub.merged, f"{path}.{e[NAME]}" if path else e[NAME], inner,
+                   chain + [sub.name.lower()], f" (in instance {name}, line {e[LINE]})")
+
+    expand(top, "", {}, [], "")
+    return out
+
+
+def _unknown_x(top):
+    for e in top:
+        if e[KIND] == "x":
+            raise _LineError(f"instance {e[NAME]} of unknown subcircuit {e[VALUE]!r}", e[LINE], e[TEXT])
+
+
+def _where(e):
+    return e[6] if len(e) > 6 else ""
+
+
+def _build(flat, models, file):
+    """Validate the flat element list and assemble the Network."""
+    spelling = {}  # lower-case node name -> canonical node (first spelling kept)
+
+    def node(token):
+        got = spelling.get(token)
+        if got is None:
+            key = token.lower()
+            got = spelling.get(key)
+            if got is None:
+                if _is_ground(token):
+                    got = GROUND
+                elif token.isdigit() and token.isascii() and str(int(token)) == token:
+                    got = int(token)
+                else:
+                    got = token
+                spelling[key] = got
+            spelling[token] = got
+        return got
+
+    nodes = {GROUND: {}}
+    elements = {}
+    seen = {}  # lower-case element name -> line
+    for raw in flat:
+        kind = _KIND[raw[0]]
+        name, (a, b), value = raw[1], raw[2], raw[3]
+        key = name.lower()
+        if key in seen:
+            raise NetlistError(f"duplicate element name {name!r} (first defined at line {seen[key]}; "
+                               "SPICE names are case-insensitive)" + _where(raw), file, raw[LINE],
+                               raw[TEXT])
+        seen[key] = raw[LINE]
+        p = spelling.get(a) or node(a)  # canonical nodes are never falsy: int 0 is "0"
+        n = spelling.get(b) or node(b)
+        if nodes.get(p) is None:
+            nodes[p] = {}
+        if nodes.get(n) is None:
+            nodes[n] = {}
+        if kind == "resistor" and type(value) is float and value > 0.0 and p != n:
+            g = 1.0 / value  # the bulk of a big netlist: a plain positive resistance
+            if g != math.inf:
+                elements[name] = Element(kind, name, p, n, g)
+                continue
+        try:
+            if kind == "resistor":
+                r, g = value if type(value) is tuple else (value, None)
+                if g is None:
+                    g = 1.0 / r if r > 0.0 else 0.0
+                if g > 0.0 and g != math.inf:
+                    value = g
+                else:
+                    value = _conductance(name, r, None)  # raises with the reason
+            elif kind == "diode":
+                model, threshold = (value, 0.0) if isinstance(value, str) else value
+                found = models.get(model.lower())
+                if found is None:
+                    raise NetworkError(f"diode {name}: no .model {model} in the netlist")
+                if found[0] != "d":
+                    raise NetworkError(f"diode {name}: model {model} (line {found[1]}) is a "
+                                       f"{found[0].upper()} model, not a D model")
+                value = _check_value(kind, name, threshold)
+            else:
+                value = _check_value(kind, name, value)
+            if p == n:
+                raise NetworkError(f"{kind} {name!r} connects node {a!r} to itself")
+        except NetworkError as e:
+            raise NetlistError(str(e) + _where(raw), file, raw[LINE], raw[TEXT]) from e
+        elements[name] = Element(kind, name, p, n, value)
+    # Network.add_* scan every node each time a node is new (O(nodes^2) for a
+    # big netlist), so the validated dicts are installed directly. The checks
+    # above are those of Network._add; node types cannot clash because every
+    # decimal name became an int.
+    net = Network()
+    net._nodes = nodes
+    net._elements = elements
+    net._changed(structure=True)
+    return net
+
+
+def read_netlist(source) -> Network:
+    """Read a SPICE netlist (a path, a file object, or the text itself) into a :class:`Network`.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or file object
+        A path, an open file, or netlist text. A string holding a line break
+        is text; a one-line string is a path.
+
+    Returns
+    -------
+    Network
+        Element names keep their spelling; nodes named by decimal integers
+        are ints. Subcircuits are flattened (``R.X1.R1``, node ``X1.m``).
+
+    Raises
+    ------
+    NetlistError
+        With ``file:line:`` and the offending text, for unsupported elements or
+        dot-commands, malformed values, duplicate names, unknown models or
+        subcircuits, and invalid values (zero resistance, negative threshold...).
+
+    Examples
+    --------
+    >>> from solver import solve
+    >>> net = read_netlist('''divider
+    ... V1 in 0 DC 10
+    ... R1 in mid 1k
+    ... R2 mid 0 3kOhm   ; 7.5 V at mid
+    ... .end''')
+    >>> round(solve(net).voltages["mid"], 6)
+    7.5
+    """
+    if hasattr(source, "read"):
+        text = source.read()
+        file = getattr(source, "name", "<stream>")
+    elif isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
+                                             and "\r" not in source):
+        file = os.fspath(source)
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"no netlist file {file!r} (netlist text needs a title line "
+                                    "and element lines)")
+        with open(file, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    elif isinstance(source, str):
+        text, file = source, "<string>"
+    else:
+        raise TypeError(f"read_netlist takes a path, a file object or netlist text, "
+                        f"not {type(source).__name__}")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    # A big netlist allocates ~10^6 small objects, none of them cyclic: the
+    # cyclic garbage collector would rescan them over and over for nothing.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NetlistWarning)
+            title, top, subckts, models = _parse(text)
+            flat = _flatten(top, subckts)
+        net = _build(flat, models, file)
+    except _LineError as e:
+        raise NetlistError(e.problem, file, e.line, e.text) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    for w in caught:  # re-issue with the file name in front
+        warnings.warn(f"{file}:{str(w.message)[len('line '):]}", NetlistWarning, stacklevel=2)
+    return net
+
+
+# -------------------------------------------------------------------- writing
+_BAD_NAME = re.compile(r"[\s;=(),$]")
+
+
+def _checked_text(kind_of_name, name):
+    text = str(name)
+    if not text or _BAD_NAME.search(text) or text[0] in "+*.":
+        raise NetlistError(f"{kind_of_name} {name!r} cannot be written to SPICE: names must not "
+                           "contain blanks or ; = ( ) , $ nor start with + * .")
+    return text
+
+
+def _model_name(diode_model):
+    fields = diode_model.replace("(", " ").split()
+    if len(fields) < 2 or fields[1].lower() != "d":
+        raise NetlistError(f"diode_model must read 'NAME D(...)', got {diode_model!r}")
+    return fields[0]
+
+
+def _netlist_lines(net, title, diode_model, node_text=None, element_text=None):
+    """The lines of a netlist for ``net``; node and element names may be remapped."""
+    model = _model_name(diode_model)
+    if node_text is None:
+        node_text = {}
+        taken = {}
+        for node in net.nodes:
+            text = "0" if node == GROUND else _checked_text("node", node)
+            other = taken.setdefault(text.lower(), node)
+            if other != node:
+                raise NetlistError(f"nodes {other!r} and {node!r} differ only in case; SPICE names are "
+                                   "case-insensitive, rename one")
+            node_text[node] = text
+    taken_nodes = {t.lower() for t in node_text.values()}
+    lines = [str(title).replace("\n", " ").replace("\r", " ") or "resistive-explorer network"]
+    used_names = {}
+    letter = {"resistor": "R", "diode": "D", "vsource": "V", "isource": "I"}
+
+    def new_name(e, text):
+        key = text.lower()
+        if key in used_names:
+            raise NetlistError(f"element {e.name!r} would be written as {text!r}, which SPICE does not "
+                               f"tell from {used_names[key]!r} (names are case-insensitive); rename one")
+        used_names[key] = e.name
+        return text
+
+    for e in net.elements():
+        if element_text is not None:
+            name = element_text(e)
+        else:
+            name = _checked_text("element", e.name)
+            if name[0].upper() != letter[e.kind]:
+                name = letter[e.kind] + name  # SPICE reads the kind from the first letter
+        name = new_name(e, name)
+        p, n = node_text[e.p], node_text[e.n]
+        if e.kind == "resistor":
+            lines.append(f"{name} {p} {n} {_resistance_text(e.value)}")
+        elif e.kind == "diode":
+            if e.value == 0.0:
+                lines.append(f"{name} {p} {n} {model}")
+            else:
+                inner = name + THRESHOLD_SUFFIX
+                while inner.lower() in taken_nodes:
+                    inner += "_"
+                taken_nodes.add(inner.lower())
+                source = new_name(e, "V" + name + THRESHOLD_SUFFIX)
+                lines.append(f"{name} {p} {inner} {model}")
+                lines.append(f"{source} {inner} {n} DC {format_value(e.value)}")
+        else:
+            lines.append(f"{name} {p} {n} DC {format_value(e.value)}")
+    if net.elements("diode"):
+        lines.append(f".model {diode_model}")
+    return lines
+
+
+def write_netlist(net, path=None, *, diode_model=DEFAULT_DIODE_MODEL, title=None) -> str:
+    """Write ``net`` as a SPICE netlist; return the text (and save it to ``path`` if given).
+
+    Parameters
+    ----------
+    net : Network
+    path : str or os.PathLike, optional
+    diode_model : str
+        The ``.model`` card of the diodes, ``"NAME D(parameters)"``. The
+        default is steep (``N=0.001``) so that SPICE simulators see a nearly
+        ideal diode; a diode threshold becomes a series voltage source.
+    title : str, optional
+        The title line.
+
+    Notes
+    -----
+    Resistances are written with enough digits that reading the file gives
+    the very same conductances, so ``read_netlist(write_netlist(net)) == net``
+    for every network whose node and element names are SPICE names (no
+    blanks, no two differing only in case; element names that do not start
+    with their kind's letter get it prepended) and whose string nodes are not
+    decimal integers (those read back as ints). Node attributes and nodes
+    without elements are not written.
+
+    Examples
+    --------
+    >>> from solver import Network
+    >>> net = Network()
+    >>> net.add_voltage_source("in", "0", 5.0)
+    'V1'
+    >>> net.add_diode("in", "out", threshold=0.7)
+    'D1'
+    >>> net.add_resistor("out", "0", resistance=1e3)
+    'R1'
+    >>> print(write_netlist(net, title="clamp"))
+    clamp
+    V1 in 0 DC 5
+    D1 in D1_th DIDEAL
+    VD1_th D1_th out DC 0.7
+    R1 out 0 1000
+    .model DIDEAL D(IS=1e-14 N=0.001)
+    .op
+    .end
+    <BLANKLINE>
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"write_netlist takes a Network, not {type(net).__name__}")
+    lines = _netlist_lines(net, title or "resistive-explorer network", diode_model)
+    lines += [".op", ".end"]
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return text
