@@ -1,0 +1,48 @@
+"""The served explorer app: ``panel serve explorer/app.py`` or ``resistive-explorer``.
+
+The example to open comes from ``?example=NAME`` in the URL, else from the
+``RESISTIVE_EXPLORER_EXAMPLE`` environment variable (set by the CLI's
+``--example``), else ``divider``. Importing this module builds nothing, so
+tests can import it without a browser.
+"""
+
+import os
+
+import panel as pn
+
+from explorer.circuit_explorer import CircuitExplorer
+from explorer import gallery
+
+ENV_EXAMPLE = "RESISTIVE_EXPLORER_EXAMPLE"
+
+
+def example_name(args=None):
+    """The example requested by the URL or the environment (validated against the gallery)."""
+    name = None
+    if args:
+        raw = args.get("example")
+        if raw:
+            name = raw[0].decode() if isinstance(raw[0], bytes) else str(raw[0])
+    name = name or os.environ.get(ENV_EXAMPLE) or "divider"
+    return gallery._key(name) if gallery._key(name) in gallery.EXAMPLES else "divider"
+
+
+def create_app(example="divider"):
+    """Build the whole app (a BootstrapTemplate) around one CircuitExplorer."""
+    pn.extension(notifications=False)
+    explorer = CircuitExplorer(example)
+    # Bootstrap, not Fast: the Fast design pulls a web font, and the app must work offline
+    template = pn.template.BootstrapTemplate(
+        title="resistive-explorer",
+        sidebar=explorer.sidebar(),
+        main=[explorer.main()],
+        sidebar_width=350,
+        header_background="#08306b",
+    )
+    template.explorer = explorer  # handy for debugging from the server console
+    return template
+
+
+if pn.state.served:
+    args = pn.state.session_args if pn.state.curdoc else None
+    create_app(example_name(args)).servable(title="resistive-explorer")

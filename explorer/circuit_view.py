@@ -1,0 +1,455 @@
+"""The circuit view: the network drawn with Bokeh, painted from a :class:`CircuitStore`.
+
+* nodes: circles coloured by potential (colour bar), draggable (positions go
+  back into the network as node attributes), tap to pick endpoints;
+* resistors: lines whose width grows with log-conductance;
+* diodes: a triangle pointing anode -> cathode, orange when conducting
+  (active constraint), faded grey when blocking;
+* voltage sources: a blue circle with a ``+`` at the plus terminal; current
+  sources: a green diamond;
+* an arrow beside every element shows the direction of its current, its length
+  the magnitude; hover shows name, value, voltage across, current and power;
+* ``color_by="power"`` colours elements by the power they dissipate.
+
+Repaints only replace the data of a few ``ColumnDataSource`` objects, so a
+value change costs one message of arrays, not a new figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import (
+    Arrow,
+    ColorBar,
+    ColumnDataSource,
+    CustomJS,
+    HoverTool,
+    LabelSet,
+    LinearColorMapper,
+    LogColorMapper,
+    PointDrawTool,
+    TapTool,
+    VeeHead,
+)
+from bokeh.palettes import RdBu11, Inferno256, Viridis256
+from bokeh.plotting import figure
+
+from .state import CircuitStore
+from .units import UNITS, si
+
+__all__ = ["CircuitView"]
+
+KIND_COLOR = {"resistor": "#4d4d4d", "diode": "#9e9e9e", "vsource": "#2171b5", "isource": "#238b45"}
+CONDUCTING = "#f16913"
+MARKER = {"resistor": "circle", "diode": "triangle", "vsource": "circle", "isource": "diamond"}
+MARKER_SIZE = {"resistor": 0.0, "diode": 0.0, "vsource": 20.0, "isource": 17.0}
+LABEL_LIMIT = 300  # above this many nodes, values are never written on the circuit
+
+# Moves element geometry with the nodes while one is dragged (the server then syncs).
+_DRAG_JS = """
+const x = nodes.data.x, y = nodes.data.y;
+const e = edges.data;
+const n = e.pi.length;
+for (let k = 0; k < n; k++) {
+  e.x0[k] = x[e.pi[k]]; e.y0[k] = y[e.pi[k]];
+  e.x1[k] = x[e.ni[k]]; e.y1[k] = y[e.ni[k]];
+  e.xm[k] = (e.x0[k] + e.x1[k]) / 2 + e.ox[k]; e.ym[k] = (e.y0[k] + e.y1[k]) / 2 + e.oy[k];
+}
+edges.change.emit();
+"""
+
+
+def _palette_colors(values, palette, low, high, log=False):
+    values = np.asarray(values, dtype=float)
+    if log:
+        values = np.log10(np.maximum(values, low))
+        low, high = math.log10(low), math.log10(high)
+    t = np.clip((values - low) / max(high - low, 1e-300), 0.0, 1.0)
+    idx = np.nan_to_num(t * (len(palette) - 1), nan=0).astype(int)
+    return np.asarray(palette, dtype=object)[idx]
+
+
+def element_geometry(net):
+    """Per-element drawing geometry from node positions (parallel elements fanned out)."""
+    nodes = net.nodes
+    index = {n: k for k, n in enumerate(nodes)}
+    xy = np.array([[net.node_attributes(n).get("x", 0.0), net.node_attributes(n).get("y", 0.0)]
+                   for n in nodes], dtype=float)
+    elements = net.elements()
+    pi = np.fromiter((index[e.p] for e in elements), dtype=np.int64, count=len(elements))
+    ni = np.fromiter((index[e.n] for e in elements), dtype=np.int64, count=len(elements))
+    d = xy[ni] - xy[pi]
+    length = np.hypot(d[:, 0], d[:, 1])
+    unit_len = float(np.median(length)) if len(length) else 1.0
+    unit_len = unit_len if unit_len > 0 else 1.0
+    # fan out parallel elements: the k-th of m between one pair gets offset (k - (m-1)/2) * spacing
+    lo, hi = np.minimum(pi, ni), np.maximum(pi, ni)
+    pair = lo * (len(nodes) + 1) + hi
+    order = np.argsort(pair, kind="stable")
+    sorted_pair = pair[order]
+    starts = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]])
+    counts = np.diff(np.r_[starts, len(pair)])
+    rank = np.empty(len(pair))
+    multiplicity = np.empty(len(pair))
+    for s, c in zip(starts, counts):
+        rank[order[s:s + c]] = np.arange(c) - (c - 1) / 2
+        multiplicity[order[s:s + c]] = c
+    # perpendicular of the canonical (lo -> hi) direction, so p/n orientation does not flip it
+    dc = xy[hi] - xy[lo]
+    lc = np.maximum(np.hypot(dc[:, 0], dc[:, 1]), 1e-12)
+    perp = np.column_stack([-dc[:, 1] / lc, dc[:, 0] / lc])
+    offset = perp * (rank * 0.22 * unit_len)[:, None]
+    return dict(xy=xy, pi=pi, ni=ni, d=d, length=np.maximum(length, 1e-12), offset=offset,
+                unit=unit_len, elements=elements)
+
+
+class CircuitView(pn.viewable.Viewer):
+    """Draws the store's circuit and paints its solution; edits flow back to the store."""
+
+    store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
+    height = param.Integer(default=560, doc="Height of the drawing (px).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._syncing = False
+        self.node_source = ColumnDataSource(name="circuit-nodes", data=self._empty_nodes())
+        self.edge_source = ColumnDataSource(name="circuit-edges", data=self._empty_edges())
+        self.diode_source = ColumnDataSource(name="circuit-diodes", data=self._empty_diodes())
+        self.figure = self._make_figure()
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
+        self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
+                                               "preview", "selected_element", "picked_nodes",
+                                               "edge_overlay"])
+        self._repaint()
+
+    # ---------------------------------------------------------------- figure
+    @staticmethod
+    def _empty_nodes():
+        return {k: [] for k in ("x", "y", "name", "v", "v_text", "label", "line_color", "line_width",
+                                "size")}
+
+    @staticmethod
+    def _empty_edges():
+        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "value_text",
+                "dv_text", "i_text", "p_text", "state", "color", "alpha", "width", "marker", "msize",
+                "mangle", "mfill", "label", "ax0", "ay0", "ax1", "ay1", "aalpha", "plus_x", "plus_y",
+                "plus_text", "lox", "loy", "rw", "rh", "rangle")
+        return {k: [] for k in keys}
+
+    @staticmethod
+    def _empty_diodes():
+        keys = ("xs", "ys", "bx0", "by0", "bx1", "by1", "color", "alpha", "name", "kind", "value_text",
+                "dv_text", "i_text", "p_text", "state")
+        return {k: [] for k in keys}
+
+    def _make_figure(self):
+        fig = figure(
+            height=self.height, sizing_mode="stretch_width", match_aspect=True,
+            tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll="wheel_zoom",
+            toolbar_location="above", name="circuit-figure",
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        fig.outline_line_color = None
+        fig.min_border = 10
+        self.mapper = LinearColorMapper(palette=Viridis256, low=0, high=1, nan_color="#d9d9d9")
+        self.power_mapper = LogColorMapper(palette=Inferno256[:230], low=1e-6, high=1)
+
+        es = self.edge_source
+        # each element is drawn p -> midpoint -> n; parallel elements bend apart at the midpoint
+        self.edge_renderer = fig.segment("x0", "y0", "xm", "ym", source=es, line_color="color",
+                                         line_alpha="alpha", line_width="width", name="elements")
+        self.edge_renderer2 = fig.segment("xm", "ym", "x1", "y1", source=es, line_color="color",
+                                          line_alpha="alpha", line_width="width", name="elements-2")
+        self.arrows = Arrow(end=VeeHead(size=7, fill_color="#08306b", line_color="#08306b",
+                                        fill_alpha="aalpha", line_alpha="aalpha"),
+                            x_start="ax0", y_start="ay0", x_end="ax1", y_end="ay1", source=es,
+                            line_color="#08306b", line_alpha="aalpha", line_width=1.5)
+        fig.add_layout(self.arrows)
+        self.marker_renderer = fig.scatter("xm", "ym", source=es, marker="marker", size="msize",
+                                           angle="mangle", fill_color="mfill", line_color="color",
+                                           line_width=2, fill_alpha="alpha", line_alpha="alpha",
+                                           name="element-markers")
+        # diodes: a triangle pointing anode -> cathode and a bar at the cathode
+        ds = self.diode_source
+        self.diode_renderer = fig.patches("xs", "ys", source=ds, fill_color="color", line_color="color",
+                                          fill_alpha="alpha", line_alpha="alpha", name="diodes")
+        fig.segment("bx0", "by0", "bx1", "by1", source=ds, line_color="color", line_alpha="alpha",
+                    line_width=3)
+        # resistors as IEC boxes (screen-sized), turned along the element
+        self.box_renderer = fig.rect("xm", "ym", width="rw", height="rh", angle="rangle", source=es,
+                                     width_units="screen", height_units="screen", fill_color="white",
+                                     line_color="color", line_width=2, line_alpha="alpha",
+                                     name="resistor-boxes")
+        self.plus_labels = LabelSet(x="plus_x", y="plus_y", text="plus_text", source=es,
+                                    text_color="#2171b5", text_font_style="bold", text_font_size="17px",
+                                    text_align="center", text_baseline="middle")
+        fig.add_layout(self.plus_labels)
+        ns = self.node_source
+        self.node_renderer = fig.scatter("x", "y", source=ns, size="size",
+                                         fill_color={"field": "v", "transform": self.mapper},
+                                         line_color="line_color", line_width="line_width",
+                                         name="nodes")
+        self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset=9, y_offset=7,
+                                    text_font_size="12px", text_color="#252525",
+                                    background_fill_color="white", background_fill_alpha=0.7)
+        self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label", source=es,
+                                       text_font_size="11px",
+                                       text_color="#525252", text_align="center", text_baseline="middle",
+                                       background_fill_color="white", background_fill_alpha=0.6)
+        fig.add_layout(self.node_labels)
+        fig.add_layout(self.element_labels)
+        self.colorbar = ColorBar(color_mapper=self.mapper, title="potential (V)", width=12,
+                                 title_text_font_size="11px", major_label_text_font_size="11px")
+        fig.add_layout(self.colorbar, "right")
+        self.power_colorbar = ColorBar(color_mapper=self.power_mapper, title="power dissipated (W)",
+                                       width=12, visible=False, title_text_font_size="11px",
+                                       major_label_text_font_size="11px")
+        fig.add_layout(self.power_colorbar, "right")
+        self.update_mapper = LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1)
+        self.update_colorbar = ColorBar(color_mapper=self.update_mapper, title="conductance update (S)",
+                                        width=12, visible=False, title_text_font_size="11px",
+                                        major_label_text_font_size="11px")
+        fig.add_layout(self.update_colorbar, "right")
+
+        fig.add_tools(HoverTool(renderers=[self.node_renderer], tooltips=[
+            ("node", "@name"), ("potential", "@v_text")]))
+        fig.add_tools(HoverTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
+                                           self.box_renderer, self.diode_renderer], tooltips=[
+            ("element", "@name (@kind)"), ("value", "@value_text"), ("voltage across", "@dv_text"),
+            ("current", "@i_text"), ("power", "@p_text"), ("state", "@state")], line_policy="interp"))
+        tap = TapTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
+                                 self.box_renderer, self.diode_renderer])
+        draw = PointDrawTool(renderers=[self.node_renderer], add=False, drag=True,
+                             description="Drag nodes to move them; tap a node to pick it")
+        fig.add_tools(tap, draw)
+        fig.toolbar.active_tap = tap
+        fig.toolbar.active_drag = draw
+        ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es), code=_DRAG_JS))
+        ns.on_change("data", self._on_node_data)
+        ns.selected.on_change("indices", self._on_node_tap)
+        es.selected.on_change("indices", self._on_element_tap)
+        ds.selected.on_change("indices", self._on_diode_tap)
+        return fig
+
+    # ------------------------------------------------------------ callbacks
+    def _on_node_data(self, attr, old, new):
+        if self._syncing:
+            return
+        names, xs, ys = new.get("name", []), new.get("x", []), new.get("y", [])
+        if len(names) != len(self.store.network.nodes):
+            return
+        self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(names, xs, ys)})
+
+    def _on_node_tap(self, attr, old, new):
+        if self._syncing or not new:
+            return
+        names = self.node_source.data["name"]
+        k = new[-1]
+        if 0 <= k < len(names):
+            self.store.pick_node(names[k])
+
+    def _on_element_tap(self, attr, old, new):
+        if self._syncing or not new:
+            return
+        names = self.edge_source.data["name"]
+        k = new[-1]
+        if 0 <= k < len(names):
+            self.store.selected_element = names[k]
+
+    def _on_diode_tap(self, attr, old, new):
+        if self._syncing or not new:
+            return
+        names = self.diode_source.data["name"]
+        k = new[-1]
+        if 0 <= k < len(names):
+            self.store.selected_element = names[k]
+
+    # --------------------------------------------------------------- paint
+    def paint_data(self):
+        """Compute the node and element columns for the current state (no Bokeh involved)."""
+        store = self.store
+        net = store.network
+        geo = element_geometry(net)
+        xy, pi, ni, elements = geo["xy"], geo["pi"], geo["ni"], geo["elements"]
+        n_nodes = len(net.nodes)
+        v = store.voltages()
+        big = n_nodes > LABEL_LIMIT
+        labels_on = store.show_values and not big
+        sol = None if store.preview is not None else store.solution
+
+        names = [str(n) for n in net.nodes]
+        picked = set(map(str, store.picked_nodes))
+        node = dict(
+            x=xy[:, 0], y=xy[:, 1], name=names, v=v,
+            v_text=[si(x, "V", 6) for x in v] if n_nodes <= 5000 else [""] * n_nodes,
+            label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on else
+            (names if (not big and n_nodes <= 60) else [""] * n_nodes),
+            line_color=["#e6550d" if n in picked else ("black" if n == "0" else "#404040") for n in names],
+            line_width=np.where([n in picked for n in names], 4.0, np.where(np.array(names) == "0", 2.5, 1.0)),
+            size=np.full(n_nodes, 7.0 if big else (12.0 if n_nodes > 60 else 18.0)),
+        )
+
+        m = len(elements)
+        kinds = np.array([e.kind for e in elements], dtype=object)
+        values = np.array([e.value for e in elements], dtype=float)
+        off = geo["offset"]
+        x0, y0 = xy[pi, 0], xy[pi, 1]
+        x1, y1 = xy[ni, 0], xy[ni, 1]
+        xm, ym = (x0 + x1) / 2 + off[:, 0], (y0 + y1) / 2 + off[:, 1]
+        # direction p -> n at the midpoint: along each half of a bent element
+        d = np.column_stack([x1 - x0, y1 - y0]) / geo["length"][:, None]
+        theta = np.arctan2(d[:, 1], d[:, 0])
+        dv = v[pi] - v[ni]
+
+        if sol is not None:
+            current = np.array([sol.currents.get(e.name, np.nan) for e in elements], dtype=float)
+            power = np.array([sol.element_power(e.name) if e.name in sol.currents else np.nan
+                              for e in elements], dtype=float)
+            active = set(sol.active_diodes)
+        else:  # step mode: resistor currents from the shown potentials, diodes "on" where tight
+            current = np.where(kinds == "resistor", values * dv, np.nan)
+            current = np.where(kinds == "isource", values, current)
+            power = current * dv
+            active = {e.name for e, drop in zip(elements, dv)
+                      if e.kind == "diode" and drop >= e.value - 1e-9 * (1 + abs(e.value))}
+        is_res = kinds == "resistor"
+        is_dio = kinds == "diode"
+        on = np.array([e.name in active for e in elements], dtype=bool)
+
+        color = np.array([KIND_COLOR[k] for k in kinds], dtype=object)
+        color[is_dio & on] = CONDUCTING
+        alpha = np.where(is_dio & ~on, 0.45, 1.0)
+        width = np.full(m, 2.0)
+        if is_res.any():
+            logg = np.log10(values[is_res])
+            span = logg.max() - logg.min()
+            width[is_res] = 1.5 + (5.5 * (logg - logg.min()) / span if span > 0 else 2.0)
+        if store.color_by == "power":
+            dissipating = (is_res | is_dio) & np.isfinite(power)
+            pmax = float(np.nanmax(np.where(dissipating, power, np.nan), initial=0.0)) if m else 0.0
+            pmax = pmax if pmax > 0 else 1.0
+            low = pmax * 1e-4
+            color[dissipating] = _palette_colors(np.abs(power[dissipating]), self.power_mapper.palette,
+                                                 low, pmax, log=True)
+            color[dissipating & (np.abs(power) < low)] = "#c8c8c8"  # (almost) nothing dissipated
+            alpha = np.where(dissipating, 1.0, 0.6)
+            self.power_mapper.update(low=low, high=pmax)
+
+        elif store.color_by == "update" and store.edge_overlay:
+            delta = np.array([store.edge_overlay.get(e.name, np.nan) for e in elements], dtype=float)
+            has = np.isfinite(delta)
+            dmax = float(np.nanmax(np.abs(delta), initial=0.0)) if has.any() else 0.0
+            dmax = dmax if dmax > 0 else 1.0
+            # blue: conductance goes down, red: goes up; width by |update|
+            color[has] = _palette_colors(delta[has], RdBu11[::-1], -dmax, dmax)
+            width[has] = 1.0 + 7.0 * np.sqrt(np.abs(delta[has]) / dmax)
+            alpha = np.where(has, 1.0, 0.5)
+            self.update_mapper.update(low=-dmax, high=dmax)
+
+        msize = np.array([MARKER_SIZE[k] for k in kinds], dtype=float)
+        if big:
+            msize *= 0.5
+        # Bokeh turns markers clockwise on screen; a triangle points up at angle 0
+        mangle = np.where(is_dio, np.pi / 2 - theta, 0.0)
+        rw = np.where(is_res, 9.0 if big else 24.0, 0.0)
+        rh = np.where(is_res, 4.0 if big else 10.0, 0.0)
+        mfill = np.where(kinds == "vsource", "white", color).astype(object)
+        mfill[kinds == "isource"] = "#c7e9c0"
+
+        # current arrows beside the elements: length by |i| (sqrt scale), direction by sign
+        unit = geo["unit"]
+        imax = float(np.nanmax(np.abs(current), initial=0.0)) if m else 0.0
+        mag = np.sqrt(np.abs(np.nan_to_num(current)) / imax) if imax > 0 else np.zeros(m)
+        direction = np.sign(np.nan_to_num(current))
+        half = np.minimum(0.15 * geo["length"], 0.2 * unit) * mag
+        perp = np.column_stack([-d[:, 1], d[:, 0]]) * (0.07 * unit)
+        cx, cy = xm + perp[:, 0], ym + perp[:, 1]
+        ax0, ay0 = cx - direction * half * d[:, 0], cy - direction * half * d[:, 1]
+        ax1, ay1 = cx + direction * half * d[:, 0], cy + direction * half * d[:, 1]
+        aalpha = np.where((mag > 0.02) & (m <= 3000), 0.9, 0.0)
+
+        plus = kinds == "vsource"
+        plus_x = np.where(plus, xm - d[:, 0] * 0.24 * unit, np.nan)
+        plus_y = np.where(plus, ym - d[:, 1] * 0.24 * unit, np.nan)
+
+        value_text, dv_text, i_text, p_text, state, label = [], [], [], [], [], []
+        for k, e in enumerate(elements):
+            what, unit_sym = UNITS[e.kind]
+            shown = 1.0 / e.value if e.kind == "resistor" else e.value
+            value_text.append(f"{what} {si(shown, unit_sym)}")
+            dv_text.append(si(dv[k], "V", 4))
+            i_text.append(si(current[k], "A", 4))
+            p_text.append(si(power[k], "W", 4))
+            state.append(("conducting" if on[k] else "blocking") if e.kind == "diode" else "")
+            if labels_on:
+                label.append(f"{e.name} {si(shown, unit_sym)}\n{si(current[k], 'A')}")
+            else:
+                label.append("")
+        # labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
+        side = np.column_stack([d[:, 1], -d[:, 0]])
+        fan = np.hypot(off[:, 0], off[:, 1])
+        fanned = fan > 0
+        side[fanned] = off[fanned] / fan[fanned, None]
+        lox = side[:, 0] * 30.0
+        loy = side[:, 1] * 22.0
+        selected = store.selected_element
+        if selected:
+            for k, e in enumerate(elements):
+                if e.name == selected:
+                    width[k] += 3.0
+        edge = dict(
+            x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1],
+            name=[e.name for e in elements], kind=list(kinds), value_text=value_text, dv_text=dv_text,
+            i_text=i_text, p_text=p_text, state=state, color=list(color), alpha=alpha, width=width,
+            marker=[MARKER[k] for k in kinds], msize=msize, mangle=mangle, mfill=list(mfill),
+            rw=rw, rh=rh, rangle=theta,
+            label=label, ax0=ax0, ay0=ay0, ax1=ax1, ay1=ay1, aalpha=aalpha,
+            plus_x=plus_x, plus_y=plus_y, plus_text=np.where(plus, "+", "").tolist(), lox=lox, loy=loy,
+        )
+        # diode symbols, sized with the drawing (data units), at the element's midpoint
+        kd = np.flatnonzero(is_dio)
+        size = np.minimum((0.05 if big else 0.09) * unit, 0.15 * geo["length"][kd])
+        tip_x, tip_y = xm[kd] + d[kd, 0] * size, ym[kd] + d[kd, 1] * size
+        base_x, base_y = xm[kd] - d[kd, 0] * size, ym[kd] - d[kd, 1] * size
+        px, py = -d[kd, 1] * size, d[kd, 0] * size  # half-width of the triangle
+        diode = dict(
+            xs=[[bx + qx, bx - qx, tx] for bx, qx, tx in zip(base_x, px, tip_x)],
+            ys=[[by + qy, by - qy, ty] for by, qy, ty in zip(base_y, py, tip_y)],
+            bx0=tip_x + px, by0=tip_y + py, bx1=tip_x - px, by1=tip_y - py,
+            color=[color[k] for k in kd], alpha=alpha[kd],
+            name=[elements[k].name for k in kd], kind=["diode"] * len(kd),
+            value_text=[value_text[k] for k in kd], dv_text=[dv_text[k] for k in kd],
+            i_text=[i_text[k] for k in kd], p_text=[p_text[k] for k in kd], state=[state[k] for k in kd],
+        )
+        self._diode_data = diode
+        finite = v[np.isfinite(v)]
+        lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if hi_v - lo_v < 1e-12:
+            lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
+        return node, edge, (lo_v, hi_v)
+
+    def _repaint(self, *events):
+        node, edge, (lo, hi) = self.paint_data()
+        self._syncing = True
+        try:
+            self.mapper.update(low=lo, high=hi)
+            mode = self.store.color_by
+            self.colorbar.visible = mode == "potential"
+            self.power_colorbar.visible = mode == "power"
+            self.update_colorbar.visible = mode == "update"
+            self.node_source.selected.indices = []
+            self.edge_source.selected.indices = []
+            self.node_source.data = node
+            self.edge_source.data = edge
+            self.diode_source.selected.indices = []
+            self.diode_source.data = self._diode_data
+        finally:
+            self._syncing = False
+
+    def __panel__(self):
+        return self.pane
