@@ -54,7 +54,7 @@ PRESETS = {
                paper_test_error=1.66),
         Preset("drn-xl", (1568, 32768, 10), 800.0, 4, 1.0, (0.006, 0.006), (0.006, 0.006), 100,
                paper_test_error=1.33),
-        Preset("drn-digits", (128, 64, 10), 4.0, 8, 0.5, (0.05, 0.05), (0.05, 0.05), 10,
+        Preset("drn-digits", (128, 64, 10), 20.0, 4, 1.0, (0.02, 0.02), (0.02, 0.02), 10,
                dataset="digits", notes="offline demo on scikit-learn's 8x8 digits"),
     ]
 }
