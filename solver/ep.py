@@ -244,9 +244,7 @@ class Trainer:
         W = net.weights
         dt = net.dtype
         if self._sums is None:
-            self._WTs = tuple(net.transposes())
-            self._rowsums = tuple(w.sum(axis=1, dtype=np.float64).astype(dt) for w in W)
-            self._colsums = tuple(w.sum(axis=0, dtype=np.float64).astype(dt) for w in W)
+            self._sync_sums()
             self._sums = True
             self._pending = np.zeros(1, dtype=np.int64)
             self._pend_c = np.zeros(W[0].shape[1], dtype=dt)
@@ -257,6 +255,17 @@ class Trainer:
             self._pend_U = np.zeros((B, W[0].shape[0]), dtype=dt)
             self._pend_E = np.zeros((B, W[0].shape[1]), dtype=dt)
             self._scratch = tuple(tuple(net.zero_state(B)) for _ in range(3))
+
+    def _sync_sums(self):
+        """Recompute the conductance sums and transposes from the weights (float64 sums).
+
+        Done at every epoch start, so that a resumed run equals an uninterrupted one.
+        """
+        net = self.net
+        W, dt = net.weights, net.dtype
+        self._WTs = tuple(net.transposes())
+        self._rowsums = tuple(w.sum(axis=1, dtype=np.float64).astype(dt) for w in W)
+        self._colsums = tuple(w.sum(axis=0, dtype=np.float64).astype(dt) for w in W)
 
     def flush(self):
         """Apply the deferred update of ``W[0]`` (before evaluating, saving or changing batch size)."""
@@ -346,9 +355,7 @@ class Trainer:
         self._pend_E[:] = -lr_w[0] * G0
         self._pending[0] = 1
         self.flush()
-        self._rowsums = tuple(w.sum(axis=1, dtype=np.float64).astype(dt) for w in W)
-        self._colsums = tuple(w.sum(axis=0, dtype=np.float64).astype(dt) for w in W)
-        self._WTs = tuple(net.transposes())
+        self._sync_sums()
         for k in range(L):
             self.state[k][:] = V[k]
         return errors
@@ -394,6 +401,9 @@ class Trainer:
         y = self._labels(y, x.shape[0])
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         order = rng.permutation(x.shape[0])
+        if self._sums is not None:
+            self.flush()
+            self._sync_sums()
         n = x.shape[0]
         errors = 0
         t0 = time.perf_counter()
