@@ -112,13 +112,14 @@ class CircuitView(pn.viewable.Viewer):
 
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
     height = param.Integer(default=560, doc="Height of the drawing (px).")
+    tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._syncing = False
-        self.node_source = ColumnDataSource(name="circuit-nodes", data=self._empty_nodes())
-        self.edge_source = ColumnDataSource(name="circuit-edges", data=self._empty_edges())
-        self.diode_source = ColumnDataSource(name="circuit-diodes", data=self._empty_diodes())
+        self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
+        self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
+        self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
         self.figure = self._make_figure()
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
@@ -150,7 +151,7 @@ class CircuitView(pn.viewable.Viewer):
         fig = figure(
             height=self.height, sizing_mode="stretch_width", match_aspect=True,
             tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll="wheel_zoom",
-            toolbar_location="above", name="circuit-figure",
+            toolbar_location="above", name=f"{self.tag}-figure",
         )
         fig.axis.visible = False
         fig.grid.visible = False
@@ -210,7 +211,7 @@ class CircuitView(pn.viewable.Viewer):
                                        width=12, visible=False, title_text_font_size="11px",
                                        major_label_text_font_size="11px")
         fig.add_layout(self.power_colorbar, "right")
-        self.update_mapper = LinearColorMapper(palette=RdBu11[::-1], low=-1, high=1)
+        self.update_mapper = LinearColorMapper(palette=RdBu11, low=-1, high=1)
         self.update_colorbar = ColorBar(color_mapper=self.update_mapper, title="conductance update (S)",
                                         width=12, visible=False, title_text_font_size="11px",
                                         major_label_text_font_size="11px")
@@ -240,18 +241,19 @@ class CircuitView(pn.viewable.Viewer):
     def _on_node_data(self, attr, old, new):
         if self._syncing:
             return
-        names, xs, ys = new.get("name", []), new.get("x", []), new.get("y", [])
-        if len(names) != len(self.store.network.nodes):
+        xs, ys = new.get("x", []), new.get("y", [])
+        nodes = self.store.network.nodes
+        if len(xs) != len(nodes):
             return
-        self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(names, xs, ys)})
+        self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
 
     def _on_node_tap(self, attr, old, new):
         if self._syncing or not new:
             return
-        names = self.node_source.data["name"]
+        nodes = self.store.network.nodes
         k = new[-1]
-        if 0 <= k < len(names):
-            self.store.pick_node(names[k])
+        if 0 <= k < len(nodes):
+            self.store.pick_node(nodes[k])
 
     def _on_element_tap(self, attr, old, new):
         if self._syncing or not new:
@@ -288,7 +290,7 @@ class CircuitView(pn.viewable.Viewer):
             x=xy[:, 0], y=xy[:, 1], name=names, v=v,
             v_text=[si(x, "V", 6) for x in v] if n_nodes <= 5000 else [""] * n_nodes,
             label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on else
-            (names if (not big and n_nodes <= 60) else [""] * n_nodes),
+            (names if n_nodes <= 30 else [""] * n_nodes),
             line_color=["#e6550d" if n in picked else ("black" if n == "0" else "#404040") for n in names],
             line_width=np.where([n in picked for n in names], 4.0, np.where(np.array(names) == "0", 2.5, 1.0)),
             size=np.full(n_nodes, 7.0 if big else (12.0 if n_nodes > 60 else 18.0)),
@@ -345,8 +347,8 @@ class CircuitView(pn.viewable.Viewer):
             has = np.isfinite(delta)
             dmax = float(np.nanmax(np.abs(delta), initial=0.0)) if has.any() else 0.0
             dmax = dmax if dmax > 0 else 1.0
-            # blue: conductance goes down, red: goes up; width by |update|
-            color[has] = _palette_colors(delta[has], RdBu11[::-1], -dmax, dmax)
+            # Bokeh's RdBu runs blue (low) to red (high): blue = conductance goes down, red = up
+            color[has] = _palette_colors(delta[has], RdBu11, -dmax, dmax)
             width[has] = 1.0 + 7.0 * np.sqrt(np.abs(delta[has]) / dmax)
             alpha = np.where(has, 1.0, 0.5)
             self.update_mapper.update(low=-dmax, high=dmax)

@@ -118,7 +118,8 @@ def read_network(data, filename="circuit.json", fmt=None) -> Network:
             module = _netlist_module()
             if module is None:
                 raise UploadError("SPICE netlists need solver.netlist, which is not installed yet")
-            return module.read_netlist(text)
+            # a file object, never the bare string: read_netlist takes a one-line string for a path
+            return module.read_netlist(io.StringIO(text))
         else:
             raise UploadError(f"unknown format {fmt!r}")
     except NetworkError:

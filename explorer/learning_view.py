@@ -14,7 +14,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, LinearColorMapper
-from bokeh.palettes import RdBu11, Viridis256
+from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from solver.learning import Learner, encode_inputs, layered_network
@@ -63,7 +63,7 @@ def _layout_layers(net, layers):
         height = min(float(n - 1), 8.0)
         for k, node in enumerate(layer):
             net.add_node(node, x=3.0 * depth, y=height / 2 - height * k / spread if n > 1 else 0.0)
-    net.add_node("0", x=3.0, y=-5.0)
+    net.add_node("0", x=1.2, y=-6.5)  # off the layer columns, so ground wires fan out
 
 
 class LearningStore(param.Parameterized):
@@ -111,6 +111,7 @@ class LearningStore(param.Parameterized):
         self.circuit.edge_overlay = None
         self.circuit.color_by = "potential"
         self.circuit._set_network(net)
+        self.circuit.show_values = False
         self._record()
 
     @param.depends("rule", "lr", "beta", "eta", watch=True)
@@ -197,7 +198,7 @@ class LearningView(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self._callback = None
-        self.circuit = CircuitView(store=s.circuit, height=430)
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning")
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
                                x_axis_label="epoch", tools="pan,wheel_zoom,reset")
@@ -228,7 +229,7 @@ class LearningView(pn.viewable.Viewer):
         self.step_button = pn.widgets.Button(name="Step", description="One mini-batch update.",
                                              button_type="primary")
         self.play_button = pn.widgets.Button(name="▶ Play", description="Train continuously.")
-        self.pause_button = pn.widgets.Button(name="⏸ Pause", description="Stop training.")
+        self.pause_button = pn.widgets.Button(name="❚❚ Pause", description="Stop training.")
         self.reset_button = pn.widgets.Button(name="Reset", description="New random weights.")
         self.info = pn.pane.HTML("", css_classes=["learning-info"])
         self.step_button.on_click(lambda e: self.step())

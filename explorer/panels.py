@@ -42,8 +42,9 @@ class StatusBar(pn.viewable.Viewer):
         super().__init__(**params)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["solve-status"],
                                    styles={"font-size": "13px", "color": "#333"})
-        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
-                                   css_classes=["solve-error"])
+        self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
+                                  styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
+                                          "border": "1px solid #f4a6a0", "padding": "2px 10px"})
         self.store.param.watch(self._update, ["version", "preview"])
         self._update()
 
@@ -55,7 +56,7 @@ class StatusBar(pn.viewable.Viewer):
         elif s.stale:
             text += " · showing the last valid solution"
         self.status.object = f'<span data-status="1">{text}</span>'
-        self.alert.object = html.escape(s.error)
+        self.alert.object = f'<span data-error="1">⚠ {html.escape(s.error)}</span>' if s.error else ""
         self.alert.visible = bool(s.error)
 
     def __panel__(self):
@@ -124,7 +125,7 @@ class EditorPanel(pn.viewable.Viewer):
         s = self.store
         self._syncing = False
         self.element_select = pn.widgets.Select(
-            name="Element", options=[], description="The element whose value the slider edits "
+            name="Element", options=[], css_classes=["element-select"], description="The element whose value the slider edits "
             "(or tap an element on the circuit).", sizing_mode="stretch_width")
         self.value_slider = pn.widgets.EditableFloatSlider(
             name="Value", start=0.0, end=1.0, step=0.01, value=0.0, sizing_mode="stretch_width",
@@ -220,12 +221,13 @@ class EditorPanel(pn.viewable.Viewer):
                 self.element_select.value = s.selected_element
             elif names and self.element_select.value not in names:
                 self.element_select.value = names[0]
-            nodes = [str(n) for n in s.network.nodes]
-            options = nodes + [NEW_NODE]
-            if list(self.from_select.options) != options:
+            options = {str(n): n for n in s.network.nodes}
+            options[NEW_NODE] = NEW_NODE
+            if self.from_select.options != options:
                 self.from_select.options = options
-                self.to_select.options = options
-            picked = [str(p) for p in s.picked_nodes]
+                self.to_select.options = dict(options)
+            options = list(options.values())
+            picked = [p for p in s.picked_nodes if p in options]
             if picked:
                 self.from_select.value = picked[0] if len(picked) == 2 else picked[-1]
                 self.to_select.value = picked[1] if len(picked) == 2 else (
@@ -234,7 +236,7 @@ class EditorPanel(pn.viewable.Viewer):
                 self.to_select.value = NEW_NODE
             self.undo_button.disabled = not s.can_undo
             self.redo_button.disabled = not s.can_redo
-            self.remove_node_button.disabled = not s.selected_node or s.selected_node == "0"
+            self.remove_node_button.disabled = s.selected_node in ("", None, "0")
         finally:
             self._syncing = False
         self._sync_slider()
@@ -263,11 +265,11 @@ class EditorPanel(pn.viewable.Viewer):
                 else:
                     span = max(2.0 * abs(value), 1e-3 if e.kind == "isource" else 1.0)
                     start, end = -span, span
-                step = (end - start) / 200
-                self.value_slider.param.update(name=title, start=start, end=end, step=step, value=value,
-                                               disabled=False)
-            elif self.value_slider.value != value:
-                self.value_slider.value = value
+                step = float(f"{(end - start) / 200:.3g}")
+                self.value_slider.param.update(name=title, start=start, end=end, step=step,
+                                               value=float(f"{value:.6g}"), disabled=False)
+            elif abs(self.value_slider.value - value) > 1e-9 * max(abs(value), 1e-300):
+                self.value_slider.value = float(f"{value:.6g}")
         finally:
             self._syncing = False
 
@@ -296,12 +298,11 @@ class DisplayPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.values_toggle = pn.widgets.Checkbox(name="Write values on the circuit", value=self.store.show_values)
-        self.color_select = pn.widgets.RadioButtonGroup(
-            name="Colour by", options={"Potential": "potential", "Power": "power"}, value=self.store.color_by,
+        self.values_toggle = pn.widgets.Checkbox.from_param(self.store.param.show_values,
+                                                            name="Write values on the circuit")
+        self.color_select = pn.widgets.RadioButtonGroup.from_param(
+            self.store.param.color_by, name="Colour by", options={"Potential": "potential", "Power": "power"},
             description="Colour nodes by potential, or elements by the power they dissipate.")
-        self.values_toggle.link(self.store, value="show_values", bidirectional=True)
-        self.color_select.link(self.store, value="color_by", bidirectional=True)
 
     def __panel__(self):
         return pn.Column(
@@ -403,7 +404,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.step_button = pn.widgets.Button(name="Step", button_type="primary", css_classes=["step-button"],
                                              description="Advance coordinate descent by one step.")
         self.play_button = pn.widgets.Button(name="▶ Play", description="Keep stepping, animating the circuit.")
-        self.pause_button = pn.widgets.Button(name="⏸ Pause", description="Stop playing.")
+        self.pause_button = pn.widgets.Button(name="❚❚ Pause", description="Stop playing.")
         self.reset_button = pn.widgets.Button(name="Reset", description="Restart coordinate descent "
                                               "from the chosen start point.")
         self.exact_button = pn.widgets.Button(name="Exact solve", button_type="success",

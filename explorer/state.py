@@ -35,9 +35,11 @@ __all__ = ["CircuitStore", "NEW_NODE", "ensure_layout"]
 #: Choice in the endpoint selects meaning "create a fresh node".
 NEW_NODE = "(new node)"
 
-#: Networks with more nodes than this start with values hidden and are solved
-#: on slider release only.
+#: Networks with more nodes than this are re-solved on slider release only.
 BIG_NETWORK = 1500
+
+#: Networks with more nodes than this open with the values not written on the circuit.
+LABELLED_NETWORK = 30
 
 
 def ensure_layout(net, seed=0):
@@ -114,7 +116,7 @@ class CircuitStore(param.Parameterized):
     stale = param.Boolean(default=False, doc="True when the shown solution belongs to an earlier network.")
     status = param.String(default="", doc="One-line summary of the last solve.")
     selected_element = param.String(default="", doc="Element shown in the editor.")
-    selected_node = param.String(default="", doc="Last node picked on the circuit.")
+    selected_node = param.Parameter(default="", doc="Last node picked on the circuit (a node name).")
     picked_nodes = param.List(default=[], doc="Up to two nodes picked by tapping: endpoints of a new element.")
     show_values = param.Boolean(default=True, doc="Write values, voltages and currents on the circuit.")
     color_by = param.Selector(default="potential", objects=["potential", "power", "update"],
@@ -148,8 +150,7 @@ class CircuitStore(param.Parameterized):
     def _set_network(self, network):
         ensure_layout(network)
         self.network = network
-        if len(network.nodes) > BIG_NETWORK:
-            self.show_values = False
+        self.show_values = len(network.nodes) <= LABELLED_NETWORK
         self.selected_element = ""
         self.selected_node = ""
         self.picked_nodes = []
@@ -353,7 +354,7 @@ class CircuitStore(param.Parameterized):
             result["node"] = node
 
         if self.edit(change, "add node"):
-            self.selected_node = str(result["node"])
+            self.selected_node = result["node"]
             return result["node"]
         return None
 
@@ -409,7 +410,8 @@ class CircuitStore(param.Parameterized):
 
     def pick_node(self, node):
         """A node was tapped: remember it as an endpoint for the next element (last two kept)."""
-        node = str(node) if not isinstance(node, str) else node
+        if node not in self.network.nodes:  # a name as text for an int node (SPICE "1")
+            node = {str(n): n for n in self.network.nodes}.get(str(node), node)
         self.selected_node = node
         self.picked_nodes = (list(self.picked_nodes) + [node])[-2:]
 

@@ -271,11 +271,16 @@ def test_circuit_view_paints_the_solution():
     gnd = store.network.node_attributes("0")
     assert tip @ np.array([gnd["x"] - out["x"], gnd["y"] - out["y"]]) > 0
     # power mode: R1 dissipates the most and gets the brightest colour
-    store.color_by = "power"
+    app_display = __import__("explorer").DisplayPanel(store=store)
+    app_display.color_select.value = "power"
+    assert store.color_by == "power"
     assert view.power_colorbar.visible and not view.colorbar.visible
     assert view.power_mapper.high == pytest.approx(max(sol.element_power(n) for n in ("R1", "D1", "Rload")))
-    store.show_values = False
+    assert any(label for label in view.edge_source.data["label"])  # 3 nodes: values written
+    app_display.values_toggle.value = False
     assert all(label == "" for label in view.edge_source.data["label"])
+    store.show_values = True
+    assert app_display.values_toggle.value
 
 
 def test_explorer_editor_slider_and_error():

@@ -1,0 +1,211 @@
+"""The served explorer in headless Chromium: load, slide, error, step mode, screenshots.
+
+Each test waits on explicit conditions with generous timeouts (CI runs them on a
+loaded 2-core machine). Screenshots go to ``test-artifacts/``; with
+``RESISTIVE_EXPLORER_UPDATE_SCREENSHOTS=1`` a few are also copied to
+``docs/screenshots/`` for the README.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from solver import solve
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from explorer import CDStepper, gallery  # noqa: E402
+from explorer.testing import CHROMIUM, launch_chromium, serve_app  # noqa: E402
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS = ROOT / "docs" / "screenshots"
+TIMEOUT = 120.0  # seconds, for anything that waits on the server
+
+
+def wait_until(condition, timeout=TIMEOUT, interval=0.1, what="condition"):
+    """Poll ``condition()`` until it returns a truthy value; return it, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+        except Exception as e:  # element not there yet
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def shot(page, name, docs=False):
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if docs and os.environ.get("RESISTIVE_EXPLORER_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS / f"{name}.png")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(log_path=ARTIFACTS / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context.set_default_timeout(TIMEOUT * 1000)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def open_example(page, url, example, node):
+    page.goto(f"{url}?example={example}")
+    cell = page.locator(f'td.volt[data-node="{node}"]')
+    cell.wait_for(timeout=TIMEOUT * 1000)
+    return cell
+
+
+def volts(page, node):
+    return float(page.locator(f'td.volt[data-node="{node}"]').get_attribute("data-volts"))
+
+
+def select_element(page, name):
+    page.locator(".element-select select").select_option(name)
+    wait_until(lambda: name in page.locator(".element-info").inner_text(), what=f"{name} selected")
+
+
+def test_slider_changes_the_displayed_voltage_to_the_solvers(page, app_url):
+    open_example(page, app_url, "divider", "mid")
+    wait_until(lambda: abs(volts(page, "mid") - 7.5) < 1e-9, what="mid = 7.5 V")
+    shot(page, "explorer-divider")
+    select_element(page, "R2")
+    text_input = page.locator(".value-slider input")
+    assert float(text_input.input_value()) == pytest.approx(3000.0)
+    handle = page.locator(".value-slider .noUi-handle")
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    r2 = wait_until(lambda: float(text_input.input_value()) > 3000.0 and float(text_input.input_value()),
+                    what="the slider to move")
+
+    def expected_mid():
+        net = gallery.build("divider")
+        net.set_value("R2", resistance=float(text_input.input_value()))
+        return solve(net).voltages["mid"]
+
+    wait_until(lambda: abs(volts(page, "mid") - expected_mid()) < 1e-9 * 10, what="mid to follow R2")
+    assert r2 >= 3030.0 and volts(page, "mid") > 7.5
+    assert volts(page, "mid") == pytest.approx(expected_mid(), rel=1e-12)
+    # the status line reports the solve
+    status = page.locator(".solve-status span[data-status]").inner_text()
+    assert "ms" in status and "KCL" in status
+    assert page.errors == []
+
+
+def test_invalid_edit_shows_the_error_and_keeps_the_solution(page, app_url):
+    open_example(page, app_url, "divider", "mid")
+    select_element(page, "R2")
+    text_input = page.locator(".value-slider input")
+    text_input.fill("-5")
+    text_input.press("Enter")
+    alert = page.locator(".solve-error span[data-error]")
+    wait_until(lambda: "must be positive" in alert.inner_text(), what="the error message")
+    assert "R2" in alert.inner_text()
+    assert volts(page, "mid") == pytest.approx(7.5)
+    wait_until(lambda: float(text_input.input_value()) == pytest.approx(3000.0), what="slider reset")
+    shot(page, "explorer-error")
+    # a valid edit clears the error
+    text_input.fill("1000")
+    text_input.press("Enter")
+    wait_until(lambda: abs(volts(page, "mid") - 5.0) < 1e-9, what="mid = 5 V")
+    wait_until(lambda: alert.count() == 0 or not alert.first.is_visible(), what="the error to clear")
+    assert page.errors == []
+
+
+def test_step_mode_advances_and_stalls_then_exact(page, app_url):
+    open_example(page, app_url, "cd-stall", "a")
+    wait_until(lambda: abs(volts(page, "a") - 0.5) < 1e-9, what="exact a = 0.5 V")
+    step = page.locator(".step-button button")
+    info = page.locator(".step-info span")
+    step.click()
+    wait_until(lambda: info.get_attribute("data-sweeps") == "1", what="one sweep")
+    net = gallery.build("cd stall")
+    cd = solve(net, method="cd", max_sweeps=1).voltages
+    wait_until(lambda: abs(volts(page, "a") - cd["a"]) < 1e-9, what="step-mode potentials")
+    step.click()
+    wait_until(lambda: "STALLED" in info.inner_text(), what="the stall")
+    assert volts(page, "a") == pytest.approx(0.0) and volts(page, "b") == pytest.approx(0.0)
+    shot(page, "explorer-step-mode", docs=True)
+    page.locator("button:visible", has_text="Exact solve").click()
+    wait_until(lambda: abs(volts(page, "a") - 0.5) < 1e-9, what="the exact solve")
+    assert page.errors == []
+
+
+def test_step_mode_on_a_mesh_matches_coordinate_descent(page, app_url):
+    open_example(page, app_url, "random-mesh", "m0_1")
+    step = page.locator(".step-button button")
+    info = page.locator(".step-info span")
+    for k in (1, 2, 3):
+        step.click()
+        wait_until(lambda: info.get_attribute("data-sweeps") == str(k), what=f"sweep {k}")
+    cd = solve(gallery.build("random mesh"), method="cd", max_sweeps=3).voltages
+    for node in ("m0_1", "m1_1", "m2_3"):
+        wait_until(lambda: abs(volts(page, node) - cd[node]) < 1e-9, what=f"{node} after 3 sweeps")
+    page.locator("button:visible", has_text="One node").click()
+    step.click()
+    free_nodes = CDStepper(gallery.build("random mesh")).m
+    wait_until(lambda: info.get_attribute("data-steps") == str(3 * free_nodes + 1), what="one node step")
+    page.locator(".bk-tab", has_text="Circuit").first.scroll_into_view_if_needed()
+    shot(page, "explorer-convergence")
+    assert page.errors == []
+
+
+def test_views_render_for_screenshots(page, app_url):
+    open_example(page, app_url, "bridge-rectifier", "out")
+    wait_until(lambda: volts(page, "out") > 3.0, what="rectified output")
+    page.wait_for_timeout(500)  # let the canvas settle for the picture
+    shot(page, "explorer-circuit", docs=True)
+    page.locator("button:visible", has_text="Power").click()
+    page.wait_for_timeout(800)
+    shot(page, "explorer-power", docs=True)
+    page.locator(".bk-tab", has_text="Learning").first.click()
+    learning_step = page.locator("button:visible", has_text="Step")
+    info = page.locator(".learning-info span")
+    for k in range(1, 4):
+        learning_step.first.click()
+        wait_until(lambda: float(info.get_attribute("data-epoch")) >= k - 1e-9, what=f"training step {k}")
+    page.locator("button:visible", has_text="Weight update").click()
+    page.mouse.move(5, 500)  # no tooltip on the picture
+    page.wait_for_timeout(800)
+    shot(page, "explorer-learning", docs=True)
+    assert page.errors == []
