@@ -19,7 +19,8 @@ netlist                network
 
 plus the title line (the first non-blank line), ``*`` comment lines, ``;``
 and `` $`` inline comments, ``+`` continuation lines, ``.title``, ``.op``,
-``.model``, ``.subckt``/``.ends`` and ``.end``. Names and keywords are
+``.model``, ``.subckt``/``.ends``, ``.end`` and ``.options`` (ignored: it
+only tunes a simulator). Names and keywords are
 case-insensitive (the first spelling of a node or element is kept), values
 take SPICE's scale suffixes (``f p n u m k meg g t``, and ``mil``) followed by
 any unit letters: ``10kOhm``, ``5V``, ``2.5mA``. Beware that, as in SPICE,
@@ -51,8 +52,7 @@ import math
 import os
 import re
 import warnings
-from decimal import Decimal, localcontext
-from fractions import Fraction
+from decimal import Context, Decimal, localcontext
 
 from .exceptions import NetworkError
 from .network import GROUND, Element, Network, _check_value, _conductance
@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_DIODE_MODEL",
     "NetlistError",
     "NetlistWarning",
+    "SPICE_OPTIONS",
     "format_value",
     "parse_value",
     "read_netlist",
@@ -70,8 +71,17 @@ __all__ = [
 #: ``.model`` card written for the ideal diodes. Its steepness only matters to
 #: a SPICE simulator reading the file; resistive-explorer reads any D model as
 #: an ideal diode. ``N=0.001`` makes the forward drop about 25.9 uV per e-fold
-#: of current, below 1 mV up to 1 A (see :mod:`solver.spice`).
-DEFAULT_DIODE_MODEL = "DIDEAL D(IS=1e-14 N=0.001)"
+#: of current: 0.54 mV at 1 mA, 0.71 mV at 1 A. Such steep diodes need tight
+#: convergence tolerances in SPICE, see :data:`SPICE_OPTIONS`.
+DEFAULT_DIODE_MODEL = "DIDEAL D(IS=1e-12 N=0.001)"
+
+#: Convergence settings written with the diodes. With SPICE's defaults
+#: (reltol=1e-3, vntol=1e-6 V, abstol=1e-12 A) Newton's iteration can stop on a
+#: wrong operating point of a network of such steep diodes (seen: a 1.1 V error
+#: on a random 30-node network): a 1 mV change of a junction voltage changes its
+#: current e^40-fold, so loose tolerances accept points where diodes are wrongly
+#: on. With these, ngspice agrees with the ideal answer within the forward drops.
+SPICE_OPTIONS = "reltol=1e-6 vntol=1e-9 abstol=1e-15"
 
 #: Suffix of the voltage source (and its inner node) that carries a diode threshold.
 THRESHOLD_SUFFIX = "_th"
@@ -113,6 +123,7 @@ _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)\Z"
 #: Resistances written with more significant digits than a double holds are
 #: inverted exactly (see :func:`_resistance_text`).
 _EXACT_DIGITS = 17
+_DECIMAL = Context(prec=50)
 
 
 def _split_number(text):
@@ -156,15 +167,19 @@ def _conductance_of(token, r):
     """Conductance of a resistance token whose float value is ``r``.
 
     ``1 / r`` in floating point, except for tokens with more significant
-    digits than a double holds: those are inverted exactly (correctly rounded),
-    which is how :func:`_resistance_text` makes every conductance round-trip.
+    digits than a double holds: those are inverted in 50-digit decimal
+    arithmetic, then rounded once to a double. That is how
+    :func:`_resistance_text` makes every conductance round-trip: its tokens'
+    exact inverses lie within 1e-25 (relative) of a double, so far from any
+    rounding tie that the 50-digit quotient rounds to that very double.
     """
     if len(token) > _EXACT_DIGITS + 1:
         number, scale = _split_number(token)
         mantissa = number.lstrip("+-").split("e")[0].split("E")[0].replace(".", "").lstrip("0")
         if len(mantissa) > _EXACT_DIGITS and r > 0.0:
-            exact = Fraction(number) * (Fraction(scale) if scale else 1)
-            return float(1 / exact)
+            resistance = Decimal(number) if scale is None else _DECIMAL.multiply(Decimal(number),
+                                                                                 Decimal(scale))
+            return float(_DECIMAL.divide(1, resistance))
     return 1.0 / r
 
 
@@ -317,8 +332,8 @@ def _parse(text):
             if current is not None:
                 raise _LineError(f".end inside .subckt {current.name} (missing .ends)", number, line)
             break
-        if head == ".op":
-            continue
+        if head in (".op", ".options", ".option", ".opt"):
+            continue  # simulator settings: they do not change the circuit
         if head == ".title":
             title = line[len(name):].strip()
             continue
@@ -367,7 +382,7 @@ def _parse(text):
             raise _LineError(f"{head} is not supported; paste the included netlist in place",
                              number, line)
         raise _LineError(f"unsupported dot-command {name} (supported: .title .model .subckt "
-                         ".ends .op .end)", number, line)
+                         ".ends .op .options .end)", number, line)
     if current is not None:
         raise _LineError(f".subckt {current.name} is never closed with .ends", current.line,
                          current.text)
@@ -719,6 +734,8 @@ def _netlist_lines(net, title, diode_model, node_text=None, element_text=None):
             lines.append(f"{name} {p} {n} DC {format_value(e.value)}")
     if net.elements("diode"):
         lines.append(f".model {diode_model}")
+        # steep diodes make SPICE's default tolerances accept wrong operating points
+        lines.append(f".options {SPICE_OPTIONS}")
     return lines
 
 
@@ -762,7 +779,8 @@ def write_netlist(net, path=None, *, diode_model=DEFAULT_DIODE_MODEL, title=None
     D1 in D1_th DIDEAL
     VD1_th D1_th out DC 0.7
     R1 out 0 1000
-    .model DIDEAL D(IS=1e-14 N=0.001)
+    .model DIDEAL D(IS=1e-12 N=0.001)
+    .options reltol=1e-6 vntol=1e-9 abstol=1e-15
     .op
     .end
     <BLANKLINE>

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .network import GROUND, Network
-from .netlist import _netlist_lines
+from .netlist import DEFAULT_DIODE_MODEL, SPICE_OPTIONS, _netlist_lines
 
 __all__ = [
     "GMIN",
@@ -56,7 +56,7 @@ __all__ = [
 
 #: The near-ideal diode given to ngspice: steep (N=0.001: 25.9 uV per e-fold
 #: of current) yet within what ngspice's Newton iteration converges on.
-NGSPICE_DIODE_MODEL = "DIDEAL D(IS=1e-12 N=0.001)"
+NGSPICE_DIODE_MODEL = DEFAULT_DIODE_MODEL  # "DIDEAL D(IS=1e-12 N=0.001)"
 
 #: Thermal voltage kT/q at ngspice's default 27 C (V).
 THERMAL_VOLTAGE = 0.025851991
@@ -64,14 +64,11 @@ THERMAL_VOLTAGE = 0.025851991
 #: ngspice's default conductance across every junction (S).
 GMIN = 1e-12
 
-#: Convergence settings given to ngspice. With SPICE's defaults (reltol=1e-3,
-#: vntol=1e-6 V, abstol=1e-12 A) Newton's iteration stops on a wrong operating
-#: point of a network of such steep diodes (seen: a 1.1 V error on a random
-#: 30-node network): a mV change of a junction voltage changes its current by
-#: e^40, so loose current tolerances accept points where diodes are wrongly on.
-#: Tight tolerances make ngspice agree with the ideal answer within the bound
-#: above. (A steeper N=1e-4 still converged falsely on 1 in 30 random networks.)
-NGSPICE_OPTIONS = "reltol=1e-6 vntol=1e-9 abstol=1e-15"
+#: Convergence settings given to ngspice: SPICE's defaults accept wrong
+#: operating points of networks of steep diodes (see
+#: :data:`solver.netlist.SPICE_OPTIONS`; a steeper N=1e-4 model still converged
+#: falsely on 1 in 30 random networks even with these).
+NGSPICE_OPTIONS = SPICE_OPTIONS
 
 _TIMES = {
     "load": r"Netlist loading time\s*=\s*([0-9.eE+-]+)",
@@ -203,6 +200,7 @@ def run_ngspice(net: Network, *, diode_model=NGSPICE_DIODE_MODEL, executable="ng
         spice_name[e.name] = f"{letter[e.kind]}{i}"
     lines = _netlist_lines(net, "resistive-explorer ngspice cross-check", diode_model,
                            node_text=index, element_text=lambda e: spice_name[e.name])
+    # later .options lines override earlier ones: the caller's settings win
     lines += [f".options acct {options}".rstrip(), ".op", ".end"]
     netlist = "\n".join(lines) + "\n"
 
