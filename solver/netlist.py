@@ -124,6 +124,7 @@ _NUMBER = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)\Z"
 #: inverted exactly (see :func:`_resistance_text`).
 _EXACT_DIGITS = 17
 _DECIMAL = Context(prec=50)
+_INF = math.inf
 
 
 def _split_number(text):
@@ -300,15 +301,22 @@ def _parse(text):
     models = {}
     current = None  # the .subckt being defined
     body = top
+    append = body.append
     for number, line in logical:
         tokens = line.split()
         name = tokens[0]
         c = name[0].lower()
         if c == "r" and len(tokens) == 4:  # the common case, kept short
-            r = _value(tokens[3], "resistance", number, line)
-            if len(tokens[3]) > _EXACT_DIGITS + 1:
-                r = (r, _conductance_of(tokens[3], r))
-            body.append((c, name, (tokens[1], tokens[2]), r, number, line))
+            token = tokens[3]
+            try:
+                r = float(token)
+                if r != r or r in (_INF, -_INF) or "_" in token:
+                    raise ValueError  # float() reads 'nan', 'inf' and '1_0': SPICE does not
+            except ValueError:
+                r = _value(token, "resistance", number, line)
+            if len(token) > _EXACT_DIGITS + 1:
+                r = (r, _conductance_of(token, r))
+            append((c, name, (tokens[1], tokens[2]), r, number, line))
             continue
         if c in _KIND:
             body.append(_element(c, name, tokens, number, line))
@@ -367,6 +375,7 @@ def _parse(text):
             current = _Subckt(tokens[1], ports, number, line)
             subckts[key] = current
             body = current.body
+            append = body.append
             continue
         if head == ".ends":
             if current is None:
@@ -374,6 +383,7 @@ def _parse(text):
             if len(tokens) > 1 and tokens[1].lower() != current.name.lower():
                 raise _LineError(f".ends {tokens[1]} closes .subckt {current.name}", number, line)
             current, body = None, top
+            append = body.append
             continue
         if head in _ANALYSES:
             raise _LineError(f"analysis {head} is not supported: resistive-explorer computes the DC "
@@ -536,6 +546,9 @@ def _build(flat, models, file):
     nodes = {GROUND: {}}
     elements = {}
     seen = {}  # lower-case element name -> line
+    spelled = spelling.get
+    new_element = Element
+    inf = math.inf
     for raw in flat:
         kind = _KIND[raw[0]]
         name, (a, b), value = raw[1], raw[2], raw[3]
@@ -545,16 +558,16 @@ def _build(flat, models, file):
                                "SPICE names are case-insensitive)" + _where(raw), file, raw[LINE],
                                raw[TEXT])
         seen[key] = raw[LINE]
-        p = spelling.get(a) or node(a)  # canonical nodes are never falsy: int 0 is "0"
-        n = spelling.get(b) or node(b)
-        if nodes.get(p) is None:
+        p = spelled(a) or node(a)  # canonical nodes are never falsy: int 0 is "0"
+        n = spelled(b) or node(b)
+        if p not in nodes:
             nodes[p] = {}
-        if nodes.get(n) is None:
+        if n not in nodes:
             nodes[n] = {}
         if kind == "resistor" and type(value) is float and value > 0.0 and p != n:
             g = 1.0 / value  # the bulk of a big netlist: a plain positive resistance
-            if g != math.inf:
-                elements[name] = Element(kind, name, p, n, g)
+            if g != inf:
+                elements[name] = new_element(kind, name, p, n, g)
                 continue
         try:
             if kind == "resistor":
