@@ -671,8 +671,11 @@ def read_netlist(source) -> Network:
     finally:
         if gc_was_enabled:
             gc.enable()
-    for w in caught:  # re-issue with the file name in front
-        warnings.warn(f"{file}:{str(w.message)[len('line '):]}", NetlistWarning, stacklevel=2)
+    for w in caught:  # re-issue ours with the file name in front, others as they were
+        if issubclass(w.category, NetlistWarning):
+            warnings.warn(f"{file}:{str(w.message)[len('line '):]}", NetlistWarning, stacklevel=2)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return net
 
 
