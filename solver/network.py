@@ -84,6 +84,8 @@ def canonical_node(node):
     Node names are non-empty strings or integers; ``0``, ``"0"`` and ``"gnd"``
     (any case) all mean ground.
     """
+    if type(node) is str and node in _CANONICAL:  # fast path for the common case
+        return _CANONICAL[node]
     if isinstance(node, bool) or not isinstance(node, (str, Integral)):
         raise NetworkError(
             f"node name {node!r} must be a string or an int, not {type(node).__name__}"
@@ -96,10 +98,20 @@ def canonical_node(node):
         raise NetworkError("node name must not be empty")
     if name == GROUND or name.lower() == "gnd":
         return GROUND
+    if name == node and len(_CANONICAL) < 1_000_000:
+        _CANONICAL[node] = node
     return name
 
 
+#: Memo of already-canonical string names (a plain cache: strings are immutable).
+_CANONICAL = {}
+
+
 def _finite(kind, name, what, value) -> float:
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        raise InvalidValueError(f"{kind} {name!r}: {what} must be finite, got {value}")
     if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
         raise InvalidValueError(
             f"{kind} {name!r}: {what} must be a number, got {value!r}"
@@ -175,6 +187,7 @@ class Network:
 
     def __init__(self):
         self._nodes: dict = {GROUND: {}}
+        self._spellings: dict = {GROUND: GROUND}  # str(node) -> node, to catch 1 vs "1"
         self._elements: dict[str, Element] = {}
         self._counters = {kind: 0 for kind in KINDS}
         self._structure_version = 0
@@ -211,18 +224,20 @@ class Network:
                 f"node {node!r} is still used by {', '.join(users[:5])}; remove those first"
             )
         del self._nodes[node]
+        del self._spellings[str(node)]
         self._changed(structure=True)
 
     def _ensure_node(self, node):
         if node in self._nodes:
             return
-        for other in self._nodes:
-            if str(other) == str(node):
-                raise NetworkError(
-                    f"node {node!r} ({type(node).__name__}) clashes with existing node "
-                    f"{other!r} ({type(other).__name__}); use one spelling"
-                )
+        other = self._spellings.get(str(node))
+        if other is not None:
+            raise NetworkError(
+                f"node {node!r} ({type(node).__name__}) clashes with existing node "
+                f"{other!r} ({type(other).__name__}); use one spelling"
+            )
         self._nodes[node] = {}
+        self._spellings[str(node)] = node
 
     # --------------------------------------------------------------- elements
     def add_resistor(self, a, b, resistance=None, conductance=None, name=None) -> str:
@@ -355,6 +370,7 @@ class Network:
     def copy(self) -> "Network":
         other = Network()
         other._nodes = {k: dict(v) for k, v in self._nodes.items()}
+        other._spellings = dict(self._spellings)
         other._elements = dict(self._elements)
         other._counters = dict(self._counters)
         return other
