@@ -14,6 +14,7 @@ weights ``Ws[k]`` of shape ``(n_k, n_{k+1})`` between network layers ``k`` and
 
 import numpy as np
 from numba import njit
+from numba.typed import List
 
 from .config import NUMBA_OPTIONS
 
@@ -25,6 +26,15 @@ DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", 
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
 NARROW_COLUMNS = 64
+
+def seq(arrays):
+    """A numba typed list of same-typed arrays (one per layer).
+
+    Typed lists, unlike tuples, have one numba type whatever their length, so
+    each kernel compiles once per dtype rather than once per network depth.
+    """
+    return List(arrays)
+
 
 # ----------------------------------------------------------------------------- inner kernels
 
@@ -42,6 +52,24 @@ def _dot(x, y):
     for j in range(x.shape[0]):
         s += x[j] * y[j]
     return s
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _dots4(W, V, acc):
+    """acc[b, j] += W[j] . V[b] for a batch of 4: each row of W is loaded once for four dots."""
+    v0, v1, v2, v3 = V[0], V[1], V[2], V[3]
+    for j in range(W.shape[0]):
+        w = W[j]
+        s0 = s1 = s2 = s3 = w.dtype.type(0.0)
+        for i in range(w.shape[0]):
+            s0 += w[i] * v0[i]
+            s1 += w[i] * v1[i]
+            s2 += w[i] * v2[i]
+            s3 += w[i] * v3[i]
+        acc[0, j] += s0
+        acc[1, j] += s1
+        acc[2, j] += s2
+        acc[3, j] += s3
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -144,9 +172,11 @@ def _layer_input(k, P, Vs, Ws, WTs, bs, acc):
                 for b in range(B):
                     if Vn[b, m] != 0.0:
                         _axpy(Vn[b, m], WTn[m], acc[b])
+        elif B == 4:
+            _dots4(Wn, Vn, acc)
         else:
-            for b in range(B):
-                for j in range(Wn.shape[0]):
+            for j in range(Wn.shape[0]):
+                for b in range(B):
                     acc[b, j] += _dot(Wn[j], Vn[b])
 
 

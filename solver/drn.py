@@ -282,9 +282,9 @@ class DRN:
             self.check_conductances(dens, beta)
         if P is None:
             P = self.input_voltages(x) @ self.weights[0]
-        accs = tuple(np.empty_like(s) for s in state)
-        K.relax(np.ascontiguousarray(P, dtype=self.dtype), tuple(state), tuple(self.weights),
-                tuple(self.transposes()), tuple(self.biases), tuple(dens), t, self.dtype.type(beta), n_iter, accs)
+        accs = K.seq([np.empty_like(s) for s in state])
+        K.relax(np.ascontiguousarray(P, dtype=self.dtype), K.seq(state), K.seq(self.weights),
+                K.seq(self.transposes()), K.seq(self.biases), K.seq(dens), t, self.dtype.type(beta), n_iter, accs)
         return state
 
     def _check_state(self, state, batch):

@@ -254,7 +254,7 @@ class Trainer:
             self.flush()
             self._pend_U = np.zeros((B, W[0].shape[0]), dtype=dt)
             self._pend_E = np.zeros((B, W[0].shape[1]), dtype=dt)
-            self._scratch = tuple(tuple(net.zero_state(B)) for _ in range(3))
+            self._scratch = tuple(K.seq(net.zero_state(B)) for _ in range(3))
 
     def _sync_sums(self):
         """Recompute the conductance sums and transposes from the weights (float64 sums).
@@ -263,9 +263,9 @@ class Trainer:
         """
         net = self.net
         W, dt = net.weights, net.dtype
-        self._WTs = tuple(net.transposes())
-        self._rowsums = tuple(w.sum(axis=1, dtype=np.float64).astype(dt) for w in W)
-        self._colsums = tuple(w.sum(axis=0, dtype=np.float64).astype(dt) for w in W)
+        self._WTs = K.seq(net.transposes())
+        self._rowsums = K.seq([w.sum(axis=1, dtype=np.float64).astype(dt) for w in W])
+        self._colsums = K.seq([w.sum(axis=0, dtype=np.float64).astype(dt) for w in W])
 
     def flush(self):
         """Apply the deferred update of ``W[0]`` (before evaluating, saving or changing batch size)."""
@@ -289,10 +289,10 @@ class Trainer:
         lr_w, lr_b = self.learning_rates()
         dt = self.net.dtype
         Vm, Vp, accs = self._scratch
-        dens = tuple(np.empty(n, dtype=dt) for n in self.net.layer_sizes[1:])
+        dens = K.seq([np.empty(n, dtype=dt) for n in self.net.layer_sizes[1:]])
         errors, status, _ = K.ep_train_batches(
-            x, labels, order, B, dt.type(self.net.input_gain), tuple(self.net.weights), self._WTs,
-            tuple(self.net.biases), self._colsums, self._rowsums, tuple(self.state),
+            x, labels, order, B, dt.type(self.net.input_gain), K.seq(self.net.weights), self._WTs,
+            K.seq(self.net.biases), self._colsums, self._rowsums, K.seq(self.state),
             self._pend_c, self._pend_U, self._pend_E, self._pending,
             np.array(lr_w, dtype=np.float64), np.array(lr_b, dtype=np.float64), self.beta,
             self.n_iter, self.n_iter_inference, Vm, Vp, accs, dens)
@@ -312,9 +312,9 @@ class Trainer:
         dens = net.conductance_sums()
         net.check_conductances(dens)
         P = np.ascontiguousarray(vin @ net.weights[0])
-        accs = tuple(np.empty_like(s) for s in self.state)
-        K.relax(P, tuple(self.state), tuple(net.weights), tuple(net.transposes()),
-                tuple(net.biases), tuple(dens), t, dt.type(0.0), self.n_iter_inference, accs)
+        accs = K.seq([np.empty_like(s) for s in self.state])
+        K.relax(P, K.seq(self.state), K.seq(net.weights), K.seq(net.transposes()),
+                K.seq(net.biases), K.seq(dens), t, dt.type(0.0), self.n_iter_inference, accs)
         errors = int(np.count_nonzero(np.argmax(self.state[-1], axis=1) != yb))
         V, tape = _forward_record(net, vin, list(self.state), dens, self.n_iter)
         W = net.weights
@@ -432,7 +432,7 @@ class Trainer:
         n_iter = self.n_iter_inference if n_iter is None else n_iter
         dens = net.conductance_sums()
         net.check_conductances(dens)
-        WTs = tuple(net.transposes())
+        WTs = K.seq(net.transposes())
         errors = 0
         for s in range(0, x.shape[0], batch_size):
             xb = x[s:s + batch_size]
@@ -440,8 +440,8 @@ class Trainer:
             P = np.ascontiguousarray(vin @ net.weights[0])
             st = net.zero_state(xb.shape[0])
             t = np.zeros((xb.shape[0], net.layer_sizes[-1]), dtype=net.dtype)
-            accs = tuple(np.empty_like(v) for v in st)
-            K.relax(P, tuple(st), tuple(net.weights), WTs, tuple(net.biases), tuple(dens), t,
+            accs = K.seq([np.empty_like(v) for v in st])
+            K.relax(P, K.seq(st), K.seq(net.weights), WTs, K.seq(net.biases), K.seq(dens), t,
                     net.dtype.type(0.0), n_iter, accs)
             errors += int(np.count_nonzero(np.argmax(st[-1], axis=1) != y[s:s + batch_size]))
         return 100.0 * errors / x.shape[0]

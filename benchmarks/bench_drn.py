@@ -1,0 +1,238 @@
+"""Speed of DRN training (EP and truncated BP, batch 4) for each preset, against this machine's peak.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_drn.py [--data-dir DIR] [--out FILE]
+        [--presets drn-xs,drn-1h,...] [--scale 1.0]
+
+For each preset and algorithm, times a number of batches of 4 MNIST examples
+(a few hundred for the big presets) after a warm-up, and extrapolates to a
+60,000-example epoch. The kernels' achieved GFLOP/s and GB/s are computed
+from analytic counts (dense-equivalent FLOPs; the minimal memory traffic,
+i.e. each weight matrix read once per product and written once per update)
+and set against a measured peak: a large float32 matmul (GFLOP/s, with the
+BLAS numpy links) and array copies (GB/s, read + write) of a DRAM-sized and
+of an L3-sized array. The *floor* of an EP epoch is its minimal traffic over
+the measured copy bandwidth of an array the size of the weights.
+
+Also compares, for the input weights of ``drn-1h``, the fused numba pass
+(update + clip + column sums + next product) with the numpy/BLAS sequence.
+
+Writes a Markdown report (``--out``, default ``benchmarks/results_drn_speed.md``)
+and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from solver import _drn_kernels as K  # noqa: E402
+from solver.drn import DRN  # noqa: E402
+from solver.ep import Trainer  # noqa: E402
+from solver.presets import PRESETS  # noqa: E402
+
+B = 4
+EPOCH = 60_000
+
+#: (EP batches, BP batches) timed per preset at --scale 1
+BATCHES = {
+    "drn-xs": (3000, 600),
+    "drn-1h": (1500, 300),
+    "drn-2h": (300, 100),
+    "drn-3h": (200, 60),
+    "drn-xl": (30, 10),
+}
+
+
+def machine():
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "numpy": np.__version__}
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+    except ImportError:
+        pass
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+        for line in out.splitlines():
+            key = line.split(":")[0].strip()
+            if key in ("Model name", "L1d cache", "L2 cache", "L3 cache", "CPU(s)"):
+                info[key] = line.split(":", 1)[1].strip()
+        flags = [f for f in ("avx2", "avx512f", "fma") if f" {f}" in out]
+        info["simd"] = ",".join(flags)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    info["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    try:
+        info["load average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        pass
+    return info
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def peaks():
+    """Measured float32 matmul GFLOP/s and copy GB/s (read + write bytes)."""
+    n = 2048
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = a.copy()
+    a @ b
+    t = best_of(lambda: a @ b, 5)
+    gflops = 2 * n**3 / t / 1e9
+    res = {"matmul_gflops": gflops}
+    for label, nbytes in (("dram", 512 * 2**20), ("l3", 6 * 2**20)):
+        src = np.ones(nbytes // 4, dtype=np.float32)
+        dst = np.empty_like(src)
+        np.copyto(dst, src)
+        reps = 5 if label == "dram" else 200
+        t = best_of(lambda: np.copyto(dst, src), reps)
+        res[f"copy_gbs_{label}"] = 2 * nbytes / t / 1e9
+    return res
+
+
+def counts(preset, algorithm):
+    """Dense-equivalent FLOPs and minimal bytes moved per batch of B examples."""
+    sizes = preset.layer_sizes
+    T = preset.n_iter
+    L = len(sizes) - 1
+    w = [sizes[k] * sizes[k + 1] for k in range(L)]
+    flops = 2 * B * w[0]  # input product, shared by all phases
+    bytes_ = 4 * w[0]
+    # relaxation: per phase, T iterations; each W[k >= 1] takes two products (up and down)
+    phases = 3 if algorithm == "ep" else 2
+    relax_products = sum(2 * 2 * B * w[k] for k in range(1, L))
+    flops += phases * T * relax_products
+    bytes_ += phases * T * sum(2 * 4 * w[k] for k in range(1, L))
+    if algorithm == "ep":
+        flops += 2 * (B + 1) * w[0] + sum(2 * (2 * B + 2) * w[k] for k in range(1, L))
+        bytes_ += 4 * w[0] + sum(2 * 4 * w[k] for k in range(1, L))  # W[0]: write only (fused)
+    else:  # backward through T iterations: ~2 products per forward product, plus updates
+        flops += 2 * T * relax_products + 2 * 2 * B * w[0] + sum(2 * w[k] for k in range(L))
+        bytes_ += 2 * T * sum(2 * 4 * w[k] for k in range(1, L)) + sum(3 * 4 * x for x in w)
+    return flops, bytes_
+
+
+def time_preset(name, algorithm, x, y, n_batches):
+    p = PRESETS[name]
+    net = DRN(p.layer_sizes, p.input_gain, seed=0)
+    tr = Trainer(net, algorithm=algorithm, n_iter=p.n_iter, beta=p.beta,
+                 lr_weights=p.lr_weights, lr_biases=p.lr_biases)
+    warm = min(5, n_batches) * B
+    tr.train_epoch(x[:warm], y[:warm], rng=0)  # compile + caches
+    n = n_batches * B
+    t = time.perf_counter()
+    tr.train_epoch(x[warm:warm + n], y[warm:warm + n], rng=1)
+    return time.perf_counter() - t
+
+
+def fused_vs_blas(x):
+    """drn-1h input weights: one fused numba pass vs numpy/BLAS (update, clip, sums, product)."""
+    rng = np.random.default_rng(0)
+    n0, n1 = 1568, 1024
+    W = rng.uniform(0, 1 / np.sqrt(n0), (n0, n1)).astype(np.float32)
+    vin = np.ascontiguousarray(480 * np.concatenate([x[:B], -x[:B]], 1), dtype=np.float32)
+    vnext = np.ascontiguousarray(480 * np.concatenate([x[B:2 * B], -x[B:2 * B]], 1),
+                                 dtype=np.float32)
+    c = rng.normal(0, 1e-6, n1).astype(np.float32)
+    E = rng.normal(0, 1e-7, (B, n1)).astype(np.float32)
+    r = np.zeros(n0, np.float32)
+    rows, cols, P = np.empty(n0, np.float32), np.empty(n1, np.float32), np.empty((B, n1), np.float32)
+
+    def fused():
+        K.rank_update_project(W, r, c, vin, E, rows, cols, vnext, P, False)
+
+    def blas():
+        W[...] += c
+        W[...] += vin.T @ E
+        np.maximum(W, 0, out=W)
+        W.sum(axis=0)
+        vnext @ W
+
+    fused()
+    blas()
+    return best_of(fused, 50), best_of(blas, 50)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default=str(Path(__file__).with_name("results_drn_speed.md")))
+    ap.add_argument("--presets", default=",".join(BATCHES))
+    ap.add_argument("--algorithms", default="ep,bp")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply the batch counts")
+    args = ap.parse_args(argv)
+
+    try:
+        from solver.datasets import load_mnist
+
+        data = load_mnist(args.data_dir, download=False, verify=False)
+        x, y, source = data.x_train, data.y_train, "MNIST train images"
+    except OSError:
+        rng = np.random.default_rng(0)
+        x = (rng.random((EPOCH, 784)) < 0.19).astype(np.float32) * rng.random((EPOCH, 784),
+                                                                               dtype=np.float32)
+        y = rng.integers(0, 10, EPOCH)
+        source = "random images with MNIST's 19 % ink (MNIST not found)"
+
+    info = machine()
+    pk = peaks()
+    lines = ["## DRN training speed (batch 4)", ""]
+    lines += ["Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()), ""]
+    lines += [f"Measured peak: float32 matmul {pk['matmul_gflops']:.1f} GFLOP/s "
+              f"(2048^3, numpy BLAS); copy {pk['copy_gbs_dram']:.1f} GB/s for 512 MiB (DRAM), "
+              f"{pk['copy_gbs_l3']:.1f} GB/s for 6 MiB (L3-resident), read + write bytes.", ""]
+    lines += [f"Data: {source}. Epoch times extrapolate the timed batches to {EPOCH:,} examples.",
+              ""]
+    lines += ["| preset | alg. | batches timed | examples/s | s / epoch | GFLOP/s | GB/s "
+              "| % matmul peak | % copy peak | memory floor s / epoch |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in args.presets.split(","):
+        for alg in args.algorithms.split(","):
+            nb = max(2, int(BATCHES[name][0 if alg == "ep" else 1] * args.scale))
+            seconds = time_preset(name, alg, x, y, nb)
+            per_batch = seconds / nb
+            flops, bytes_ = counts(PRESETS[name], alg)
+            wbytes = 4 * sum(a * b for a, b in zip(PRESETS[name].layer_sizes[:-1],
+                                                    PRESETS[name].layer_sizes[1:]))
+            bw = pk["copy_gbs_l3"] if wbytes <= 24 * 2**20 else pk["copy_gbs_dram"]
+            floor = bytes_ / (bw * 1e9) * EPOCH / B
+            gf, gb = flops / per_batch / 1e9, bytes_ / per_batch / 1e9
+            row = (f"| {name} | {alg.upper()} | {nb} | {B / per_batch:,.0f} | "
+                   f"{per_batch * EPOCH / B:,.1f} | {gf:.1f} | {gb:.1f} | "
+                   f"{100 * gf / pk['matmul_gflops']:.0f} | {100 * gb / bw:.0f} | {floor:,.1f} |")
+            lines.append(row)
+            print(row, flush=True)
+    fused, blas = fused_vs_blas(x)
+    lines += ["", f"drn-1h input weights (1568 x 1024), one batch: fused numba pass "
+              f"(update + clip + column sums + next product) {fused * 1e6:.0f} us; "
+              f"numpy/BLAS sequence {blas * 1e6:.0f} us ({blas / fused:.1f}x slower).", ""]
+    lines += ["GFLOP/s count dense-equivalent operations (the kernels skip MNIST's dark pixels, "
+              "so they do fewer); GB/s count each weight matrix read once per product and "
+              "written once per update; the floor is that traffic at the copy bandwidth of an "
+              "array the size of the weights (L3 below 24 MiB of weights, DRAM above).", ""]
+    text = "\n".join(lines)
+    Path(args.out).write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
