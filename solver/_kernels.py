@@ -85,6 +85,40 @@ def reduced_energy(u, ri, rj, rg, rk, f):
 
 
 @njit(**NUMBA_OPTIONS)
+def source_offsets(order, parent_edge, vp, vn, volts):
+    """Potential of every node relative to the root of its voltage-source tree."""
+    offset = np.zeros(order.shape[0])
+    for i in range(order.shape[0]):
+        k = order[i]
+        e = parent_edge[k]
+        if e >= 0:
+            if vp[e] == k:
+                offset[k] = offset[vn[e]] + volts[e]
+            else:
+                offset[k] = offset[vp[e]] - volts[e]
+    return offset
+
+
+@njit(**NUMBA_OPTIONS)
+def apply_reduced(x, tree, ri, rj, rg):
+    """Product of the working-set equality QP's matrix with x (see assemble_reduced)."""
+    y = np.zeros(x.shape[0])
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b:
+            continue
+        xa = x[a] if a >= 0 else 0.0
+        xb = x[b] if b >= 0 else 0.0
+        flow = rg[t] * (xa - xb)
+        if a >= 0:
+            y[a] += flow
+        if b >= 0:
+            y[b] -= flow
+    return y
+
+
+@njit(**NUMBA_OPTIONS)
 def node_potentials(u, comp, offset):
     v = np.empty(comp.shape[0])
     for k in range(comp.shape[0]):

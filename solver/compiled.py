@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ._kernels import source_offsets
 from .config import MAX_ELEMENTS
 from .exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
@@ -54,6 +55,8 @@ class _Structure:
     inc_res: np.ndarray  # resistor index of each incidence
     inc_side: np.ndarray  # +1 when the component is the resistor's p side
     nbr: np.ndarray
+    inc_comp: np.ndarray  # free component of each incidence (sorted)
+    dio_inner: np.ndarray  # diodes inside one component (constants)
     dio_keep: np.ndarray  # diodes between different components
     da: np.ndarray
     dc: np.ndarray
@@ -202,7 +205,7 @@ def _compile_structure(net, arrays) -> _Structure:
         vs_order=np.asarray(order, dtype=np.int64), vs_parent_edge=vs_parent_edge, vs_tree=vs_tree,
         res_keep=res_keep, ri=ri, rj=rj, indptr=indptr,
         inc_res=inc_res[perm], inc_side=inc_side[perm], nbr=inc_nbr[perm],
-        dio_keep=dio_keep, da=da, dc=dc, dptr=dptr,
+        inc_comp=inc_comp[perm], dio_inner=np.flatnonzero(da_all == dc_all), dio_keep=dio_keep, da=da, dc=dc, dptr=dptr,
         d_inc=d_inc[dperm], dother=d_other[dperm], dupper=d_upper[dperm],
     )
 
@@ -215,11 +218,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     ip, in_, icur, _ = arrays["isource"]
 
     # offsets along the voltage-source forest (ground's tree holds absolute potentials)
-    offset = np.zeros(len(nodes))
-    for k in s.vs_order:
-        e = s.vs_parent_edge[k]
-        if e >= 0:
-            offset[k] = offset[vn[e]] + volts[e] if vp[e] == k else offset[vp[e]] - volts[e]
+    offset = source_offsets(s.vs_order, s.vs_parent_edge, vp, vn, volts)
     scale = 1.0 + max(
         float(np.max(np.abs(volts), initial=0.0)), float(np.max(theta, initial=0.0))
     )
@@ -235,7 +234,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
             )
 
     # diodes inside one component are constants: they hold or nothing can
-    inner = np.setdiff1d(np.arange(len(dp)), s.dio_keep)
+    inner = s.dio_inner
     if inner.size:
         drop = offset[dp[inner]] - offset[dn[inner]] - theta[inner]
         bad = inner[drop > loop_tol]
@@ -260,7 +259,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     far = np.where(s.inc_side > 0, rn[res], rp[res])
     g = rg_all[res]
     c = offset[far] - offset[own]
-    gsum = np.bincount(np.repeat(np.arange(m), np.diff(s.indptr)), weights=g, minlength=m)
+    gsum = np.bincount(s.inc_comp, weights=g, minlength=m)
     # current sources: inject into n, draw from p
     f = np.zeros(m + 1)
     np.add.at(f, s.comp[in_], icur)

@@ -355,7 +355,15 @@ class Network:
             value = _conductance(name, resistance, None)
         value = _check_value(old.kind, name, value)
         self._elements[name] = Element(old.kind, name, old.p, old.n, value)
+        cache = self._arrays_cache
         self._changed(structure=False)
+        if cache is not None:
+            # one value changed: patch a copy of that kind's value array instead of rebuilding all
+            kind, index = cache["position"][name]
+            p, n, values, names = cache[kind]
+            values = values.copy()
+            values[index] = value
+            self._arrays_cache = {**cache, kind: (p, n, values, names)}
 
     def rename_element(self, old, new):
         element = self.element(old)
@@ -385,14 +393,16 @@ class Network:
     def arrays(self):
         """Flat arrays of the network: node index, and per kind p, n, value, names.
 
-        Returns a dict ``{"nodes": [...], kind: (p_idx, n_idx, value, names)}``;
-        cached until the network changes.
+        Returns a dict ``{"nodes": [...], "position": {name: (kind, index)},
+        kind: (p_idx, n_idx, value, names)}``; cached until the network
+        changes. Treat the arrays as read-only.
         """
         if self._arrays_cache is None:
             index = {node: i for i, node in enumerate(self._nodes)}
-            out = {"nodes": list(self._nodes)}
+            out = {"nodes": list(self._nodes), "position": {}}
             for kind in KINDS:
                 els = [e for e in self._elements.values() if e.kind == kind]
+                out["position"].update((e.name, (kind, i)) for i, e in enumerate(els))
                 p = np.fromiter((index[e.p] for e in els), dtype=np.int64, count=len(els))
                 n = np.fromiter((index[e.n] for e in els), dtype=np.int64, count=len(els))
                 v = np.fromiter((e.value for e in els), dtype=np.float64, count=len(els))

@@ -12,7 +12,7 @@ state, so it proves (or disproves) optimality by itself:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,10 +71,8 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     gross = np.zeros(n_nodes)
     for kind, i in flows.items():
         p, n = arrays[kind][0], arrays[kind][1]
-        np.add.at(net_out, p, i)
-        np.add.at(net_out, n, -i)
-        np.add.at(gross, p, np.abs(i))
-        np.add.at(gross, n, np.abs(i))
+        net_out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
+        gross += np.bincount(p, weights=np.abs(i), minlength=n_nodes) + np.bincount(n, weights=np.abs(i), minlength=n_nodes)
     kcl = float(np.max(np.abs(net_out[1:]), initial=0.0))
     current_scale = max(float(np.max(gross, initial=0.0)), 1e-300)
 
@@ -92,7 +90,6 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     return KKTCertificate(kcl, violation, min_current, complementarity, current_scale, voltage_scale)
 
 
-@dataclass
 class Solution:
     """The DC steady state of a network, as returned by :func:`solver.solve`.
 
@@ -122,20 +119,47 @@ class Solution:
         Optimality residuals computed from ``voltages`` and ``currents``.
     timings : dict
         Seconds spent in each stage.
+    node_voltages : numpy.ndarray
+        Potentials in the order of ``Network.nodes``.
+    element_currents : dict
+        Kind -> array of currents in the order of ``Network.elements(kind)``.
+
+    The name-keyed dicts are built on first use, so a large solve that only
+    needs arrays pays nothing for them.
     """
 
-    voltages: dict
-    currents: dict
-    active_diodes: list
-    power: float
-    sweeps: int
-    active_set_iterations: int
-    converged: bool
-    trace: dict
-    kkt: KKTCertificate
-    timings: dict = field(default_factory=dict)
-    node_voltages: np.ndarray = field(default=None, repr=False)
-    _warm: object = field(default=None, repr=False)
+    def __init__(self, *, arrays, node_voltages, element_currents, active_diodes, power,
+                 sweeps, active_set_iterations, converged, trace, kkt, timings=None, warm=None):
+        self._arrays = arrays
+        self.node_voltages = node_voltages
+        self.element_currents = element_currents
+        self.active_diodes = active_diodes
+        self.power = power
+        self.sweeps = sweeps
+        self.active_set_iterations = active_set_iterations
+        self.converged = converged
+        self.trace = trace
+        self.kkt = kkt
+        self.timings = timings or {}
+        self._warm = warm
+        self._voltages = None
+        self._currents = None
+        self._powers = None
+
+    @property
+    def voltages(self) -> dict:
+        if self._voltages is None:
+            self._voltages = dict(zip(self._arrays["nodes"], self.node_voltages.tolist()))
+        return self._voltages
+
+    @property
+    def currents(self) -> dict:
+        if self._currents is None:
+            named = {}
+            for kind, i in self.element_currents.items():
+                named.update(zip(self._arrays[kind][3], i.tolist()))
+            self._currents = named
+        return self._currents
 
     @property
     def energy(self) -> float:
@@ -144,12 +168,19 @@ class Solution:
 
     def element_power(self, name) -> float:
         """Power absorbed by one element (W), negative for a source delivering power."""
-        return self._element_power[name]
+        if self._powers is None:
+            v = self.node_voltages
+            powers = {}
+            for kind, i in self.element_currents.items():
+                p, n, _, names = self._arrays[kind]
+                powers.update(zip(names, (i * (v[p] - v[n])).tolist()))
+            self._powers = powers
+        return self._powers[name]
 
     def __repr__(self):
         k = self.kkt
         return (
-            f"<Solution converged={self.converged} nodes={len(self.voltages)} "
+            f"<Solution converged={self.converged} nodes={len(self.node_voltages)} "
             f"active_diodes={len(self.active_diodes)} sweeps={self.sweeps} "
             f"active_set_iterations={self.active_set_iterations} "
             f"kcl={k.max_kcl_residual:.2e}A violation={k.max_constraint_violation:.2e}V>"

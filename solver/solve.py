@@ -124,6 +124,8 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     t1 = time.perf_counter()
     u, warm_active = _start_point(cn, warm_start)
     solver_state = _State(cn, trace)
+    if isinstance(warm_start, Solution):
+        solver_state.factor = warm_start._warm[2]
     done = False
     if warm_active is not None and method == "auto":
         # A previous active set is usually still right after a small edit: try it directly.
@@ -177,15 +179,25 @@ def _start_point(cn, warm_start):
     if warm_start is None:
         return u, None
     if isinstance(warm_start, Solution):
-        volts = warm_start.voltages
-        active = set(warm_start.active_diodes) | set(warm_start._warm or ())
+        volts = None
+        previous_structure, previous_w, _ = warm_start._warm
+        if previous_structure is s:
+            active = previous_w  # same compiled structure: reuse the working set as is
+        else:
+            names = warm_start._arrays["diode"][3]
+            tight = {names[previous_structure.dio_keep[e]] for e in np.flatnonzero(previous_w)}
+            active = set(warm_start.active_diodes) | tight
     elif isinstance(warm_start, dict):
         volts, active = warm_start, None
     else:
         raise NetworkError(
             f"warm_start must be a Solution or a {{node: voltage}} dict, not {type(warm_start).__name__}"
         )
-    guess = np.array([float(volts.get(node, np.nan)) for node in s.nodes])
+    if volts is None and warm_start._arrays["nodes"] is s.nodes:
+        guess = warm_start.node_voltages  # same nodes in the same order
+    else:
+        volts = warm_start.voltages if volts is None else volts
+        guess = np.array([float(volts.get(node, np.nan)) for node in s.nodes])
     known = np.isfinite(guess) & (s.comp < s.m)
     if known.any():
         comp = s.comp[known]
@@ -195,7 +207,9 @@ def _start_point(cn, warm_start):
         u[has] = total[has] / count[has]
         u[s.m] = 0.0
     warm_active = None
-    if active is not None:
+    if isinstance(active, np.ndarray):
+        warm_active = np.flatnonzero(active)
+    elif active is not None:
         names = cn.arrays["diode"][3]
         index = {names[e]: i for i, e in enumerate(s.dio_keep)}
         warm_active = np.array([index[n] for n in active if n in index], dtype=np.int64)
@@ -230,6 +244,7 @@ class _State:
         self.iterations = 0
         self.converged = False
         self.last = None  # (u, in_w) of the final point
+        self.factor = None  # (structure, working-set key, splu factor) of the last factorisation
 
     # -- coordinate descent
     def sweep(self, u, n, step_tol):
@@ -251,16 +266,24 @@ class _State:
     def eqp(self, in_w):
         cn, s = self.cn, self.cn.structure
         tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
+        key = in_w.tobytes()
         if n_trees:
             rows, cols, vals, rhs = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
-            matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_trees, n_trees))
-            try:
-                lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                          options=dict(SymmetricMode=True))
-            except RuntimeError:
-                return None  # singular: a super-node with no resistor path (cannot happen after validation)
-            U = lu.solve(rhs)
-            U += lu.solve(rhs - matrix @ U)  # one step of iterative refinement
+            U = None
+            if self.factor is not None and self.factor[0] is s and self.factor[1] == key:
+                # same super-nodes as the last factorisation: only conductances changed,
+                # so the old factor is an excellent preconditioner
+                U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
+            if U is None:
+                matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_trees, n_trees))
+                try:
+                    lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                              options=dict(SymmetricMode=True))
+                except RuntimeError:
+                    return None  # singular: a super-node with no resistor path (cannot happen after validation)
+                self.factor = (s, key, lu)
+                U = lu.solve(rhs)
+                U += lu.solve(rhs - matrix @ U)  # one step of iterative refinement
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
@@ -403,6 +426,33 @@ class _State:
         self.phases.append(1)
 
 
+def _preconditioned_cg(lu, rhs, apply, max_iterations=6):
+    """Solve A x = rhs by conjugate gradients preconditioned with an LU factor of a nearby A.
+
+    Returns None when it does not reach machine-level accuracy quickly, so the
+    caller refactorises instead.
+    """
+    x = lu.solve(rhs)
+    r = rhs - apply(x)
+    target = 1e-14 * (float(np.max(np.abs(rhs), initial=0.0)) + 1e-300) * max(1, rhs.shape[0]) ** 0.5
+    if float(np.max(np.abs(r), initial=0.0)) <= target:
+        return x
+    z = lu.solve(r)
+    p = z.copy()
+    rz = float(r @ z)
+    for _ in range(max_iterations):
+        ap = apply(p)
+        alpha = rz / float(p @ ap)
+        x += alpha * p
+        r -= alpha * ap
+        if float(np.max(np.abs(r), initial=0.0)) <= target:
+            return x
+        z = lu.solve(r)
+        rz, rz_old = float(r @ z), rz
+        p = z + (rz / rz_old) * p
+    return None
+
+
 def _solution(net, cn, state, tol) -> Solution:
     s = cn.structure
     arrays = cn.arrays
@@ -417,25 +467,18 @@ def _solution(net, cn, state, tol) -> Solution:
 
     i_res = rg * (v[rp] - v[rn])
     forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy())
-    lam, _, _ = state.diode_currents(u, (forest[0], forest[2], forest[3]))
+    lam, _, _ = state.diode_currents(u, (in_w, forest[2], forest[3]))
     i_dio = np.zeros(len(dp))
     i_dio[s.dio_keep] = lam
     # voltage-source currents: whatever KCL leaves at each node, carried along the source forest
-    out = np.zeros(len(s.nodes))
+    n_nodes = len(s.nodes)
+    out = np.zeros(n_nodes)
     for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
-        np.add.at(out, p, i)
-        np.add.at(out, n, -i)
+        out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
     i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
 
     currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
     kkt = kkt_certificate(arrays, v, currents)
-    named = {}
-    powers = {}
-    for kind, names, i, p, n in (("resistor", rnames, i_res, rp, rn), ("diode", dnames, i_dio, dp, dn),
-                                 ("vsource", vnames, i_vs, vp, vn), ("isource", inames, icur, ip, in_)):
-        absorbed = i * (v[p] - v[n])
-        named.update(zip(names, i.tolist()))
-        powers.update(zip(names, absorbed.tolist()))
     i_tol = tol * kkt.current_scale
     active = [dnames[e] for e in np.flatnonzero(i_dio > i_tol)]
     power = float(np.dot(i_res, v[rp] - v[rn]) + np.dot(i_dio, v[dp] - v[dn]))
@@ -449,9 +492,10 @@ def _solution(net, cn, state, tol) -> Solution:
     if state.record and len(state.energies):
         # reduced energies differ from E by a constant: align the last sweep's point
         trace["energy"] += final_energy - K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f)
-    sol = Solution(
-        voltages=dict(zip(s.nodes, v.tolist())),
-        currents=named,
+    return Solution(
+        arrays=arrays,
+        node_voltages=v,
+        element_currents=currents,
         active_diodes=active,
         power=power,
         sweeps=state.sweeps,
@@ -459,9 +503,5 @@ def _solution(net, cn, state, tol) -> Solution:
         converged=bool(kkt.is_optimal(max(tol, 1e-12))),
         trace=trace,
         kkt=kkt,
-        node_voltages=v,
+        warm=(s, in_w.copy(), state.factor),
     )
-    sol._element_power = powers
-    tight_names = [dnames[s.dio_keep[e]] for e in np.flatnonzero(in_w)]
-    sol._warm = tight_names
-    return sol
