@@ -106,6 +106,10 @@ def plot_learning_curves(rows, path, title=""):
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
     ax.set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title)
     ax.legend()
