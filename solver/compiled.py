@@ -119,31 +119,35 @@ def _compile_structure(net, arrays) -> _Structure:
     dp, dn, _, _ = arrays["diode"]
     vp, vn, _, vnames = arrays["vsource"]
 
-    # 1. voltage-source forest, BFS from ground first so the fixed tree is rooted there
-    adjacency = [[] for _ in range(n_nodes)]
-    for e in range(len(vp)):
-        adjacency[vp[e]].append(e)
-        adjacency[vn[e]].append(e)
+    # 1. voltage-source forest; only nodes that touch a source need a graph search
     vs_parent_edge = np.full(n_nodes, -1, dtype=np.int64)
     vs_tree = np.zeros(len(vp), dtype=bool)
-    root_of = np.full(n_nodes, -1, dtype=np.int64)
+    root_of = np.arange(n_nodes, dtype=np.int64)
     order = []
-    for root in range(n_nodes):
-        if root_of[root] >= 0:
-            continue
-        root_of[root] = root
-        queue = deque([root])
-        order.append(root)
-        while queue:
-            k = queue.popleft()
-            for e in adjacency[k]:
-                other = vn[e] if vp[e] == k else vp[e]
-                if root_of[other] < 0:
-                    root_of[other] = root
-                    vs_parent_edge[other] = e
-                    vs_tree[e] = True
-                    order.append(other)
-                    queue.append(other)
+    if len(vp):
+        adjacency = {}
+        for e in range(len(vp)):
+            adjacency.setdefault(int(vp[e]), []).append(e)
+            adjacency.setdefault(int(vn[e]), []).append(e)
+        seen = set()
+        for root in sorted(adjacency):  # ground (index 0) first, so its tree is rooted there
+            if root in seen:
+                continue
+            seen.add(root)
+            queue = deque([root])
+            while queue:
+                k = queue.popleft()
+                for e in adjacency[k]:
+                    other = int(vn[e] if vp[e] == k else vp[e])
+                    if other not in seen:
+                        seen.add(other)
+                        root_of[other] = root
+                        vs_parent_edge[other] = e
+                        vs_tree[e] = True
+                        order.append(other)
+                        queue.append(other)
+    # every node without a parent source first, then children after their parents
+    order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), np.asarray(order, dtype=np.int64)])
 
     # 2. free components: one per source-tree root other than ground's (root 0)
     roots = np.unique(root_of)
@@ -202,7 +206,7 @@ def _compile_structure(net, arrays) -> _Structure:
 
     return _Structure(
         nodes=nodes, comp=comp, m=m,
-        vs_order=np.asarray(order, dtype=np.int64), vs_parent_edge=vs_parent_edge, vs_tree=vs_tree,
+        vs_order=order, vs_parent_edge=vs_parent_edge, vs_tree=vs_tree,
         res_keep=res_keep, ri=ri, rj=rj, indptr=indptr,
         inc_res=inc_res[perm], inc_side=inc_side[perm], nbr=inc_nbr[perm],
         inc_comp=inc_comp[perm], dio_inner=np.flatnonzero(da_all == dc_all), dio_keep=dio_keep, da=da, dc=dc, dptr=dptr,

@@ -16,7 +16,7 @@ DEFAULT_TOL = 1e-10
 #: Coordinate-descent sweeps spent before the active-set polish takes over.
 #: Sweeps are cheap and find most conducting diodes; the polish makes the
 #: answer exact. Small interactive circuits usually converge within them.
-DEFAULT_CD_SWEEPS = 64
+DEFAULT_CD_SWEEPS = 16
 
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
