@@ -40,6 +40,20 @@ def test_block_cd_matches_general_solver(sizes, seed):
         np.testing.assert_allclose(a, b, atol=1e-6, err_msg=f"layer {k + 1}")
 
 
+@pytest.mark.parametrize("batch", [4, 3])
+def test_wide_layers_match_general_solver(batch):
+    """Layers of >= NARROW_COLUMNS nodes take the other product kernels (batch-4 fused dots)."""
+    sizes = [16, 2 * K.NARROW_COLUMNS + 2, K.NARROW_COLUMNS + 2, 3]
+    net, rng = random_drn(sizes, 12, bias_scale=0.05)
+    x = rng.uniform(0, 1, (batch, 8))
+    state = net.relax(x, n_iter=4000)
+    for i in (0, batch - 1):
+        sol = solve(net.to_network(x[i:i + 1]))
+        ref = net.state_from_voltages(sol.voltages)
+        for k, (a, b) in enumerate(zip(state, ref)):
+            np.testing.assert_allclose(a[i:i + 1], b, atol=1e-6, err_msg=f"layer {k + 1}")
+
+
 @pytest.mark.parametrize("sizes", ARCHS[1:3])
 def test_nudged_block_cd_matches_general_solver(sizes):
     """beta > 0 is a resistor of conductance beta from each output to a source at its target."""

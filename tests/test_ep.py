@@ -113,7 +113,8 @@ def test_ep_weight_gradient_is_half_squared_drop():
     np.testing.assert_allclose(est, (dplus - dminus) / (2 * beta), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("sizes", [[8, 6, 3], [8, 6, 4, 3], [10, 4, 6, 4, 3]])
+@pytest.mark.parametrize("sizes", [[8, 6, 3], [8, 6, 4, 3], [10, 4, 6, 4, 3],
+                                   [8, 130, 66, 3]])  # wide layers: the other product kernels
 def test_trainer_ep_step_is_sgd_on_dense_ep_gradients(sizes):
     """The fused, low-rank, deferred updates equal plain SGD on the dense EP estimates."""
     net, rng = random_drn(sizes, 4)
