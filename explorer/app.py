@@ -1,6 +1,7 @@
 """The served explorer app: ``panel serve explorer/app.py`` or ``resistive-explorer``.
 
-The example to open comes from ``?example=NAME`` in the URL, else from the
+The example to open comes from ``?example=NAME`` in the URL (``?nodes=N``
+opens a random mesh of about N nodes), else from the
 ``RESISTIVE_EXPLORER_EXAMPLE`` environment variable (set by the CLI's
 ``--example``), else ``divider``. Importing this module builds nothing, so
 tests can import it without a browser.
@@ -27,10 +28,25 @@ def example_name(args=None):
     return gallery._key(name) if gallery._key(name) in gallery.EXAMPLES else "divider"
 
 
-def create_app(example="divider"):
+def mesh_size(args=None):
+    """``?nodes=N`` opens a random mesh of about N nodes instead of an example (benchmarks)."""
+    raw = (args or {}).get("nodes")
+    if not raw:
+        return None
+    try:
+        n = int(raw[0].decode() if isinstance(raw[0], bytes) else raw[0])
+    except ValueError:
+        return None
+    return n if 4 <= n <= 20_000 else None
+
+
+def create_app(example="divider", nodes=None):
     """Build the whole app (a BootstrapTemplate) around one CircuitExplorer."""
     pn.extension(notifications=False)
-    explorer = CircuitExplorer(example)
+    if nodes:
+        explorer = CircuitExplorer(gallery.mesh(nodes), title=f"random mesh ({nodes} nodes)")
+    else:
+        explorer = CircuitExplorer(example)
     # Bootstrap, not Fast: the Fast design pulls a web font, and the app must work offline
     template = pn.template.BootstrapTemplate(
         title="resistive-explorer",
@@ -45,4 +61,4 @@ def create_app(example="divider"):
 
 if pn.state.served:
     args = pn.state.session_args if pn.state.curdoc else None
-    create_app(example_name(args)).servable(title="resistive-explorer")
+    create_app(example_name(args), mesh_size(args)).servable(title="resistive-explorer")

@@ -27,6 +27,7 @@ from bokeh.models import (
     ColorBar,
     ColumnDataSource,
     CustomJS,
+    CustomJSHover,
     HoverTool,
     LabelSet,
     LinearColorMapper,
@@ -63,6 +64,34 @@ edges.change.emit();
 """
 
 
+# Engineering notation in the hover: "@i{A}" -> "4.3 mA"; "@uval{-}@uunit" -> "1 kΩ".
+SI_JS = """
+if (value == null || isNaN(value)) return "–";
+let unit = format;
+if (format === "-") { unit = ""; }  // the unit follows in its own column
+const prefixes = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"], [1e-6, "µ"],
+                  [1e-9, "n"], [1e-12, "p"], [1e-15, "f"]];
+const a = Math.abs(value);
+if (a === 0) return "0 " + unit;
+if (format === "-") {
+  for (const [s, p] of prefixes) { if (a >= s * 0.9995) return Number((value / s).toPrecision(4)) + " " + p; }
+}
+let scale = 1, prefix = "";
+for (const [s, p] of prefixes) { scale = s; prefix = p; if (a >= s * 0.9995) break; }
+return Number((value / scale).toPrecision(4)) + " " + prefix + unit;
+"""
+
+
+def _same(old, new):
+    """True when a column would send the same values again."""
+    if old is None or len(old) != len(new):
+        return False
+    a, b = np.asarray(old), np.asarray(new)
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return np.array_equal(a, b, equal_nan=True)
+    return a.dtype == b.dtype and np.array_equal(a, b)
+
+
 def _palette_colors(values, palette, low, high, log=False):
     values = np.asarray(values, dtype=float)
     if log:
@@ -93,11 +122,11 @@ def element_geometry(net):
     sorted_pair = pair[order]
     starts = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]])
     counts = np.diff(np.r_[starts, len(pair)])
+    # position of each element within its group of parallels, centred: (k - (m-1)/2)
+    group_size = np.repeat(counts, counts)
+    position = np.arange(len(pair)) - np.repeat(starts, counts)
     rank = np.empty(len(pair))
-    multiplicity = np.empty(len(pair))
-    for s, c in zip(starts, counts):
-        rank[order[s:s + c]] = np.arange(c) - (c - 1) / 2
-        multiplicity[order[s:s + c]] = c
+    rank[order] = position - (group_size - 1) / 2
     # perpendicular of the canonical (lo -> hi) direction, so p/n orientation does not flip it
     dc = xy[hi] - xy[lo]
     lc = np.maximum(np.hypot(dc[:, 0], dc[:, 1]), 1e-12)
@@ -130,21 +159,21 @@ class CircuitView(pn.viewable.Viewer):
     # ---------------------------------------------------------------- figure
     @staticmethod
     def _empty_nodes():
-        return {k: [] for k in ("x", "y", "name", "v", "v_text", "label", "line_color", "line_width",
+        return {k: [] for k in ("x", "y", "name", "v", "label", "line_color", "line_width",
                                 "size")}
 
     @staticmethod
     def _empty_edges():
-        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "value_text",
-                "dv_text", "i_text", "p_text", "state", "color", "alpha", "width", "marker", "msize",
+        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "uval", "ulabel",
+                "uunit", "dv", "i", "p", "color", "alpha", "width", "marker", "msize",
                 "mangle", "mfill", "label", "ax0", "ay0", "ax1", "ay1", "aalpha", "plus_x", "plus_y",
                 "plus_text", "lox", "loy", "rw", "rh", "rangle")
         return {k: [] for k in keys}
 
     @staticmethod
     def _empty_diodes():
-        keys = ("xs", "ys", "bx0", "by0", "bx1", "by1", "color", "alpha", "name", "kind", "value_text",
-                "dv_text", "i_text", "p_text", "state")
+        keys = ("xs", "ys", "bx0", "by0", "bx1", "by1", "color", "alpha", "name", "kind", "uval", "dv",
+                "i", "p", "state")
         return {k: [] for k in keys}
 
     def _make_figure(self):
@@ -217,12 +246,19 @@ class CircuitView(pn.viewable.Viewer):
                                         major_label_text_font_size="11px")
         fig.add_layout(self.update_colorbar, "right")
 
+        si_fmt = CustomJSHover(code=SI_JS)
         fig.add_tools(HoverTool(renderers=[self.node_renderer], tooltips=[
-            ("node", "@name"), ("potential", "@v_text")]))
+            ("node", "@name"), ("potential", "@v{V}")], formatters={"@v": si_fmt}))
+        element_tips = [("element", "@name (@kind)"), ("value", "@ulabel @uval{-}@uunit"),
+                        ("voltage across", "@dv{V}"), ("current", "@i{A}"), ("power", "@p{W}")]
+        formatters = {"@uval": si_fmt, "@dv": si_fmt, "@i": si_fmt, "@p": si_fmt}
         fig.add_tools(HoverTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
-                                           self.box_renderer, self.diode_renderer], tooltips=[
-            ("element", "@name (@kind)"), ("value", "@value_text"), ("voltage across", "@dv_text"),
-            ("current", "@i_text"), ("power", "@p_text"), ("state", "@state")], line_policy="interp"))
+                                           self.box_renderer], tooltips=element_tips,
+                                formatters=formatters, line_policy="interp"))
+        fig.add_tools(HoverTool(renderers=[self.diode_renderer],
+                                tooltips=[("element", "@name (diode)"), ("threshold", "@uval{V}"),
+                                          ("voltage across", "@dv{V}"), ("current", "@i{A}"),
+                                          ("power", "@p{W}"), ("state", "@state")], formatters=formatters))
         tap = TapTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
                                  self.box_renderer, self.diode_renderer])
         draw = PointDrawTool(renderers=[self.node_renderer], add=False, drag=True,
@@ -276,8 +312,12 @@ class CircuitView(pn.viewable.Viewer):
         """Compute the node and element columns for the current state (no Bokeh involved)."""
         store = self.store
         net = store.network
-        geo = element_geometry(net)
-        xy, pi, ni, elements = geo["xy"], geo["pi"], geo["ni"], geo["elements"]
+        key = self._geometry_key()
+        if getattr(self, "_geo_key", None) != key:
+            self._geo, self._geo_key = element_geometry(net), key
+        geo = self._geo
+        xy, pi, ni = geo["xy"], geo["pi"], geo["ni"]
+        elements = net.elements()  # fresh: a value edit replaces the element (the geometry is cached)
         n_nodes = len(net.nodes)
         v = store.voltages()
         big = n_nodes > LABEL_LIMIT
@@ -288,7 +328,6 @@ class CircuitView(pn.viewable.Viewer):
         picked = set(map(str, store.picked_nodes))
         node = dict(
             x=xy[:, 0], y=xy[:, 1], name=names, v=v,
-            v_text=[si(x, "V", 6) for x in v] if n_nodes <= 5000 else [""] * n_nodes,
             label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on else
             (names if n_nodes <= 30 else [""] * n_nodes),
             line_color=["#e6550d" if n in picked else ("black" if n == "0" else "#404040") for n in names],
@@ -379,19 +418,14 @@ class CircuitView(pn.viewable.Viewer):
         plus_x = np.where(plus, xm - d[:, 0] * 0.24 * unit, np.nan)
         plus_y = np.where(plus, ym - d[:, 1] * 0.24 * unit, np.nan)
 
-        value_text, dv_text, i_text, p_text, state, label = [], [], [], [], [], []
-        for k, e in enumerate(elements):
-            what, unit_sym = UNITS[e.kind]
-            shown = 1.0 / e.value if e.kind == "resistor" else e.value
-            value_text.append(f"{what} {si(shown, unit_sym)}")
-            dv_text.append(si(dv[k], "V", 4))
-            i_text.append(si(current[k], "A", 4))
-            p_text.append(si(power[k], "W", 4))
-            state.append(("conducting" if on[k] else "blocking") if e.kind == "diode" else "")
-            if labels_on:
-                label.append(f"{e.name} {si(shown, unit_sym)}\n{si(current[k], 'A')}")
-            else:
-                label.append("")
+        # numbers travel as numbers; the hover formats them in the browser (SI_JS)
+        uval = np.divide(1.0, values, out=values.copy(), where=is_res)
+        if labels_on:
+            label = [f"{e.name} {si(uval[k], UNITS[e.kind][1])}\n{si(current[k], 'A')}"
+                     for k, e in enumerate(elements)]
+        else:
+            label = [""] * m
+        state = np.where(on, "conducting", "blocking")
         # labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
         side = np.column_stack([d[:, 1], -d[:, 0]])
         fan = np.hypot(off[:, 0], off[:, 1])
@@ -406,8 +440,9 @@ class CircuitView(pn.viewable.Viewer):
                     width[k] += 3.0
         edge = dict(
             x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1],
-            name=[e.name for e in elements], kind=list(kinds), value_text=value_text, dv_text=dv_text,
-            i_text=i_text, p_text=p_text, state=state, color=list(color), alpha=alpha, width=width,
+            name=[e.name for e in elements], kind=list(kinds), uval=uval,
+            ulabel=[UNITS[k][0] for k in kinds], uunit=[UNITS[k][1] for k in kinds],
+            dv=dv, i=current, p=power, color=list(color), alpha=alpha, width=width,
             marker=[MARKER[k] for k in kinds], msize=msize, mangle=mangle, mfill=list(mfill),
             rw=rw, rh=rh, rangle=theta,
             label=label, ax0=ax0, ay0=ay0, ax1=ax1, ay1=ay1, aalpha=aalpha,
@@ -420,13 +455,12 @@ class CircuitView(pn.viewable.Viewer):
         base_x, base_y = xm[kd] - d[kd, 0] * size, ym[kd] - d[kd, 1] * size
         px, py = -d[kd, 1] * size, d[kd, 0] * size  # half-width of the triangle
         diode = dict(
-            xs=[[bx + qx, bx - qx, tx] for bx, qx, tx in zip(base_x, px, tip_x)],
-            ys=[[by + qy, by - qy, ty] for by, qy, ty in zip(base_y, py, tip_y)],
+            xs=np.column_stack([base_x + px, base_x - px, tip_x]).tolist(),
+            ys=np.column_stack([base_y + py, base_y - py, tip_y]).tolist(),
             bx0=tip_x + px, by0=tip_y + py, bx1=tip_x - px, by1=tip_y - py,
             color=[color[k] for k in kd], alpha=alpha[kd],
             name=[elements[k].name for k in kd], kind=["diode"] * len(kd),
-            value_text=[value_text[k] for k in kd], dv_text=[dv_text[k] for k in kd],
-            i_text=[i_text[k] for k in kd], p_text=[p_text[k] for k in kd], state=[state[k] for k in kd],
+            uval=uval[kd], dv=dv[kd], i=current[kd], p=power[kd], state=state[kd].tolist(),
         )
         self._diode_data = diode
         finite = v[np.isfinite(v)]
@@ -435,10 +469,54 @@ class CircuitView(pn.viewable.Viewer):
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
         return node, edge, (lo_v, hi_v)
 
+    # Columns that only change with the circuit's structure or layout: a value edit leaves them out
+    # of the message to the browser.
+    STATIC = {
+        "node": {"x", "y", "name", "size"},
+        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "ulabel", "uunit",
+                 "marker", "msize", "mangle", "rw", "rh", "rangle", "plus_x", "plus_y", "plus_text", "lox", "loy"},
+        "diode": {"xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
+    }
+
+    def _geometry_key(self):
+        net = self.store.network
+        return (id(net), net._structure_version, self.store.layout_version, len(net.nodes))
+
     def _repaint(self, *events):
         node, edge, (lo, hi) = self.paint_data()
+        n_nodes = len(node["x"])
+        labels_on = self.store.show_values and n_nodes <= LABEL_LIMIT
+        # hidden label sets cost nothing to draw; text columns are empty then anyway
+        if self.element_labels.visible != labels_on:
+            self.element_labels.visible = labels_on
+        names_on = labels_on or n_nodes <= 30
+        if self.node_labels.visible != names_on:
+            self.node_labels.visible = names_on
+        key = self._geometry_key()
+        partial = key == getattr(self, "_last_key", None)
+        self._last_key = key
         self._syncing = True
         try:
+            if partial:
+                with pn.io.hold():
+                    self.mapper.update(low=lo, high=hi)
+                    mode = self.store.color_by
+                    self.colorbar.visible = mode == "potential"
+                    self.power_colorbar.visible = mode == "power"
+                    self.update_colorbar.visible = mode == "update"
+                    for source, data, kind in ((self.node_source, node, "node"), (self.edge_source, edge, "edge"),
+                                               (self.diode_source, self._diode_data, "diode")):
+                        if source.selected.indices:
+                            source.selected.indices = []
+                        # send only the columns whose values changed (a value edit moves few of them)
+                        sent = self._sent[kind]
+                        changed = {k: v for k, v in data.items()
+                                   if k not in self.STATIC[kind] and not _same(sent.get(k), v)}
+                        if changed:
+                            source.data.update(changed)
+                            sent.update(changed)
+                return
+            self._sent = {"node": dict(node), "edge": dict(edge), "diode": dict(self._diode_data)}
             self.mapper.update(low=lo, high=hi)
             mode = self.store.color_by
             self.colorbar.visible = mode == "potential"

@@ -191,7 +191,8 @@ class EditorPanel(pn.viewable.Viewer):
         name = self.element_select.value
         if not name:
             return
-        ok = self.store.set_element_value(name, float(event.new), merge=True)
+        with pn.io.hold():  # one message to the browser for the whole repaint
+            ok = self.store.set_element_value(name, float(event.new), merge=True)
         if not ok:  # put the widget back on the value the circuit really has
             self._sync_slider(force=True)
 

@@ -26,8 +26,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(port=None, timeout=120.0, log_path=None):
-    """Run ``panel serve explorer/app.py`` on 127.0.0.1 in a subprocess; yield the app's URL.
+def serve_app(port=None, timeout=120.0, log_path=None, app=APP):
+    """Run ``panel serve explorer/app.py`` (or ``app``) on 127.0.0.1 in a subprocess; yield the app's URL.
 
     The server is always terminated (then killed if it lingers) on exit.
     """
@@ -35,12 +35,12 @@ def serve_app(port=None, timeout=120.0, log_path=None):
     address = f"127.0.0.1:{port}"
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", str(APP), "--port", str(port), "--address", "127.0.0.1",
+        [sys.executable, "-m", "panel", "serve", str(app), "--port", str(port), "--address", "127.0.0.1",
          "--allow-websocket-origin", address, "--num-procs", "1"],
         stdout=log, stderr=subprocess.STDOUT, cwd=str(APP.parent.parent),
         env={**os.environ, "BOKEH_BROWSER": "none", "PYTHONUNBUFFERED": "1"},
     )
-    url = f"http://{address}/app"
+    url = f"http://{address}/{Path(app).stem}"
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -263,7 +263,8 @@ def test_circuit_view_paints_the_solution():
     arrow = np.array([e["ax1"][k] - e["ax0"][k], e["ay1"][k] - e["ay0"][k]])
     along = np.array([e["x1"][k] - e["x0"][k], e["y1"][k] - e["y0"][k]])
     assert arrow @ along > 0
-    assert "4.3 mA" in e["i_text"][k] and "mW" in e["p_text"][k]
+    assert e["i"][k] == pytest.approx(4.3e-3) and e["p"][k] == pytest.approx(4.3 * 4.3e-3)
+    assert e["uval"][k] == pytest.approx(1000.0) and e["uunit"][k] == "Ω"
     # the diode triangle points from anode to cathode
     xs, ys = view.diode_source.data["xs"][diodes["D1"]], view.diode_source.data["ys"][diodes["D1"]]
     tip = np.array([xs[2], ys[2]]) - np.array([(xs[0] + xs[1]) / 2, (ys[0] + ys[1]) / 2])
@@ -275,6 +276,12 @@ def test_circuit_view_paints_the_solution():
     app_display.color_select.value = "power"
     assert store.color_by == "power"
     assert view.power_colorbar.visible and not view.colorbar.visible
+    # a value edit sends only the columns that changed, and they follow the solver
+    store.set_element_value("R1", 2000.0)
+    k = list(view.edge_source.data["name"]).index("R1")
+    assert view.edge_source.data["i"][k] == pytest.approx(store.solution.currents["R1"])
+    assert view.edge_source.data["uval"][k] == pytest.approx(2000.0)
+    store.undo()
     assert view.power_mapper.high == pytest.approx(max(sol.element_power(n) for n in ("R1", "D1", "Rload")))
     assert any(label for label in view.edge_source.data["label"])  # 3 nodes: values written
     app_display.values_toggle.value = False
