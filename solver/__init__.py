@@ -12,6 +12,7 @@ from .exceptions import (
     UnknownElementError,
     VoltageLoopError,
 )
+from .netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
 from .network import GROUND, KINDS, Element, Network
 from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
@@ -25,13 +26,17 @@ __all__ = sorted([
     "InvalidValueError",
     "KINDS",
     "KKTCertificate",
+    "NetlistError",
+    "NetlistWarning",
     "Network",
     "NetworkError",
     "Solution",
     "UnknownElementError",
     "VoltageLoopError",
     "kkt_certificate",
+    "read_netlist",
     "solve",
+    "write_netlist",
 ])
 
 __version__ = "0.1.0"
