@@ -204,7 +204,9 @@ class Network:
     def add_node(self, node, **attributes):
         """Add a node (if new) and set scalar attributes on it (e.g. a layout position)."""
         node = canonical_node(node)
-        self._ensure_node(node)
+        if node not in self._nodes:
+            self._ensure_node(node)
+            self._changed(structure=True)
         self._nodes[node].update(attributes)
         return node
 

@@ -157,3 +157,18 @@ def test_remove_node_in_use():
     net.remove_element("R1")
     net.remove_node("a")
     assert net.nodes == ["0"]
+
+
+def test_isolated_node_added_after_a_solve_is_reported():
+    net = Network()
+    net.add_voltage_source("a", "0", 1.0)
+    net.add_resistor("a", "0", 1.0)
+    solve(net)
+    net.add_node("lonely")
+    with pytest.raises(FloatingNodeError, match="lonely"):
+        solve(net)
+
+
+def test_empty_network_solves_trivially():
+    sol = solve(Network())
+    assert sol.voltages == {"0": 0.0} and sol.converged
