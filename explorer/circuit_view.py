@@ -259,8 +259,9 @@ class CircuitView(pn.viewable.Viewer):
                                 tooltips=[("element", "@name (diode)"), ("threshold", "@uval{V}"),
                                           ("voltage across", "@dv{V}"), ("current", "@i{A}"),
                                           ("power", "@p{W}"), ("state", "@state")], formatters=formatters))
-        tap = TapTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
-                                 self.box_renderer, self.diode_renderer])
+        # tap a node to pick it, an element's symbol to edit it (not the wires: they end on the nodes)
+        tap = TapTool(renderers=[self.node_renderer, self.marker_renderer, self.box_renderer, self.diode_renderer],
+                      description="Tap a node to pick it as an endpoint, or an element's symbol to edit it")
         draw = PointDrawTool(renderers=[self.node_renderer], add=False, drag=True,
                              description="Drag nodes to move them; tap a node to pick it")
         fig.add_tools(tap, draw)

@@ -62,8 +62,8 @@ def _layout_layers(net, layers):
         spread = max(n - 1, 1)
         height = min(float(n - 1), 8.0)
         for k, node in enumerate(layer):
-            net.add_node(node, x=3.0 * depth, y=height / 2 - height * k / spread if n > 1 else 0.0)
-    net.add_node("0", x=1.2, y=-6.5)  # off the layer columns, so ground wires fan out
+            net.add_node(node, x=5.0 * depth, y=height / 2 - height * k / spread if n > 1 else 0.0)
+    net.add_node("0", x=2.0, y=-6.5)  # off the layer columns, so ground wires fan out
 
 
 class LearningStore(param.Parameterized):

@@ -76,7 +76,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context = browser.new_context(viewport={"width": 1500, "height": 1300})
     context.set_default_timeout(TIMEOUT * 1000)
     page = context.new_page()
     page.errors = []
@@ -102,6 +102,62 @@ def volts(page, node):
 def select_element(page, name):
     page.locator(".element-select select").select_option(name)
     wait_until(lambda: name in page.locator(".element-info").inner_text(), what=f"{name} selected")
+
+
+NODE_POSITIONS_JS = """() => {
+  function* walk(v) { yield v; for (const c of (v.child_views ?? [])) yield* walk(c); }
+  for (const root of Object.values(Bokeh.index)) {
+    for (const v of walk(root)) {
+      if (v.model && v.model.name === 'circuit-figure') {
+        const src = Bokeh.documents[0].get_model_by_name('circuit-nodes');
+        const r = v.el.getBoundingClientRect();
+        const out = {};
+        src.data.name.forEach((n, k) => {
+          out[n] = [r.left + v.frame.x_scale.compute(src.data.x[k]), r.top + v.frame.y_scale.compute(src.data.y[k])];
+        });
+        return out;
+      }
+    }
+  }
+  return null;
+}"""
+
+
+def test_tap_two_nodes_and_add_a_resistor(page, app_url):
+    open_example(page, app_url, "wheatstone", "a")
+    wait_until(lambda: abs(volts(page, "a") - solve(gallery.build("wheatstone")).voltages["a"]) < 1e-9,
+               what="solved bridge")
+    from_select = page.locator("select").filter(has=page.locator("option", has_text="(new node)")).nth(0)
+    to_select = page.locator("select").filter(has=page.locator("option", has_text="(new node)")).nth(1)
+
+    def tap(node, select):
+        """Tap a node where the figure draws it now (the layout may still settle), until it registers."""
+        for _ in range(10):
+            first = page.evaluate(NODE_POSITIONS_JS)
+            page.wait_for_timeout(300)
+            positions = page.evaluate(NODE_POSITIONS_JS)
+            if not positions or positions != first:
+                continue
+            page.mouse.click(*positions[node])
+            try:
+                wait_until(lambda: select.input_value() == node, timeout=15, what=f"tap on {node}")
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"tapping node {node} never registered")
+
+    tap("top", from_select)
+    tap("b", to_select)
+    assert from_select.input_value() == "top"
+    page.locator("button:visible", has_text="Add element").click()
+    wait_until(lambda: "R6" in page.locator(".element-info").inner_text(), what="the new resistor")
+    net = gallery.build("wheatstone")
+    net.add_resistor("top", "b", resistance=1000.0)  # the default value of a new resistor
+    expected = solve(net).voltages
+    for node in ("a", "b"):
+        wait_until(lambda: abs(volts(page, node) - expected[node]) < 1e-9, what=f"{node} with R6")
+    shot(page, "explorer-build")
+    assert page.errors == []
 
 
 def test_slider_changes_the_displayed_voltage_to_the_solvers(page, app_url):
@@ -201,7 +257,7 @@ def test_views_render_for_screenshots(page, app_url):
     page.locator(".bk-tab", has_text="Learning").first.click()
     learning_step = page.locator("button:visible", has_text="Step")
     info = page.locator(".learning-info span")
-    for k in range(1, 4):
+    for k in range(1, 9):
         learning_step.first.click()
         wait_until(lambda: float(info.get_attribute("data-epoch")) >= k - 1e-9, what=f"training step {k}")
     page.locator("button:visible", has_text="Weight update").click()
