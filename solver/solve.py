@@ -245,6 +245,7 @@ class _State:
         self.converged = False
         self.last = None  # (u, in_w) of the final point
         self.factor = None  # (structure, working-set key, splu factor) of the last factorisation
+        self.pdas_last = None  # last point of the primal-dual guesses
 
     # -- coordinate descent
     def sweep(self, u, n, step_tol):
@@ -288,12 +289,12 @@ class _State:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
         u[s.m] = 0.0
-        return u, (in_w, order, parent_edge)
+        return u, (in_w, order, parent_edge, tree)
 
     def diode_currents(self, u, forest):
         """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
         cn, s = self.cn, self.cn.structure
-        in_w, order, parent_edge = forest
+        in_w, order, parent_edge = forest[:3]
         r = np.zeros(s.m + 1)
         r[: s.m] = K.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
         lam, leftover = K.tree_flow(order, parent_edge, s.da, s.dc, -r)
@@ -325,7 +326,14 @@ class _State:
         target = self.primal_dual(in_w.copy(), tol)
         if target is not None:
             return target
-        return self.primal(u, in_w, tol)
+        # The guesses cycled near the answer: restart the monotone method from their last
+        # point, made feasible (largest feasible point below it) and smoothed by a few sweeps.
+        restart = self.pdas_last.copy()
+        if K.repair_feasibility(restart, s.da, s.dc, cn.db, s.m + 2) < 0:
+            self.sweep(restart, DEFAULT_CD_SWEEPS, step_tol=0.0)
+            if K.reduced_energy(restart, s.ri, s.rj, cn.rg, cn.rk, cn.f) < K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f):
+                u = restart
+        return self.primal(u, _tight(cn, u, TIGHT_SLACK * cn.voltage_scale), tol)
 
     def primal_dual(self, in_w, tol):
         """Primal-dual active-set iterations (a semismooth Newton method).
@@ -343,6 +351,7 @@ class _State:
             if result is None:
                 return None
             target, forest = result
+            self.pdas_last = target
             lam, r, leftover = self.diode_currents(target, forest)
             self._record(target, (lam, r))
             scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
@@ -357,8 +366,52 @@ class _State:
             if key in seen:
                 return None
             seen.add(key)
-            in_w = (in_w & ~negative) | violated
+            new_w = in_w & ~negative
+            self._make_room(new_w, violated, forest, lam)
+            in_w = new_w | violated
         return None
+
+    def _make_room(self, new_w, violated, forest, lam):
+        """Release a tree diode for each violated diode that closes a cycle of the forest.
+
+        Such a diode cannot join the working set as it is: the tree path
+        between its ends already fixes their difference, above its threshold.
+        Along that path, the diodes whose going slack lowers that difference
+        are the candidates; the one carrying least current is released (an
+        exchange, as in a simplex pivot).
+        """
+        cn, s = self.cn, self.cn.structure
+        _, order, parent_edge, tree = forest
+        closing = [e for e in np.flatnonzero(violated) if tree[s.da[e]] == tree[s.dc[e]]]
+        if not closing:
+            return
+        depth = np.zeros(s.m + 1, dtype=np.int64)
+        for k in order:
+            f = parent_edge[k]
+            if f >= 0:
+                depth[k] = depth[s.dc[f] if s.da[f] == k else s.da[f]] + 1
+
+        def up(k):
+            f = parent_edge[k]
+            return f, (s.dc[f] if s.da[f] == k else s.da[f])
+
+        for e in closing:
+            a, c = s.da[e], s.dc[e]
+            candidates = []
+            while a != c:
+                if depth[a] >= depth[c]:
+                    f, parent = up(a)
+                    if s.da[f] == a:  # step parent -> a ends at f's anode: slack lowers v(a) - v(c)
+                        candidates.append(f)
+                    a = parent
+                else:
+                    f, parent = up(c)
+                    if s.dc[f] == c:  # step c -> parent starts at f's cathode
+                        candidates.append(f)
+                    c = parent
+            candidates = [f for f in candidates if new_w[f]]
+            if candidates:
+                new_w[min(candidates, key=lambda f: lam[f])] = False
 
     def primal(self, u, in_w, tol):
         """Primal active-set method from a feasible point: monotone and finite."""
