@@ -72,7 +72,7 @@ class LearningStore(param.Parameterized):
     task = param.Selector(default="XOR", objects=list(TASKS), doc="The toy task to learn.")
     rule = param.Selector(default="ep", objects=["ep", "cl"],
                           doc="Equilibrium propagation, or coupled learning (Stern et al.).")
-    lr = param.Number(default=0.5, bounds=(0.0, 20.0), doc="Learning rate.")
+    lr = param.Number(default=1.0, bounds=(0.0, 20.0), doc="Learning rate.")
     beta = param.Number(default=0.01, bounds=(1e-5, 1.0), doc="EP nudging conductance (S).")
     eta = param.Number(default=0.5, bounds=(0.01, 1.0), doc="Coupled learning: fraction of the way to the target.")
     batch = param.Integer(default=8, bounds=(1, 256), doc="Samples per update.")
@@ -190,7 +190,7 @@ class LearningView(pn.viewable.Viewer):
     """Controls, the learning network, weight heatmaps, loss and accuracy curves."""
 
     store = param.ClassSelector(class_=LearningStore)
-    interval = param.Integer(default=300, doc="Milliseconds between training steps while playing.")
+    interval = param.Integer(default=150, doc="Milliseconds between training steps while playing.")
 
     def __init__(self, **params):
         if "store" not in params:

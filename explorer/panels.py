@@ -138,11 +138,11 @@ class EditorPanel(pn.viewable.Viewer):
                                                description="Delete the selected element (undoable).")
         self.kind_select = pn.widgets.Select(name="New element", options={v: k for k, v in KIND_LABELS.items()},
                                              value="resistor", description="Kind of element to add.")
-        self.from_select = pn.widgets.Select(name="From (p / anode / +)", options=[],
+        self.from_select = pn.widgets.Select(name="From (p / anode / +)", options=[], width=150,
                                              description="First terminal: tap a node, or pick one here.")
-        self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[],
+        self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[], width=150,
                                            description="Second terminal: tap a second node, or pick one here.")
-        self.new_value = pn.widgets.FloatInput(name="Resistance (Ω)", value=1000.0,
+        self.new_value = pn.widgets.FloatInput(name="Resistance (Ω)", value=1000.0, width=150,
                                                description="Value of the new element, in the unit shown.")
         self.add_button = pn.widgets.Button(name="Add element", button_type="primary",
                                             description="Add the element between the two nodes and re-solve.")
@@ -235,6 +235,8 @@ class EditorPanel(pn.viewable.Viewer):
                     self.to_select.value if self.to_select.value in options else NEW_NODE)
             if self.to_select.value not in options:
                 self.to_select.value = NEW_NODE
+            if self.from_select.value not in options:
+                self.from_select.value = options[0]
             self.undo_button.disabled = not s.can_undo
             self.redo_button.disabled = not s.can_redo
             self.remove_node_button.disabled = s.selected_node in ("", None, "0")
@@ -286,7 +288,7 @@ class EditorPanel(pn.viewable.Viewer):
             "#### Build",
             self.kind_select,
             pn.Row(self.from_select, self.to_select),
-            pn.Row(self.new_value, self.add_button),
+            pn.Row(self.new_value, pn.Column(pn.Spacer(height=18), self.add_button, margin=0)),
             pn.Row(self.add_node_button, self.remove_node_button, self.layout_button),
             sizing_mode="stretch_width",
         )
