@@ -24,16 +24,21 @@ class KKTCertificate:
     """Residuals of the optimality (KKT) conditions of a solution.
 
     ``max_kcl_residual`` (A), ``max_constraint_violation`` (V),
-    ``min_diode_current`` (A, >= 0 at an optimum; ``inf`` without diodes) and
+    ``min_diode_current`` (A, >= 0 at an optimum; ``inf`` without diodes),
     ``max_complementarity`` (W: diode current times its distance from the
-    threshold). ``current_scale`` (A) and ``voltage_scale`` (V) are the sizes
-    the residuals are judged against by :meth:`is_optimal`.
+    threshold) and ``relative_complementarity``: the largest, over diodes, of
+    ``min(current / current_scale, distance / voltage_scale)``, which is small
+    only if no diode both conducts and sits off its threshold. A product alone
+    can hide that (1e-5 A times 1e-5 V is tiny, yet wrong by 1e-5 V).
+    ``current_scale`` (A) and ``voltage_scale`` (V) are the sizes the
+    residuals are judged against by :meth:`is_optimal`.
     """
 
     max_kcl_residual: float
     max_constraint_violation: float
     min_diode_current: float
     max_complementarity: float
+    relative_complementarity: float
     current_scale: float
     voltage_scale: float
 
@@ -44,8 +49,15 @@ class KKTCertificate:
             self.max_kcl_residual <= i_tol
             and self.max_constraint_violation <= tol * self.voltage_scale
             and self.min_diode_current >= -i_tol
-            and self.max_complementarity <= tol * self.current_scale * self.voltage_scale
+            and self.relative_complementarity <= tol
         )
+
+    def worst_relative_residual(self) -> float:
+        """The largest residual relative to its scale (what is_optimal compares with tol)."""
+        return max(self.max_kcl_residual / self.current_scale,
+                   self.max_constraint_violation / self.voltage_scale,
+                   max(0.0, -self.min_diode_current) / self.current_scale,
+                   self.relative_complementarity)
 
 
 def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
@@ -85,9 +97,11 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     )
     i_d = flows["diode"]
     min_current = float(np.min(i_d, initial=np.inf))
-    complementarity = float(np.max(np.abs(i_d * (theta - drop)), initial=0.0))
+    distance = np.abs(theta - drop)
+    complementarity = float(np.max(np.abs(i_d) * distance, initial=0.0))
     voltage_scale = 1.0 + float(np.max(np.abs(v), initial=0.0))
-    return KKTCertificate(kcl, violation, min_current, complementarity, current_scale, voltage_scale)
+    relative = float(np.max(np.minimum(np.abs(i_d) / current_scale, distance / voltage_scale), initial=0.0))
+    return KKTCertificate(kcl, violation, min_current, complementarity, relative, current_scale, voltage_scale)
 
 
 class Solution:

@@ -128,3 +128,26 @@ def test_long_diode_chain_between_free_nodes():
     volts, _ = cvxpy_solve(net)
     assert_same_voltages(sol, volts, 1e-7)
     assert sol.kkt.is_optimal(1e-9)
+
+
+def test_certificate_catches_a_conducting_diode_off_its_threshold():
+    """KCL balanced by a diode current while the diode is open: small product, wrong answer."""
+    from solver import kkt_certificate
+    net = Network()
+    net.add_voltage_source("s", "0", 1.0, name="V1")
+    net.add_resistor("s", "a", 1.0, name="R1")
+    net.add_diode("a", "0", name="D1")       # clamps a at 0 V, 1 A through D1
+    net.add_resistor("a", "b", 1.0, name="R2")
+    net.add_diode("b", "a", name="D2")       # b <= a: b sits at 0 with no current
+    arrays = net.arrays()
+    good = solve(net)
+    assert good.voltages["b"] == pytest.approx(0.0, abs=1e-15)
+    v = good.node_voltages.copy()
+    b = arrays["nodes"].index("b")
+    v[b] = -1e-5                              # b pulled below a: R2 carries 1e-5 A ...
+    currents = {kind: good.element_currents[kind].copy() for kind in ("diode", "vsource")}
+    d2 = arrays["diode"][3].index("D2")
+    currents["diode"][d2] = 1e-5              # ... balanced by a current in the open diode D2
+    cert = kkt_certificate(arrays, v, currents)
+    assert cert.max_kcl_residual < 1e-12 and cert.max_complementarity < 1e-9
+    assert not cert.is_optimal(1e-9)
