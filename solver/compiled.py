@@ -64,6 +64,7 @@ class _Structure:
     d_inc: np.ndarray  # reduced diode index of each diode incidence
     dother: np.ndarray
     dupper: np.ndarray
+    slot_rank: np.ndarray = None  # fill-reducing pivot rank per free slot, set by the first factorisation
 
 
 @dataclass
