@@ -402,13 +402,16 @@ class Network:
         if self._arrays_cache is None:
             index = {node: i for i, node in enumerate(self._nodes)}
             out = {"nodes": list(self._nodes), "position": {}}
-            for kind in KINDS:
-                els = [e for e in self._elements.values() if e.kind == kind]
-                out["position"].update((e.name, (kind, i)) for i, e in enumerate(els))
-                p = np.fromiter((index[e.p] for e in els), dtype=np.int64, count=len(els))
-                n = np.fromiter((index[e.n] for e in els), dtype=np.int64, count=len(els))
-                v = np.fromiter((e.value for e in els), dtype=np.float64, count=len(els))
-                out[kind] = (p, n, v, [e.name for e in els])
+            groups = {kind: [] for kind in KINDS}
+            for e in self._elements.values():
+                groups[e.kind].append(e)
+            for kind, els in groups.items():
+                names = [e.name for e in els]
+                out["position"].update(zip(names, zip([kind] * len(els), range(len(els)))))
+                p = np.array([index[e.p] for e in els], dtype=np.int64)
+                n = np.array([index[e.n] for e in els], dtype=np.int64)
+                v = np.array([e.value for e in els], dtype=np.float64)
+                out[kind] = (p, n, v, names)
             self._arrays_cache = out
         return self._arrays_cache
 
