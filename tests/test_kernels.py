@@ -70,3 +70,33 @@ def test_sweeps_stay_feasible_and_never_raise_energy(n, seed):
             assert sol.energy <= previous + 1e-12 * (1 + abs(previous))
         previous = sol.energy
     assert np.all(np.diff(sol.trace["energy"]) <= 1e-12 * (1 + np.abs(sol.trace["energy"][:-1])))
+
+
+@settings(max_examples=30)
+@given(n=st.integers(1, 60), density=st.floats(0.02, 0.5), seed=st.integers(0, 10**6),
+       ordering=st.sampled_from(["rcm", "random", "identity"]))
+def test_sparse_cholesky_matches_dense_solve(n, density, seed, ordering):
+    """The numba Cholesky against numpy's dense solve, on weighted Laplacians plus a diagonal."""
+    import scipy.sparse as sp
+
+    from solver._cholesky import CholeskyFactor
+
+    rng = np.random.default_rng(seed)
+    W = sp.random(n, n, density=density, random_state=rng, format="csr")
+    W = W + W.T
+    L = sp.diags(np.asarray(W.sum(axis=1)).ravel()) - W
+    A = (L + sp.diags(rng.uniform(0.01, 2.0, n))).tocsc()
+    b = rng.normal(size=n)
+    perm = {"rcm": None, "random": rng.permutation(n), "identity": np.arange(n)}[ordering]
+    x = CholeskyFactor(A, perm).solve(b)
+    expected = np.linalg.solve(A.toarray(), b)
+    assert np.allclose(x, expected, rtol=1e-9, atol=1e-10)
+
+
+def test_sparse_cholesky_rejects_indefinite_matrices():
+    import scipy.sparse as sp
+
+    from solver._cholesky import CholeskyFactor, NotPositiveDefinite
+
+    with pytest.raises(NotPositiveDefinite):
+        CholeskyFactor(sp.csc_matrix(np.array([[1.0, 2.0], [2.0, 1.0]])))
