@@ -128,6 +128,30 @@ def _solve(n, Lp, Li, Lx, b):
     return x
 
 
+@njit(**NUMBA_OPTIONS)
+def _permuted_upper(n, rows, cols, vals, pinv):
+    """Upper triangle of P A P^T in CSC from COO entries (duplicates kept: they are summed later)."""
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for t in range(rows.shape[0]):
+        i = pinv[rows[t]]
+        j = pinv[cols[t]]
+        if i <= j:
+            counts[j + 1] += 1
+    for j in range(n):
+        counts[j + 1] += counts[j]
+    Ai = np.empty(counts[n], dtype=np.int64)
+    Ax = np.empty(counts[n])
+    fill = counts[:n].copy()
+    for t in range(rows.shape[0]):
+        i = pinv[rows[t]]
+        j = pinv[cols[t]]
+        if i <= j:
+            Ai[fill[j]] = i
+            Ax[fill[j]] = vals[t]
+            fill[j] += 1
+    return counts, Ai, Ax
+
+
 class CholeskyFactor:
     """``A[perm][:, perm] = L L^T`` for a sparse symmetric positive-definite ``A``.
 
@@ -145,20 +169,30 @@ class CholeskyFactor:
     """
 
     def __init__(self, matrix, perm=None):
-        A = sp.csc_matrix(matrix)
+        A = sp.coo_matrix(matrix)
         n = A.shape[0]
         if perm is None:
             from scipy.sparse.csgraph import reverse_cuthill_mckee
 
             perm = reverse_cuthill_mckee(A.tocsr(), symmetric_mode=True)
+        self._factor(n, A.row.astype(np.int64), A.col.astype(np.int64), A.data.astype(np.float64), perm)
+
+    @classmethod
+    def from_coo(cls, n, rows, cols, vals, perm):
+        """Factorise the n x n matrix with COO entries (duplicates are summed) in pivot order perm."""
+        self = cls.__new__(cls)
+        self._factor(n, rows, cols, vals, perm)
+        return self
+
+    def _factor(self, n, rows, cols, vals, perm):
         perm = np.asarray(perm, dtype=np.int64)
-        C = sp.triu(A[perm][:, perm], format="csc")
-        Ap = C.indptr.astype(np.int64)
-        Ai = C.indices.astype(np.int64)
+        pinv = np.empty(n, dtype=np.int64)
+        pinv[perm] = np.arange(n)
+        Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, pinv)
         parent = _etree(n, Ap, Ai)
         Lp = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(_column_counts(n, Ap, Ai, parent), out=Lp[1:])
-        Li, Lx, ok = _numeric(n, Ap, Ai, C.data.astype(np.float64), parent, Lp)
+        Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
         if not ok:
             raise NotPositiveDefinite("the matrix is not positive definite")
         self.n, self.perm, self.Lp, self.Li, self.Lx = n, perm, Lp, Li, Lx

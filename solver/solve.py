@@ -277,13 +277,13 @@ class _State:
                 # so the old factor is an excellent preconditioner
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
             if U is None:
-                matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n_trees, n_trees))
-                factor = _factorize(matrix, s, tree, cn)
+                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
                 U = factor.solve(rhs)
-                U += factor.solve(rhs - matrix @ U)  # one step of iterative refinement
+                # one step of iterative refinement
+                U += factor.solve(rhs - K.apply_reduced(U, tree, s.ri, s.rj, cn.rg))
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
@@ -478,7 +478,7 @@ class _State:
         self.phases.append(1)
 
 
-def _factorize(matrix, structure, tree, cn):
+def _factorize(rows, cols, vals, n, structure, tree, cn):
     """Factorise an equality-QP matrix: Cholesky in a minimum-degree order kept per structure.
 
     Once per structure, SuperLU's minimum-degree ordering (on A + A^T) of the
@@ -491,13 +491,14 @@ def _factorize(matrix, structure, tree, cn):
     if structure.slot_rank is None:
         structure.slot_rank = _slot_rank(structure, cn)
     if structure.slot_rank is not None:
-        rank = np.full(matrix.shape[0], -1.0)
+        rank = np.full(n, -1.0)
         free = tree[:m] >= 0
         np.maximum.at(rank, tree[:m][free], structure.slot_rank[free])
         try:
-            return CholeskyFactor(matrix, np.argsort(rank, kind="stable"))
+            return CholeskyFactor.from_coo(n, rows, cols, vals, np.argsort(rank, kind="stable"))
         except NotPositiveDefinite:
             pass  # rounding on a nearly singular matrix: let SuperLU pivot
+    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         return splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
     except RuntimeError:
