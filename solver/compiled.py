@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ._kernels import source_offsets
-from .config import MAX_ELEMENTS
+from .config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from .exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
 __all__ = ["CompiledNetwork", "compile_network"]
@@ -227,7 +227,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     scale = 1.0 + max(
         float(np.max(np.abs(volts), initial=0.0)), float(np.max(theta, initial=0.0))
     )
-    loop_tol = 1e-9 * scale
+    loop_tol = SOURCE_LOOP_TOLERANCE * scale
     for e in np.flatnonzero(~s.vs_tree):
         mismatch = offset[vp[e]] - offset[vn[e]] - volts[e]
         if abs(mismatch) > loop_tol:

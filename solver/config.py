@@ -37,3 +37,15 @@ NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 
 #: Largest network (nodes + elements) that the solver will allocate for.
 MAX_ELEMENTS = 50_000_000
+
+#: Search directions slower than this (times the voltage scale) do not block a step.
+RATIO_TEST_EPS = 1e-14
+
+#: Relative residual at which conjugate gradients with a reused factor stop,
+#: and the iterations they get before the matrix is factorised afresh.
+CG_TOLERANCE = 1e-14
+CG_MAX_ITERATIONS = 6
+
+#: How far (times the voltage scale) a loop of voltage sources, or a diode held
+#: by sources alone, may be off before the network is rejected.
+SOURCE_LOOP_TOLERANCE = 1e-9

@@ -29,11 +29,14 @@ from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
 from .compiled import compile_network
 from .config import (
+    CG_MAX_ITERATIONS,
+    CG_TOLERANCE,
     DEFAULT_CD_SWEEPS,
     DEFAULT_MAX_SWEEPS,
     DEFAULT_TOL,
     MAX_ACTIVE_SET_ITERATIONS,
     PRIMAL_DUAL_ITERATIONS,
+    RATIO_TEST_EPS,
     TIGHT_SLACK,
 )
 from .exceptions import InfeasibleNetworkError, NetworkError
@@ -415,7 +418,7 @@ class _State:
     def primal(self, u, in_w, tol):
         """Primal active-set method from a feasible point: monotone and finite."""
         cn, s = self.cn, self.cn.structure
-        eps = 1e-14 * cn.voltage_scale
+        eps = RATIO_TEST_EPS * cn.voltage_scale
         single_release = False
         seen = set()
         for _ in range(MAX_ACTIVE_SET_ITERATIONS):
@@ -520,7 +523,7 @@ def _slot_rank(s, cn):
     return lu.perm_r[tree[: s.m]].astype(float)  # slot k is its own super-node tree[k]
 
 
-def _preconditioned_cg(lu, rhs, apply, max_iterations=6):
+def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
     """Solve A x = rhs by conjugate gradients preconditioned with an LU factor of a nearby A.
 
     Returns None when it does not reach machine-level accuracy quickly, so the
@@ -528,7 +531,7 @@ def _preconditioned_cg(lu, rhs, apply, max_iterations=6):
     """
     x = lu.solve(rhs)
     r = rhs - apply(x)
-    target = 1e-14 * (float(np.max(np.abs(rhs), initial=0.0)) + 1e-300) * max(1, rhs.shape[0]) ** 0.5
+    target = CG_TOLERANCE * (float(np.max(np.abs(rhs), initial=0.0)) + 1e-300) * max(1, rhs.shape[0]) ** 0.5
     if float(np.max(np.abs(r), initial=0.0)) <= target:
         return x
     z = lu.solve(r)
