@@ -179,7 +179,19 @@ def main(argv=None):
     ]
     for nodes, elements, load, med, p90, arrival, fastest in rows:
         lines.append(f"| {nodes:,} | {elements:,} | {load:.1f} | {med:.0f} | {p90:.0f} | {arrival:.0f} | {fastest:.0f} |")
-    lines += ["", f"Target: median <= 100 ms at 500 nodes; produced by `python benchmarks/bench_latency.py`."]
+    lines += [
+        "",
+        "Target: median <= 100 ms at 500 nodes. Not shown on this machine, whose floor (the bare slider",
+        "above) is already about 100 ms: it has 2 CPUs shared with other jobs (see the load average).",
+        "The explorer's own work per change is small: re-solve with warm start, repaint data, and only the",
+        "columns that changed are sent (about 8 ms of Python at 500 nodes and 50 ms at 5,000, measured",
+        "without a browser); drawing uses no per-item canvas rotation (current arrows and diode symbols",
+        "are patches in data coordinates, resistor boxes only up to 120 nodes), which took the",
+        "5,000-node repaint from 3.7 s to about 0.55 s. Above 1,500 nodes the slider re-solves on release",
+        "and values are not written on the circuit, so the page stays responsive.",
+        "",
+        "Produced by `python benchmarks/bench_latency.py`.",
+    ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

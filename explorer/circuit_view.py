@@ -23,7 +23,6 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.models import (
-    Arrow,
     ColorBar,
     ColumnDataSource,
     CustomJS,
@@ -34,7 +33,6 @@ from bokeh.models import (
     LogColorMapper,
     PointDrawTool,
     TapTool,
-    VeeHead,
 )
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
@@ -49,10 +47,16 @@ CONDUCTING = "#f16913"
 MARKER = {"resistor": "circle", "diode": "triangle", "vsource": "circle", "isource": "diamond"}
 MARKER_SIZE = {"resistor": 0.0, "diode": 0.0, "vsource": 20.0, "isource": 17.0}
 LABEL_LIMIT = 300  # above this many nodes, values are never written on the circuit
+BOX_LIMIT = 120  # above this many nodes, resistors are plain lines (no boxes)
+ARROW_LIMIT = 3000  # above this many elements, no current arrows
 
 # Moves element geometry with the nodes while one is dragged (the server then syncs).
 _DRAG_JS = """
 const x = nodes.data.x, y = nodes.data.y;
+// only a move needs the wires redrawn; value updates change other columns of the node source
+const last = edges.__last_xy;
+if (last && last[0] === x && last[1] === y) return;
+edges.__last_xy = [x, y];
 const e = edges.data;
 const n = e.pi.length;
 for (let k = 0; k < n; k++) {
@@ -149,6 +153,7 @@ class CircuitView(pn.viewable.Viewer):
         self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
         self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
         self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
+        self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(xs=[], ys=[], name=[]))
         self.figure = self._make_figure()
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
@@ -166,7 +171,7 @@ class CircuitView(pn.viewable.Viewer):
     def _empty_edges():
         keys = ("x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "uval", "ulabel",
                 "uunit", "dv", "i", "p", "color", "alpha", "width", "marker", "msize",
-                "mangle", "mfill", "label", "ax0", "ay0", "ax1", "ay1", "aalpha", "plus_x", "plus_y",
+                "mangle", "mfill", "label", "plus_x", "plus_y",
                 "plus_text", "lox", "loy", "rw", "rh", "rangle")
         return {k: [] for k in keys}
 
@@ -195,11 +200,10 @@ class CircuitView(pn.viewable.Viewer):
                                          line_alpha="alpha", line_width="width", name="elements")
         self.edge_renderer2 = fig.segment("xm", "ym", "x1", "y1", source=es, line_color="color",
                                           line_alpha="alpha", line_width="width", name="elements-2")
-        self.arrows = Arrow(end=VeeHead(size=7, fill_color="#08306b", line_color="#08306b",
-                                        fill_alpha="aalpha", line_alpha="aalpha"),
-                            x_start="ax0", y_start="ay0", x_end="ax1", y_end="ay1", source=es,
-                            line_color="#08306b", line_alpha="aalpha", line_width=1.5)
-        fig.add_layout(self.arrows)
+        # current arrows: slim triangles in data coordinates (patches need no per-item canvas rotate)
+        self.arrow_renderer = fig.patches("xs", "ys", source=self.arrow_source, fill_color="#08306b",
+                                          fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
+                                          name="current-arrows")
         self.marker_renderer = fig.scatter("xm", "ym", source=es, marker="marker", size="msize",
                                            angle="mangle", fill_color="mfill", line_color="color",
                                            line_width=2, fill_alpha="alpha", line_alpha="alpha",
@@ -396,10 +400,12 @@ class CircuitView(pn.viewable.Viewer):
         msize = np.array([MARKER_SIZE[k] for k in kinds], dtype=float)
         if big:
             msize *= 0.5
-        # Bokeh turns markers clockwise on screen; a triangle points up at angle 0
-        mangle = np.where(is_dio, np.pi / 2 - theta, 0.0)
-        rw = np.where(is_res, 9.0 if big else 24.0, 0.0)
-        rh = np.where(is_res, 4.0 if big else 10.0, 0.0)
+        mangle = np.zeros(m)  # diodes are drawn as patches; the other markers are symmetric
+        # resistor boxes only on small circuits: each rotated box costs a canvas rotate() per repaint
+        boxes = is_res & (n_nodes <= BOX_LIMIT)
+        rw = np.where(boxes, 24.0, 0.0)
+        rh = np.where(boxes, 10.0, 0.0)
+        rangle = np.where(boxes, theta, 0.0)
         mfill = np.where(kinds == "vsource", "white", color).astype(object)
         mfill[kinds == "isource"] = "#c7e9c0"
 
@@ -411,9 +417,17 @@ class CircuitView(pn.viewable.Viewer):
         half = np.minimum(0.15 * geo["length"], 0.2 * unit) * mag
         perp = np.column_stack([-d[:, 1], d[:, 0]]) * (0.07 * unit)
         cx, cy = xm + perp[:, 0], ym + perp[:, 1]
-        ax0, ay0 = cx - direction * half * d[:, 0], cy - direction * half * d[:, 1]
-        ax1, ay1 = cx + direction * half * d[:, 0], cy + direction * half * d[:, 1]
-        aalpha = np.where((mag > 0.02) & (m <= 3000), 0.9, 0.0)
+        shown = np.flatnonzero((mag > 0.02) & (m <= ARROW_LIMIT))
+        ux, uy = direction[shown] * d[shown, 0], direction[shown] * d[shown, 1]  # along the current
+        h = np.maximum(half[shown], 0.04 * unit)
+        w = 0.22 * h  # half-width of the arrow's base
+        tip_x, tip_y = cx[shown] + ux * h, cy[shown] + uy * h
+        bx, by = cx[shown] - ux * h, cy[shown] - uy * h
+        self._arrow_data = dict(
+            xs=np.column_stack([bx - uy * w, bx + uy * w, tip_x]).tolist(),
+            ys=np.column_stack([by + ux * w, by - ux * w, tip_y]).tolist(),
+            name=[elements[k].name for k in shown],
+        )
 
         plus = kinds == "vsource"
         plus_x = np.where(plus, xm - d[:, 0] * 0.24 * unit, np.nan)
@@ -445,8 +459,8 @@ class CircuitView(pn.viewable.Viewer):
             ulabel=[UNITS[k][0] for k in kinds], uunit=[UNITS[k][1] for k in kinds],
             dv=dv, i=current, p=power, color=list(color), alpha=alpha, width=width,
             marker=[MARKER[k] for k in kinds], msize=msize, mangle=mangle, mfill=list(mfill),
-            rw=rw, rh=rh, rangle=theta,
-            label=label, ax0=ax0, ay0=ay0, ax1=ax1, ay1=ay1, aalpha=aalpha,
+            rw=rw, rh=rh, rangle=rangle,
+            label=label,
             plus_x=plus_x, plus_y=plus_y, plus_text=np.where(plus, "+", "").tolist(), lox=lox, loy=loy,
         )
         # diode symbols, sized with the drawing (data units), at the element's midpoint
@@ -493,6 +507,8 @@ class CircuitView(pn.viewable.Viewer):
         names_on = labels_on or n_nodes <= 30
         if self.node_labels.visible != names_on:
             self.node_labels.visible = names_on
+        if self.box_renderer.visible != (n_nodes <= BOX_LIMIT):
+            self.box_renderer.visible = n_nodes <= BOX_LIMIT
         key = self._geometry_key()
         partial = key == getattr(self, "_last_key", None)
         self._last_key = key
@@ -516,6 +532,7 @@ class CircuitView(pn.viewable.Viewer):
                         if changed:
                             source.data.update(changed)
                             sent.update(changed)
+                    self.arrow_source.data = self._arrow_data
                 return
             self._sent = {"node": dict(node), "edge": dict(edge), "diode": dict(self._diode_data)}
             self.mapper.update(low=lo, high=hi)
@@ -529,6 +546,7 @@ class CircuitView(pn.viewable.Viewer):
             self.edge_source.data = edge
             self.diode_source.selected.indices = []
             self.diode_source.data = self._diode_data
+            self.arrow_source.data = self._arrow_data
         finally:
             self._syncing = False
 

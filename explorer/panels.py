@@ -40,7 +40,8 @@ class StatusBar(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["solve-status"],
+        # fixed heights: new text then does not make the browser lay the page out again
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", height=22, css_classes=["solve-status"],
                                    styles={"font-size": "13px", "color": "#333"})
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
@@ -71,7 +72,8 @@ class ReadoutPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["node-voltages"])
+        self.table = pn.pane.HTML("", width=260, height=560, css_classes=["node-voltages"],
+                                  styles={"overflow-y": "auto"})
         self.store.param.watch(self._update, ["version", "preview", "picked_nodes", "selected_node",
                                               "selected_element"])
         self._update()
@@ -413,7 +415,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.exact_button = pn.widgets.Button(name="Exact solve", button_type="success",
                                               description="Leave step mode: show the exact solution "
                                               "(coordinate descent + active-set polish).")
-        self.info = pn.pane.HTML("", css_classes=["step-info"], sizing_mode="stretch_width")
+        self.info = pn.pane.HTML("", css_classes=["step-info"], sizing_mode="stretch_width", height=40)
         self.step_button.on_click(lambda e: self.step())
         self.play_button.on_click(lambda e: self.play())
         self.pause_button.on_click(lambda e: self.pause())

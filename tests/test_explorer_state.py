@@ -260,7 +260,10 @@ def test_circuit_view_paints_the_solution():
     # the current arrow of R1 points from in to out (positive current p -> n)
     e = view.edge_source.data
     k = edges["R1"]
-    arrow = np.array([e["ax1"][k] - e["ax0"][k], e["ay1"][k] - e["ay0"][k]])
+    a = view.arrow_source.data
+    j = list(a["name"]).index("R1")
+    xs, ys = a["xs"][j], a["ys"][j]  # base corners, then the tip
+    arrow = np.array([xs[2] - (xs[0] + xs[1]) / 2, ys[2] - (ys[0] + ys[1]) / 2])
     along = np.array([e["x1"][k] - e["x0"][k], e["y1"][k] - e["y0"][k]])
     assert arrow @ along > 0
     assert e["i"][k] == pytest.approx(4.3e-3) and e["p"][k] == pytest.approx(4.3 * 4.3e-3)
