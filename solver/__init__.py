@@ -3,6 +3,9 @@
 Pure numerics (numpy, numba, scipy, networkx); no plotting or app code.
 """
 
+from .datasets import DatasetError, load_digits, load_mnist
+from .drn import DRN, NudgingError
+from .ep import Trainer, bp_gradients, ep_gradients, truncated_loss
 from .exceptions import (
     DuplicateElementError,
     FloatingNodeError,
@@ -14,10 +17,23 @@ from .exceptions import (
 )
 from .netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
 from .network import GROUND, KINDS, Element, Network
+from .presets import PRESETS, Preset, get_preset
 from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
 
 __all__ = sorted([
+    "DRN",
+    "DatasetError",
+    "NudgingError",
+    "PRESETS",
+    "Preset",
+    "Trainer",
+    "bp_gradients",
+    "ep_gradients",
+    "get_preset",
+    "load_digits",
+    "load_mnist",
+    "truncated_loss",
     "DuplicateElementError",
     "Element",
     "FloatingNodeError",
