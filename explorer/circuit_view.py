@@ -150,6 +150,7 @@ class CircuitView(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._syncing = False
+        self._own_move = False
         self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
         self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
         self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
@@ -228,6 +229,9 @@ class CircuitView(pn.viewable.Viewer):
                                          fill_color={"field": "v", "transform": self.mapper},
                                          line_color="line_color", line_width="line_width",
                                          name="nodes")
+        # a picked (selected) node is marked by its outline; the others must not fade
+        self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
+        self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
         self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset=9, y_offset=7,
                                     text_font_size="12px", text_color="#252525",
                                     background_fill_color="white", background_fill_alpha=0.7)
@@ -270,7 +274,7 @@ class CircuitView(pn.viewable.Viewer):
                              description="Drag nodes to move them; tap a node to pick it")
         fig.add_tools(tap, draw)
         fig.toolbar.active_tap = tap
-        fig.toolbar.active_drag = draw
+        fig.toolbar.active_multi = draw  # edit tools take drags as "multi" gestures
         ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es), code=_DRAG_JS))
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
@@ -286,7 +290,13 @@ class CircuitView(pn.viewable.Viewer):
         nodes = self.store.network.nodes
         if len(xs) != len(nodes):
             return
-        self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
+        # the browser already shows the move: repaint everything but the nodes (echoing node data
+        # back while a drag goes on would pull the node back)
+        self._own_move = True
+        try:
+            self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
+        finally:
+            self._own_move = False
 
     def _on_node_tap(self, attr, old, new):
         if self._syncing or not new:
@@ -523,8 +533,8 @@ class CircuitView(pn.viewable.Viewer):
                     self.update_colorbar.visible = mode == "update"
                     for source, data, kind in ((self.node_source, node, "node"), (self.edge_source, edge, "edge"),
                                                (self.diode_source, self._diode_data, "diode")):
-                        if source.selected.indices:
-                            source.selected.indices = []
+                        if source.selected.indices and source is not self.node_source:
+                            source.selected.indices = []  # (a node's selection carries a drag)
                         # send only the columns whose values changed (a value edit moves few of them)
                         sent = self._sent[kind]
                         changed = {k: v for k, v in data.items()
@@ -540,9 +550,10 @@ class CircuitView(pn.viewable.Viewer):
             self.colorbar.visible = mode == "potential"
             self.power_colorbar.visible = mode == "power"
             self.update_colorbar.visible = mode == "update"
-            self.node_source.selected.indices = []
             self.edge_source.selected.indices = []
-            self.node_source.data = node
+            if not self._own_move:
+                self.node_source.selected.indices = []
+                self.node_source.data = node
             self.edge_source.data = edge
             self.diode_source.selected.indices = []
             self.diode_source.data = self._diode_data

@@ -76,7 +76,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1500, "height": 1300})
+    context = browser.new_context(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
     context.set_default_timeout(TIMEOUT * 1000)
     page = context.new_page()
     page.errors = []
@@ -264,4 +264,41 @@ def test_views_render_for_screenshots(page, app_url):
     page.mouse.move(5, 500)  # no tooltip on the picture
     page.wait_for_timeout(800)
     shot(page, "explorer-learning", docs=True)
+    assert page.errors == []
+
+
+def test_drag_a_node_then_download_circuit_and_solution(page, app_url):
+    import csv
+    import io
+    import json
+
+    open_example(page, app_url, "wheatstone", "a")
+    before = page.evaluate(NODE_POSITIONS_JS)
+    wait_until(lambda: page.evaluate(NODE_POSITIONS_JS) == before and before, what="a settled layout")
+    x, y = before["a"]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 13):
+        page.mouse.move(x - 8 * k, y + 6 * k)
+    page.mouse.up()
+    wait_until(lambda: page.evaluate(NODE_POSITIONS_JS)["a"][0] < x - 20, what="the node to move")
+    original = gallery.build("wheatstone").node_attributes("a")
+
+    def downloaded(label):
+        with page.expect_download() as info:
+            page.locator("button:visible", has_text=label).click()
+        return open(info.value.path(), encoding="utf-8").read()
+
+    def moved_in_file():
+        data = json.loads(downloaded("Circuit (.json)"))
+        node = next(n for n in data["nodes"] if n["id"] == "a")
+        return node["x"] < original["x"] - 0.05 and node["y"] < original["y"] - 0.05
+
+    wait_until(moved_in_file, timeout=60, interval=1.0, what="the move in the downloaded circuit")
+    rows = list(csv.DictReader(io.StringIO(downloaded("Solution (.csv)"))))
+    sol = solve(gallery.build("wheatstone"))
+    voltages = {r["name"]: float(r["voltage_V"]) for r in rows if r["type"] == "node"}
+    assert voltages == pytest.approx(sol.voltages, abs=1e-12)
+    currents = {r["name"]: float(r["current_A"]) for r in rows if r["type"] == "element"}
+    assert currents == pytest.approx(sol.currents, abs=1e-12)
     assert page.errors == []
