@@ -119,6 +119,17 @@ def apply_reduced(x, tree, ri, rj, rg):
 
 
 @njit(**NUMBA_OPTIONS)
+def add_currents(p, n, current, net_out, gross):
+    """Accumulate element currents at their terminals: net current out of each node, and |I| sums."""
+    for t in range(p.shape[0]):
+        i = current[t]
+        net_out[p[t]] += i
+        net_out[n[t]] -= i
+        gross[p[t]] += abs(i)
+        gross[n[t]] += abs(i)
+
+
+@njit(**NUMBA_OPTIONS)
 def node_potentials(u, comp, offset):
     v = np.empty(comp.shape[0])
     for k in range(comp.shape[0]):

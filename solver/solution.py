@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernels import add_currents
+
 __all__ = ["KKTCertificate", "Solution", "kkt_certificate"]
 
 
@@ -82,9 +84,7 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     net_out = np.zeros(n_nodes)
     gross = np.zeros(n_nodes)
     for kind, i in flows.items():
-        p, n = arrays[kind][0], arrays[kind][1]
-        net_out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
-        gross += np.bincount(p, weights=np.abs(i), minlength=n_nodes) + np.bincount(n, weights=np.abs(i), minlength=n_nodes)
+        add_currents(arrays[kind][0], arrays[kind][1], i, net_out, gross)
     kcl = float(np.max(np.abs(net_out[1:]), initial=0.0))
     current_scale = max(float(np.max(gross, initial=0.0)), 1e-300)
 

@@ -570,8 +570,9 @@ def _solution(net, cn, state, tol) -> Solution:
     # voltage-source currents: whatever KCL leaves at each node, carried along the source forest
     n_nodes = len(s.nodes)
     out = np.zeros(n_nodes)
+    gross = np.zeros(n_nodes)
     for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
-        out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
+        K.add_currents(p, n, i, out, gross)
     i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
 
     currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
