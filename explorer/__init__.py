@@ -13,6 +13,7 @@ Serve the app with ``resistive-explorer`` or ``panel serve explorer/app.py``.
 from . import gallery
 from .circuit_explorer import CircuitExplorer
 from .circuit_view import CircuitView
+from .learning_view import LearningStore, LearningView
 from .panels import ConvergenceView, DisplayPanel, EditorPanel, FilesPanel, ReadoutPanel, StatusBar
 from .state import CircuitStore, ensure_layout
 from .stepper import CDStepper
@@ -26,6 +27,8 @@ __all__ = sorted([
     "DisplayPanel",
     "EditorPanel",
     "FilesPanel",
+    "LearningStore",
+    "LearningView",
     "ReadoutPanel",
     "StatusBar",
     "ensure_layout",

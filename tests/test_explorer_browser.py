@@ -18,6 +18,7 @@ from solver import solve
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from explorer import CDStepper, gallery  # noqa: E402
+from explorer import io as circuit_io  # noqa: E402
 from explorer.testing import CHROMIUM, launch_chromium, serve_app  # noqa: E402
 
 pytestmark = [
@@ -301,4 +302,28 @@ def test_drag_a_node_then_download_circuit_and_solution(page, app_url):
     assert voltages == pytest.approx(sol.voltages, abs=1e-12)
     currents = {r["name"]: float(r["current_A"]) for r in rows if r["type"] == "element"}
     assert currents == pytest.approx(sol.currents, abs=1e-12)
+    assert page.errors == []
+
+
+def test_upload_a_circuit_file(page, app_url, tmp_path):
+    open_example(page, app_url, "divider", "mid")
+    net = gallery.build("divider")
+    net.set_value("R2", resistance=1000.0)
+    net.add_resistor("mid", "tap", resistance=500.0, name="R3")
+    net.add_resistor("tap", "0", resistance=500.0, name="R4")
+    path = tmp_path / "uploaded.json"
+    path.write_text(circuit_io.write_network(net, "json"))
+    page.locator("input[type=file]").set_input_files(str(path))
+    cell = page.locator('td.volt[data-node="tap"]')
+    cell.wait_for(timeout=TIMEOUT * 1000)
+    expected = solve(net).voltages
+    for node in ("mid", "tap"):
+        wait_until(lambda: abs(volts(page, node) - expected[node]) < 1e-9, what=f"{node} of the upload")
+    # a file that is not a circuit shows the error and keeps the circuit
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    page.locator("input[type=file]").set_input_files(str(bad))
+    alert = page.locator(".solve-error span[data-error]")
+    wait_until(lambda: "could not open bad.json" in alert.inner_text(), what="the upload error")
+    assert volts(page, "tap") == pytest.approx(expected["tap"])
     assert page.errors == []

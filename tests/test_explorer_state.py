@@ -390,3 +390,13 @@ def test_learning_store_trains_and_paints():
     view.step()
     s.task = "two moons"
     assert s.X.shape == (64, 4) and s.epoch == 0
+
+
+def test_explorer_renders_to_bokeh_models_for_notebooks():
+    import panel as pn
+
+    app = CircuitExplorer(gallery.build("clipper"), title="clipper")
+    root = pn.panel(app).get_root()
+    names = {m.name for m in root.references() if getattr(m, "name", None)}
+    assert {"circuit-nodes", "circuit-edges", "circuit-figure", "learning-nodes"} <= names
+    assert app.store.solution.voltages["out"] == pytest.approx(0.7)
