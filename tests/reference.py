@@ -111,22 +111,31 @@ def _polish(net, volts, currents, tol=1e-9):
 
     Interior-point solvers stop around 1e-8; fixing the active set they found
     and solving the dense KKT system gives the vertex to machine precision.
-    Returns None if that active set does not satisfy the KKT conditions.
+    Which diodes count as conducting is judged against the network's current
+    scale, at a few thresholds; the first active set whose exact solution
+    satisfies the KKT conditions wins. Returns None if none does.
     """
     diodes = net.elements("diode")
-    scale = max([abs(x) for x in currents.values()] + [1e-300])
-    active = [d for d in diodes if currents[d.name] > 1e-6 * scale
-              or volts[d.p] - volts[d.n] >= d.value - 1e-7]
-    nodes, M, rhs, n = _kkt_system(net, active)
-    x, *_ = np.linalg.lstsq(M, rhs, rcond=None)
-    if np.max(np.abs(M @ x - rhs), initial=0.0) > tol * (1 + np.max(np.abs(rhs))):
-        return None
-    v = dict(zip(nodes, x[:n]))
-    v["0"] = 0.0
-    lam = x[n + len(net.elements("vsource")):]
-    if np.any(lam < -tol * scale) or any(v[d.p] - v[d.n] > d.value + tol for d in diodes):
-        return None
-    return v, {**{d.name: 0.0 for d in diodes}, **{d.name: l for d, l in zip(active, lam)}}
+    flows = [abs(e.value * (volts[e.p] - volts[e.n])) for e in net.elements("resistor")]
+    flows += [abs(e.value) for e in net.elements("isource")]
+    scale = max(flows + [1e-300])
+    for threshold in (1e-6, 1e-4, 1e-8, 1e-3):
+        active = {d.name for d in diodes if currents[d.name] > threshold * scale}
+        for _ in range(10):  # a few corrections: add violated diodes, drop pushing ones
+            chosen = [d for d in diodes if d.name in active]
+            nodes, M, rhs, n = _kkt_system(net, chosen)
+            x, *_ = np.linalg.lstsq(M, rhs, rcond=None)
+            if np.max(np.abs(M @ x - rhs), initial=0.0) > tol * (1 + np.max(np.abs(rhs))):
+                break
+            v = dict(zip(nodes, x[:n]))
+            v["0"] = 0.0
+            lam = dict(zip((d.name for d in chosen), x[n + len(net.elements("vsource")):]))
+            violated = {d.name for d in diodes if v[d.p] - v[d.n] > d.value + tol}
+            negative = {name for name, value in lam.items() if value < -tol * scale}
+            if not violated and not negative:
+                return v, {**{d.name: 0.0 for d in diodes}, **lam}
+            active = (active - negative) | violated
+    return None
 
 
 def cvxpy_solve(net, tol=1e-10, polish=True):
