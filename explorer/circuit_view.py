@@ -424,13 +424,13 @@ class CircuitView(pn.viewable.Viewer):
         imax = float(np.nanmax(np.abs(current), initial=0.0)) if m else 0.0
         mag = np.sqrt(np.abs(np.nan_to_num(current)) / imax) if imax > 0 else np.zeros(m)
         direction = np.sign(np.nan_to_num(current))
-        half = np.minimum(0.15 * geo["length"], 0.2 * unit) * mag
+        half = np.minimum(0.12 * geo["length"], 0.15 * unit) * mag
         perp = np.column_stack([-d[:, 1], d[:, 0]]) * (0.07 * unit)
         cx, cy = xm + perp[:, 0], ym + perp[:, 1]
         shown = np.flatnonzero((mag > 0.02) & (m <= ARROW_LIMIT))
         ux, uy = direction[shown] * d[shown, 0], direction[shown] * d[shown, 1]  # along the current
         h = np.maximum(half[shown], 0.04 * unit)
-        w = 0.22 * h  # half-width of the arrow's base
+        w = 0.16 * h  # half-width of the arrow's base
         tip_x, tip_y = cx[shown] + ux * h, cy[shown] + uy * h
         bx, by = cx[shown] - ux * h, cy[shown] - uy * h
         self._arrow_data = dict(

@@ -41,7 +41,7 @@ class StatusBar(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         # fixed heights: new text then does not make the browser lay the page out again
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", height=22, css_classes=["solve-status"],
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", height=40, css_classes=["solve-status"],
                                    styles={"font-size": "13px", "color": "#333"})
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",

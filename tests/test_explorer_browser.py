@@ -222,6 +222,8 @@ def test_step_mode_advances_and_stalls_then_exact(page, app_url):
     step.click()
     wait_until(lambda: "STALLED" in info.inner_text(), what="the stall")
     assert volts(page, "a") == pytest.approx(0.0) and volts(page, "b") == pytest.approx(0.0)
+    page.mouse.move(5, 600)  # no tooltip on the picture
+    page.wait_for_timeout(700)
     shot(page, "explorer-step-mode", docs=True)
     page.locator("button:visible", has_text="Exact solve").click()
     wait_until(lambda: abs(volts(page, "a") - 0.5) < 1e-9, what="the exact solve")
@@ -253,6 +255,7 @@ def test_views_render_for_screenshots(page, app_url):
     page.wait_for_timeout(500)  # let the canvas settle for the picture
     shot(page, "explorer-circuit", docs=True)
     page.locator("button:visible", has_text="Power").click()
+    page.mouse.move(5, 600)
     page.wait_for_timeout(800)
     shot(page, "explorer-power", docs=True)
     page.locator(".bk-tab", has_text="Learning").first.click()
