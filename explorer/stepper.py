@@ -74,8 +74,9 @@ class CDStepper:
 
     def _target(self, k):
         cn, s = self.cn, self.cn.structure
+        # the clipped minimiser; dbound holds each incidence's bound with its sign
         return K._node_update(k, self.u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr,
-                              s.dother, cn.db[s.d_inc], s.dupper)
+                              s.dother, cn.dbound, s.dupper)[1]
 
     def kcl_residual(self) -> float:
         """Largest current a single node update would balance now (A)."""

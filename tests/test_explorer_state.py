@@ -334,8 +334,10 @@ def test_step_mode_stalls_on_the_diode_between_free_nodes_then_exact():
     assert store.voltages()[store.network.nodes.index("a")] == pytest.approx(0.5)
 
 
-def test_stepper_matches_the_solvers_coordinate_descent():
-    net = gallery.mesh(30, seed=3)
+@pytest.mark.parametrize("make", [lambda: gallery.mesh(30, seed=3), lambda: gallery.build("diode logic"),
+                                  lambda: gallery.build("clipper"), lambda: gallery.build("bridge rectifier")])
+def test_stepper_matches_the_solvers_coordinate_descent(make):
+    net = make()
     for sweeps in (1, 3):
         st = CDStepper(net)
         for _ in range(sweeps):
@@ -343,7 +345,10 @@ def test_stepper_matches_the_solvers_coordinate_descent():
         ref = solve(net, method="cd", max_sweeps=sweeps)
         for node, v in ref.voltages.items():
             assert st.voltages()[node] == pytest.approx(v, abs=1e-9)
-    st = CDStepper(net)
+
+
+def test_stepper_counts_node_steps_and_sweeps():
+    st = CDStepper(gallery.mesh(30, seed=3))
     st.step_node()
     assert st.node_steps == 1 and st.sweeps == 0
     st.step_sweep()
