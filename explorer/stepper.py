@@ -73,10 +73,7 @@ class CDStepper:
         return float(K.energy(v, rp, rn, rg, ip, in_, ic))
 
     def _target(self, k):
-        cn, s = self.cn, self.cn.structure
-        # the clipped minimiser; dbound holds each incidence's bound with its sign
-        return K._node_update(k, self.u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr,
-                              s.dother, cn.dbound, s.dupper)[1]
+        return self.cn.node_update(self.u, k)[1]
 
     def kcl_residual(self) -> float:
         """Largest current a single node update would balance now (A)."""

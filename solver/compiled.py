@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ._kernels import _node_update as node_update
 from ._kernels import source_offsets
 from .config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from .exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
@@ -87,6 +88,18 @@ class CompiledNetwork:
     @property
     def m(self):
         return self.structure.m
+
+    def node_update(self, u, k):
+        """Coordinate k's exact update from potentials u (free components plus the fixed slot).
+
+        Returns ``(mean, clipped)``: the conductance-weighted mean that
+        minimises E along u[k], and that value clipped to the interval the
+        diodes at k allow. The one entry point for single-node steps (the
+        explorer's step mode), so that callers never assemble kernel arguments.
+        """
+        s = self.structure
+        return node_update(k, u, s.indptr, s.nbr, self.g, self.c, self.f, self.gsum, s.dptr,
+                           s.dother, self.dbound, s.dupper)
 
 
 def compile_network(net) -> CompiledNetwork:
