@@ -594,15 +594,9 @@ def _build(flat, models, file):
         except NetworkError as e:
             raise NetlistError(str(e) + _where(raw), file, raw[LINE], raw[TEXT]) from e
         elements[name] = Element(kind, name, p, n, value)
-    # Network.add_* scan every node each time a node is new (O(nodes^2) for a
-    # big netlist), so the validated dicts are installed directly. The checks
-    # above are those of Network._add; node types cannot clash because every
-    # decimal name became an int.
-    net = Network()
-    net._nodes = nodes
-    net._elements = elements
-    net._changed(structure=True)
-    return net
+    # The checks above are those of Network._add, done in one pass; the
+    # validated dicts go in through the network's bulk constructor.
+    return Network._from_checked(nodes, elements)
 
 
 def read_netlist(source) -> Network:

@@ -377,6 +377,28 @@ class Network:
         }
         self._changed(structure=True)
 
+    @classmethod
+    def _from_checked(cls, nodes: dict, elements: dict) -> "Network":
+        """Build from node and element dicts whose values were already checked (bulk readers).
+
+        ``nodes`` maps canonical node names to attribute dicts (ground
+        included); ``elements`` maps names to :class:`Element`. Keeps the
+        network's own bookkeeping (node spellings) consistent, so a reader
+        never has to touch private attributes.
+        """
+        net = cls()
+        net._nodes = {GROUND: {}, **nodes}
+        net._spellings = {str(node): node for node in net._nodes}
+        if len(net._spellings) != len(net._nodes):
+            seen = {}
+            for node in net._nodes:
+                if str(node) in seen:
+                    raise NetworkError(f"node {node!r} clashes with node {seen[str(node)]!r}; use one spelling")
+                seen[str(node)] = node
+        net._elements = dict(elements)
+        net._changed(structure=True)
+        return net
+
     def copy(self) -> "Network":
         other = Network()
         other._nodes = {k: dict(v) for k, v in self._nodes.items()}

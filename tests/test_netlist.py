@@ -412,3 +412,14 @@ def test_no_warning_leaks_on_clean_netlists():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_netlist(write_netlist(random_network(3)))
+
+
+def test_a_read_network_is_editable_like_a_built_one():
+    net = read_netlist("t\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n.end\n")
+    net.remove_element("R2")
+    net.remove_element("R1")
+    net.remove_node("b")
+    assert net.nodes == ["0", "a"]
+    net.add_node(1)
+    with pytest.raises(NetworkError, match="clashes"):  # int 1 then str "1": one spelling only
+        net.add_node("1")
