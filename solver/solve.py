@@ -307,7 +307,7 @@ class _State:
         """True when u with forest currents satisfies the KKT conditions to tol."""
         cn, s = self.cn, self.cn.structure
         lam, r, leftover = self.diode_currents(u, forest)
-        scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+        scale = _current_scale(r, lam)
         slack = cn.db - (u[s.da] - u[s.dc])
         ok = (
             float(np.max(np.abs(leftover), initial=0.0)) <= tol * scale
@@ -356,7 +356,7 @@ class _State:
             self.pdas_last = target
             lam, r, leftover = self.diode_currents(target, forest)
             self._record(target, (lam, r))
-            scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+            scale = _current_scale(r, lam)
             slack = cn.db - (target[s.da] - target[s.dc])
             violated = ~in_w & (slack < -tol * cn.voltage_scale)
             negative = in_w & (lam < -tol * scale)
@@ -445,7 +445,7 @@ class _State:
             u = target
             lam, r, leftover = self.diode_currents(u, forest)
             self._record(u, (lam, r))
-            scale = max(float(np.max(np.abs(r), initial=0.0)), float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+            scale = _current_scale(r, lam)
             negative = in_w & (lam < -tol * scale)
             if not negative.any():
                 self.last = (u, in_w)
@@ -521,6 +521,12 @@ def _slot_rank(s, cn):
     except RuntimeError:
         return None
     return lu.perm_r[tree[: s.m]].astype(float)  # slot k is its own super-node tree[k]
+
+
+def _current_scale(gradient, diode_currents):
+    """Size of the currents that the polish's tolerances are relative to (A)."""
+    return max(float(np.max(np.abs(gradient), initial=0.0)),
+               float(np.max(np.abs(diode_currents), initial=0.0)), 1e-300)
 
 
 def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
