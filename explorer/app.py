@@ -13,6 +13,7 @@ import panel as pn
 
 from explorer.circuit_explorer import CircuitExplorer
 from explorer import gallery
+from explorer.responsive import send_websocket_frames_at_once
 
 ENV_EXAMPLE = "RESISTIVE_EXPLORER_EXAMPLE"
 
@@ -54,11 +55,15 @@ def create_app(example="divider", nodes=None):
         main=[explorer.main()],
         sidebar_width=350,
         header_background="#08306b",
+        # no busy spinner: it costs two extra messages and a restyle on every slider step; the
+        # status line reports each solve instead
+        busy_indicator=None,
     )
     template.explorer = explorer  # handy for debugging from the server console
     return template
 
 
 if pn.state.served:
+    send_websocket_frames_at_once()
     args = pn.state.session_args if pn.state.curdoc else None
     create_app(example_name(args), mesh_size(args)).servable(title="resistive-explorer")

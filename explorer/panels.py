@@ -19,6 +19,7 @@ from solver import NetworkError, solve
 
 from . import gallery
 from . import io as circuit_io
+from .responsive import ImmediateEditableFloatSlider
 from .state import BIG_NETWORK, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
 from .units import UNITS, si, user_value
@@ -129,7 +130,7 @@ class EditorPanel(pn.viewable.Viewer):
         self.element_select = pn.widgets.Select(
             name="Element", options=[], css_classes=["element-select"], description="The element whose value the slider edits "
             "(or tap an element on the circuit).", sizing_mode="stretch_width")
-        self.value_slider = pn.widgets.EditableFloatSlider(
+        self.value_slider = ImmediateEditableFloatSlider(
             name="Value", start=0.0, end=1.0, step=0.01, value=0.0, sizing_mode="stretch_width",
             css_classes=["value-slider"])
         self.rename_input = pn.widgets.TextInput(name="New name", placeholder="e.g. Rload",
@@ -421,8 +422,9 @@ class ConvergenceView(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.pause())
         self.reset_button.on_click(lambda e: self.reset())
         self.exact_button.on_click(lambda e: self.exact())
+        self._refresh_pending = False
         self.store.param.watch(self._on_version, "version")
-        self._on_version()
+        self._refresh()
 
     def _make_figure(self):
         fig = figure(height=300, sizing_mode="stretch_width", y_axis_type="log",
@@ -442,7 +444,20 @@ class ConvergenceView(pn.viewable.Viewer):
         fig.add_layout(legend)
         return fig
 
+    # In a served app the plot follows the circuit by this much, and a burst of changes (a slider
+    # drag) redraws it once: the circuit repaint, which the user is watching, goes out first.
+    refresh_delay_ms = 250
+
     def _on_version(self, *events):
+        doc = pn.state.curdoc
+        if doc is None or doc.session_context is None:  # notebooks and tests: at once
+            self._refresh()
+        elif not self._refresh_pending:
+            self._refresh_pending = True
+            doc.add_timeout_callback(self._refresh, self.refresh_delay_ms)
+
+    def _refresh(self):
+        self._refresh_pending = False
         sol = self.store.solution
         if sol is None or self.store.preview is not None:
             return
