@@ -63,8 +63,17 @@ for (let k = 0; k < n; k++) {
   e.x0[k] = x[e.pi[k]]; e.y0[k] = y[e.pi[k]];
   e.x1[k] = x[e.ni[k]]; e.y1[k] = y[e.ni[k]];
   e.xm[k] = (e.x0[k] + e.x1[k]) / 2 + e.ox[k]; e.ym[k] = (e.y0[k] + e.y1[k]) / 2 + e.oy[k];
+  const bent = e.ox[k] !== 0 || e.oy[k] !== 0;
+  e.xa[k] = bent ? e.xm[k] : e.x1[k]; e.ya[k] = bent ? e.ym[k] : e.y1[k];
+  e.xb[k] = bent ? e.xm[k] : NaN; e.yb[k] = bent ? e.ym[k] : NaN;
 }
 edges.change.emit();
+// symbols, boxes and labels sit at their element's midpoint (row ei of the wires)
+for (const s of others) {
+  const d = s.data;
+  for (let j = 0; j < d.ei.length; j++) { d.xm[j] = e.xm[d.ei[j]]; d.ym[j] = e.ym[d.ei[j]]; }
+  s.change.emit();
+}
 """
 
 
@@ -151,10 +160,20 @@ class CircuitView(pn.viewable.Viewer):
         super().__init__(**params)
         self._syncing = False
         self._own_move = False
+        self._sent = {}  # the columns the browser has, per source (to send only what changes)
         self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
         self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
         self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
-        self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(xs=[], ys=[], name=[]))
+        # Symbols, boxes and value labels have sources of their own, holding only the rows drawn:
+        # every renderer re-reads its whole source when any column changes, and on a large
+        # circuit nearly every element is a plain wire.
+        self.symbol_source = ColumnDataSource(name=f"{self.tag}-symbols", data=self._empty_symbols())
+        self.box_source = ColumnDataSource(name=f"{self.tag}-boxes", data=self._empty_boxes())
+        self.label_source = ColumnDataSource(name=f"{self.tag}-labels", data=self._empty_labels())
+        # all arrows are one patch (NaN between triangles): two float arrays travel as binary,
+        # where one patch per arrow made Bokeh encode thousands of small lists per repaint
+        self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(x=[], y=[]))
+        self.arrow_names = []  # element of each arrow, in order (triangle k is rows 4k..4k+2)
         self.figure = self._make_figure()
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
@@ -168,13 +187,27 @@ class CircuitView(pn.viewable.Viewer):
         return {k: [] for k in ("x", "y", "name", "v", "label", "line_color", "line_width",
                                 "size")}
 
+    HOVER = ("name", "kind", "uval", "ulabel", "uunit", "dv", "i", "p")
+
     @staticmethod
     def _empty_edges():
-        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "uval", "ulabel",
-                "uunit", "dv", "i", "p", "color", "alpha", "width", "marker", "msize",
-                "mangle", "mfill", "label", "plus_x", "plus_y",
-                "plus_text", "lox", "loy", "rw", "rh", "rangle")
+        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", "ox", "oy",
+                *CircuitView.HOVER, "color", "alpha", "width")
         return {k: [] for k in keys}
+
+    @staticmethod
+    def _empty_symbols():
+        keys = ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "marker", "msize", "mfill",
+                "plus_x", "plus_y", "plus_text")
+        return {k: [] for k in keys}
+
+    @staticmethod
+    def _empty_boxes():
+        return {k: [] for k in ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "rangle")}
+
+    @staticmethod
+    def _empty_labels():
+        return {k: [] for k in ("ei", "xm", "ym", "lox", "loy", "label")}
 
     @staticmethod
     def _empty_diodes():
@@ -196,17 +229,20 @@ class CircuitView(pn.viewable.Viewer):
         self.power_mapper = LogColorMapper(palette=Inferno256[:230], low=1e-6, high=1)
 
         es = self.edge_source
-        # each element is drawn p -> midpoint -> n; parallel elements bend apart at the midpoint
-        self.edge_renderer = fig.segment("x0", "y0", "xm", "ym", source=es, line_color="color",
+        # a wire is one segment p -> n (x0 -> xa); parallel elements bend apart at their midpoint,
+        # so they are drawn p -> midpoint (x0 -> xa) and midpoint -> n (xb -> x1). The second
+        # part is NaN for straight wires, which the canvas skips at no cost.
+        self.edge_renderer = fig.segment("x0", "y0", "xa", "ya", source=es, line_color="color",
                                          line_alpha="alpha", line_width="width", name="elements")
-        self.edge_renderer2 = fig.segment("xm", "ym", "x1", "y1", source=es, line_color="color",
+        self.edge_renderer2 = fig.segment("xb", "yb", "x1", "y1", source=es, line_color="color",
                                           line_alpha="alpha", line_width="width", name="elements-2")
-        # current arrows: slim triangles in data coordinates (patches need no per-item canvas rotate)
-        self.arrow_renderer = fig.patches("xs", "ys", source=self.arrow_source, fill_color="#08306b",
+        # current arrows: slim triangles in data coordinates (a patch needs no per-item canvas rotate)
+        self.arrow_renderer = fig.patch("x", "y", source=self.arrow_source, fill_color="#08306b",
                                           fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
                                           name="current-arrows")
-        self.marker_renderer = fig.scatter("xm", "ym", source=es, marker="marker", size="msize",
-                                           angle="mangle", fill_color="mfill", line_color="color",
+        ss = self.symbol_source
+        self.marker_renderer = fig.scatter("xm", "ym", source=ss, marker="marker", size="msize",
+                                           fill_color="mfill", line_color="color",
                                            line_width=2, fill_alpha="alpha", line_alpha="alpha",
                                            name="element-markers")
         # diodes: a triangle pointing anode -> cathode and a bar at the cathode
@@ -216,11 +252,11 @@ class CircuitView(pn.viewable.Viewer):
         fig.segment("bx0", "by0", "bx1", "by1", source=ds, line_color="color", line_alpha="alpha",
                     line_width=3)
         # resistors as IEC boxes (screen-sized), turned along the element
-        self.box_renderer = fig.rect("xm", "ym", width="rw", height="rh", angle="rangle", source=es,
+        self.box_renderer = fig.rect("xm", "ym", width=24, height=10, angle="rangle", source=self.box_source,
                                      width_units="screen", height_units="screen", fill_color="white",
                                      line_color="color", line_width=2, line_alpha="alpha",
                                      name="resistor-boxes")
-        self.plus_labels = LabelSet(x="plus_x", y="plus_y", text="plus_text", source=es,
+        self.plus_labels = LabelSet(x="plus_x", y="plus_y", text="plus_text", source=ss,
                                     text_color="#2171b5", text_font_style="bold", text_font_size="17px",
                                     text_align="center", text_baseline="middle")
         fig.add_layout(self.plus_labels)
@@ -229,13 +265,18 @@ class CircuitView(pn.viewable.Viewer):
                                          fill_color={"field": "v", "transform": self.mapper},
                                          line_color="line_color", line_width="line_width",
                                          name="nodes")
+        # the view fits the nodes only: arrows and labels change with every solve, and a range that
+        # followed them would be recomputed and sent back to the server after each repaint
+        fig.x_range.renderers = [self.node_renderer]
+        fig.y_range.renderers = [self.node_renderer]
         # a picked (selected) node is marked by its outline; the others must not fade
         self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
         self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
         self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset=9, y_offset=7,
                                     text_font_size="12px", text_color="#252525",
                                     background_fill_color="white", background_fill_alpha=0.7)
-        self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label", source=es,
+        self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label",
+                                       source=self.label_source,
                                        text_font_size="11px",
                                        text_color="#525252", text_align="center", text_baseline="middle",
                                        background_fill_color="white", background_fill_alpha=0.6)
@@ -275,11 +316,12 @@ class CircuitView(pn.viewable.Viewer):
         fig.add_tools(tap, draw)
         fig.toolbar.active_tap = tap
         fig.toolbar.active_multi = draw  # edit tools take drags as "multi" gestures
-        ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es), code=_DRAG_JS))
+        others = [ss, self.box_source, self.label_source]
+        ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es, others=others), code=_DRAG_JS))
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
-        es.selected.on_change("indices", self._on_element_tap)
-        ds.selected.on_change("indices", self._on_diode_tap)
+        for source in (ss, self.box_source, ds):
+            source.selected.on_change("indices", self._element_tap_on(source))
         return fig
 
     # ------------------------------------------------------------ callbacks
@@ -306,21 +348,16 @@ class CircuitView(pn.viewable.Viewer):
         if 0 <= k < len(nodes):
             self.store.pick_node(nodes[k])
 
-    def _on_element_tap(self, attr, old, new):
-        if self._syncing or not new:
-            return
-        names = self.edge_source.data["name"]
-        k = new[-1]
-        if 0 <= k < len(names):
-            self.store.selected_element = names[k]
-
-    def _on_diode_tap(self, attr, old, new):
-        if self._syncing or not new:
-            return
-        names = self.diode_source.data["name"]
-        k = new[-1]
-        if 0 <= k < len(names):
-            self.store.selected_element = names[k]
+    def _element_tap_on(self, source):
+        """A callback that selects the element whose symbol (a row of ``source``) was tapped."""
+        def on_tap(attr, old, new):
+            if self._syncing or not new:
+                return
+            names = source.data["name"]
+            k = new[-1]
+            if 0 <= k < len(names):
+                self.store.selected_element = names[k]
+        return on_tap
 
     # --------------------------------------------------------------- paint
     def paint_data(self):
@@ -364,8 +401,7 @@ class CircuitView(pn.viewable.Viewer):
 
         if sol is not None:
             current = np.array([sol.currents.get(e.name, np.nan) for e in elements], dtype=float)
-            power = np.array([sol.element_power(e.name) if e.name in sol.currents else np.nan
-                              for e in elements], dtype=float)
+            power = current * dv  # absorbed power i (v_p - v_n), NaN for elements not in the solve
             active = set(sol.active_diodes)
         else:  # step mode: resistor currents from the shown potentials, diodes "on" where tight
             current = np.where(kinds == "resistor", values * dv, np.nan)
@@ -410,12 +446,6 @@ class CircuitView(pn.viewable.Viewer):
         msize = np.array([MARKER_SIZE[k] for k in kinds], dtype=float)
         if big:
             msize *= 0.5
-        mangle = np.zeros(m)  # diodes are drawn as patches; the other markers are symmetric
-        # resistor boxes only on small circuits: each rotated box costs a canvas rotate() per repaint
-        boxes = is_res & (n_nodes <= BOX_LIMIT)
-        rw = np.where(boxes, 24.0, 0.0)
-        rh = np.where(boxes, 10.0, 0.0)
-        rangle = np.where(boxes, theta, 0.0)
         mfill = np.where(kinds == "vsource", "white", color).astype(object)
         mfill[kinds == "isource"] = "#c7e9c0"
 
@@ -433,46 +463,59 @@ class CircuitView(pn.viewable.Viewer):
         w = 0.16 * h  # half-width of the arrow's base
         tip_x, tip_y = cx[shown] + ux * h, cy[shown] + uy * h
         bx, by = cx[shown] - ux * h, cy[shown] - uy * h
+        gap = np.full(len(shown), np.nan)
         self._arrow_data = dict(
-            xs=np.column_stack([bx - uy * w, bx + uy * w, tip_x]).tolist(),
-            ys=np.column_stack([by + ux * w, by - ux * w, tip_y]).tolist(),
-            name=[elements[k].name for k in shown],
+            x=np.column_stack([bx - uy * w, bx + uy * w, tip_x, gap]).ravel(),
+            y=np.column_stack([by + ux * w, by - ux * w, tip_y, gap]).ravel(),
         )
-
-        plus = kinds == "vsource"
-        plus_x = np.where(plus, xm - d[:, 0] * 0.24 * unit, np.nan)
-        plus_y = np.where(plus, ym - d[:, 1] * 0.24 * unit, np.nan)
+        self.arrow_names = [elements[k].name for k in shown]
 
         # numbers travel as numbers; the hover formats them in the browser (SI_JS)
         uval = np.divide(1.0, values, out=values.copy(), where=is_res)
-        if labels_on:
-            label = [f"{e.name} {si(uval[k], UNITS[e.kind][1])}\n{si(current[k], 'A')}"
-                     for k, e in enumerate(elements)]
-        else:
-            label = [""] * m
         state = np.where(on, "conducting", "blocking")
-        # labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
-        side = np.column_stack([d[:, 1], -d[:, 0]])
         fan = np.hypot(off[:, 0], off[:, 1])
         fanned = fan > 0
-        side[fanned] = off[fanned] / fan[fanned, None]
-        lox = side[:, 0] * 30.0
-        loy = side[:, 1] * 22.0
         selected = store.selected_element
         if selected:
             for k, e in enumerate(elements):
                 if e.name == selected:
                     width[k] += 3.0
+        names = [e.name for e in elements]
+        hover = dict(name=names, kind=list(kinds), uval=uval, ulabel=[UNITS[k][0] for k in kinds],
+                     uunit=[UNITS[k][1] for k in kinds], dv=dv, i=current, p=power)
         edge = dict(
-            x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1],
-            name=[e.name for e in elements], kind=list(kinds), uval=uval,
-            ulabel=[UNITS[k][0] for k in kinds], uunit=[UNITS[k][1] for k in kinds],
-            dv=dv, i=current, p=power, color=list(color), alpha=alpha, width=width,
-            marker=[MARKER[k] for k in kinds], msize=msize, mangle=mangle, mfill=list(mfill),
-            rw=rw, rh=rh, rangle=rangle,
-            label=label,
-            plus_x=plus_x, plus_y=plus_y, plus_text=np.where(plus, "+", "").tolist(), lox=lox, loy=loy,
+            x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym,
+            xa=np.where(fanned, xm, x1), ya=np.where(fanned, ym, y1),
+            xb=np.where(fanned, xm, np.nan), yb=np.where(fanned, ym, np.nan),
+            pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1], **hover, color=list(color), alpha=alpha, width=width,
         )
+
+        def rows(where, **columns):
+            """The rows ``where`` of the hover columns and of ``columns`` (arrays over all elements)."""
+            k = np.flatnonzero(where)
+            picked = {name: [col[j] for j in k] if isinstance(col, list) else col[k]
+                      for name, col in {**hover, **columns}.items()}
+            return dict(ei=k, **picked)
+
+        sources = kinds == "vsource"
+        symbol = rows(sources | (kinds == "isource"), xm=xm, ym=ym, color=list(color), alpha=alpha,
+                      marker=[MARKER[k] for k in kinds], msize=msize, mfill=list(mfill),
+                      plus_x=np.where(sources, xm - d[:, 0] * 0.24 * unit, np.nan),
+                      plus_y=np.where(sources, ym - d[:, 1] * 0.24 * unit, np.nan),
+                      plus_text=np.where(sources, "+", "").tolist())
+        # resistor boxes only on small circuits: each rotated box costs a canvas rotate() per repaint
+        box = rows(is_res & (n_nodes <= BOX_LIMIT), xm=xm, ym=ym, color=list(color), alpha=alpha,
+                   rangle=theta)
+        # value labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
+        side = np.column_stack([d[:, 1], -d[:, 0]])
+        side[fanned] = off[fanned] / fan[fanned, None]
+        text = ([f"{e.name} {si(uval[k], UNITS[e.kind][1])}\n{si(current[k], 'A')}"
+                 for k, e in enumerate(elements)] if labels_on else [""] * m)
+        labels = rows(np.full(m, labels_on), xm=xm, ym=ym, lox=side[:, 0] * 30.0, loy=side[:, 1] * 22.0,
+                      label=text)
+        labels = {k: labels[k] for k in self._empty_labels()}
+        symbol = {k: symbol[k] for k in self._empty_symbols()}
+        box = {k: box[k] for k in self._empty_boxes()}
         # diode symbols, sized with the drawing (data units), at the element's midpoint
         kd = np.flatnonzero(is_dio)
         size = np.minimum((0.05 if big else 0.09) * unit, 0.15 * geo["length"][kd])
@@ -487,77 +530,72 @@ class CircuitView(pn.viewable.Viewer):
             name=[elements[k].name for k in kd], kind=["diode"] * len(kd),
             uval=uval[kd], dv=dv[kd], i=current[kd], p=power[kd], state=state[kd].tolist(),
         )
-        self._diode_data = diode
         finite = v[np.isfinite(v)]
         lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if hi_v - lo_v < 1e-12:
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
-        return node, edge, (lo_v, hi_v)
+        columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, box=box, label=labels)
+        return columns, (lo_v, hi_v)
 
     # Columns that only change with the circuit's structure or layout: a value edit leaves them out
     # of the message to the browser.
+    HOVER_STATIC = {"name", "kind", "ulabel", "uunit"}
     STATIC = {
         "node": {"x", "y", "name", "size"},
-        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "pi", "ni", "ox", "oy", "name", "kind", "ulabel", "uunit",
-                 "marker", "msize", "mangle", "rw", "rh", "rangle", "plus_x", "plus_y", "plus_text", "lox", "loy"},
+        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", "ox", "oy",
+                 *HOVER_STATIC},
         "diode": {"xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
+        "symbol": {"ei", "xm", "ym", "marker", "msize", "plus_x", "plus_y", "plus_text", *HOVER_STATIC},
+        "box": {"ei", "xm", "ym", "rangle", *HOVER_STATIC},
+        "label": {"ei", "xm", "ym", "lox", "loy"},
     }
+
+    def _sources(self):
+        return dict(node=self.node_source, edge=self.edge_source, diode=self.diode_source,
+                    symbol=self.symbol_source, box=self.box_source, label=self.label_source)
 
     def _geometry_key(self):
         net = self.store.network
         return (id(net), net._structure_version, self.store.layout_version, len(net.nodes))
 
     def _repaint(self, *events):
-        node, edge, (lo, hi) = self.paint_data()
-        n_nodes = len(node["x"])
+        columns, (lo, hi) = self.paint_data()
+        n_nodes = len(columns["node"]["x"])
         labels_on = self.store.show_values and n_nodes <= LABEL_LIMIT
-        # hidden label sets cost nothing to draw; text columns are empty then anyway
-        if self.element_labels.visible != labels_on:
-            self.element_labels.visible = labels_on
         names_on = labels_on or n_nodes <= 30
         if self.node_labels.visible != names_on:
             self.node_labels.visible = names_on
-        if self.box_renderer.visible != (n_nodes <= BOX_LIMIT):
-            self.box_renderer.visible = n_nodes <= BOX_LIMIT
         key = self._geometry_key()
         partial = key == getattr(self, "_last_key", None)
         self._last_key = key
         self._syncing = True
         try:
-            if partial:
-                with pn.io.hold():
-                    self.mapper.update(low=lo, high=hi)
-                    mode = self.store.color_by
-                    self.colorbar.visible = mode == "potential"
-                    self.power_colorbar.visible = mode == "power"
-                    self.update_colorbar.visible = mode == "update"
-                    for source, data, kind in ((self.node_source, node, "node"), (self.edge_source, edge, "edge"),
-                                               (self.diode_source, self._diode_data, "diode")):
-                        if source.selected.indices and source is not self.node_source:
-                            source.selected.indices = []  # (a node's selection carries a drag)
-                        # send only the columns whose values changed (a value edit moves few of them)
-                        sent = self._sent[kind]
-                        changed = {k: v for k, v in data.items()
-                                   if k not in self.STATIC[kind] and not _same(sent.get(k), v)}
-                        if changed:
-                            source.data.update(changed)
-                            sent.update(changed)
-                    self.arrow_source.data = self._arrow_data
-                return
-            self._sent = {"node": dict(node), "edge": dict(edge), "diode": dict(self._diode_data)}
-            self.mapper.update(low=lo, high=hi)
-            mode = self.store.color_by
-            self.colorbar.visible = mode == "potential"
-            self.power_colorbar.visible = mode == "power"
-            self.update_colorbar.visible = mode == "update"
-            self.edge_source.selected.indices = []
-            if not self._own_move:
-                self.node_source.selected.indices = []
-                self.node_source.data = node
-            self.edge_source.data = edge
-            self.diode_source.selected.indices = []
-            self.diode_source.data = self._diode_data
-            self.arrow_source.data = self._arrow_data
+            with pn.io.hold():  # one message to the browser
+                self.mapper.update(low=lo, high=hi)
+                mode = self.store.color_by
+                self.colorbar.visible = mode == "potential"
+                self.power_colorbar.visible = mode == "power"
+                self.update_colorbar.visible = mode == "update"
+                for kind, source in self._sources().items():
+                    data = columns[kind]
+                    if kind == "node" and self._own_move and not partial:
+                        # the browser already shows the move (echoing it would pull the node back)
+                        self._sent[kind] = dict(data)
+                        continue
+                    if source.selected.indices and (kind != "node" or not partial):
+                        source.selected.indices = []  # (a node's selection carries a drag)
+                    sent = self._sent.get(kind) if partial else None
+                    if sent is None or len(next(iter(sent.values()), [])) != len(next(iter(data.values()), [])):
+                        source.data = data
+                        self._sent[kind] = dict(data)
+                        continue
+                    # send only the columns whose values changed (a value edit moves few of them)
+                    changed = {k: v for k, v in data.items()
+                               if k not in self.STATIC[kind] and not _same(sent.get(k), v)}
+                    if changed:
+                        source.data.update(changed)
+                        sent.update(changed)
+                self.arrow_source.data = self._arrow_data
         finally:
             self._syncing = False
 

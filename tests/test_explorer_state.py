@@ -261,8 +261,9 @@ def test_circuit_view_paints_the_solution():
     e = view.edge_source.data
     k = edges["R1"]
     a = view.arrow_source.data
-    j = list(a["name"]).index("R1")
-    xs, ys = a["xs"][j], a["ys"][j]  # base corners, then the tip
+    j = view.arrow_names.index("R1")
+    xs, ys = a["x"][4 * j:4 * j + 3], a["y"][4 * j:4 * j + 3]  # base corners, then the tip
+    assert np.isnan(a["x"][4 * j + 3])  # a gap before the next arrow
     arrow = np.array([xs[2] - (xs[0] + xs[1]) / 2, ys[2] - (ys[0] + ys[1]) / 2])
     along = np.array([e["x1"][k] - e["x0"][k], e["y1"][k] - e["y0"][k]])
     assert arrow @ along > 0
@@ -286,9 +287,9 @@ def test_circuit_view_paints_the_solution():
     assert view.edge_source.data["uval"][k] == pytest.approx(2000.0)
     store.undo()
     assert view.power_mapper.high == pytest.approx(max(sol.element_power(n) for n in ("R1", "D1", "Rload")))
-    assert any(label for label in view.edge_source.data["label"])  # 3 nodes: values written
+    assert any(label for label in view.label_source.data["label"])  # 3 nodes: values written
     app_display.values_toggle.value = False
-    assert all(label == "" for label in view.edge_source.data["label"])
+    assert len(view.label_source.data["label"]) == 0  # no labels, no rows to draw
     store.show_values = True
     assert app_display.values_toggle.value
 
@@ -405,3 +406,40 @@ def test_explorer_renders_to_bokeh_models_for_notebooks():
     names = {m.name for m in root.references() if getattr(m, "name", None)}
     assert {"circuit-nodes", "circuit-edges", "circuit-figure", "learning-nodes"} <= names
     assert app.store.solution.voltages["out"] == pytest.approx(0.7)
+
+
+def test_symbols_boxes_and_labels_hold_only_the_rows_they_draw():
+    store = CircuitStore.from_example("divider")
+    view = CircuitView(store=store)
+    names = [e.name for e in store.network.elements()]
+    resistors = [e.name for e in store.network.elements("resistor")]
+    sources = [e.name for e in store.network.elements() if e.kind in ("vsource", "isource")]
+    symbols = view.symbol_source.data
+    assert list(symbols["name"]) == sources and list(view.box_source.data["name"]) == resistors
+    for k, name in enumerate(symbols["name"]):  # rows point back at their wire, and hover follows the solver
+        assert view.edge_source.data["name"][symbols["ei"][k]] == name
+        assert symbols["i"][k] == pytest.approx(store.solution.currents[name])
+    # a straight wire is one segment: its second part is NaN, which the canvas skips
+    e = view.edge_source.data
+    straight = np.hypot(e["ox"], e["oy"]) == 0
+    assert straight.all() and np.isnan(e["xb"]).all() and np.allclose(e["xa"], e["x1"])
+    # tapping a symbol selects its element
+    view.box_source.selected.indices = [len(resistors) - 1]
+    assert store.selected_element == resistors[-1]
+    assert len(view.label_source.data["label"]) == (len(names) if store.show_values else 0)
+    big = CircuitView(store=CircuitStore(gallery.mesh(200), title="mesh"))
+    assert len(big.box_source.data["name"]) == 0 and len(big.label_source.data["label"]) == 0
+    assert len(big.symbol_source.data["name"]) == len(
+        [e for e in big.store.network.elements() if e.kind in ("vsource", "isource")])
+
+
+def test_parallel_elements_bend_at_their_midpoints():
+    net = gallery.build("divider")
+    first = next(iter(net.elements("resistor")))
+    net.add_resistor(first.p, first.n, resistance=2000.0, name="Rpar")
+    view = CircuitView(store=CircuitStore(net, title="parallel"))
+    e = view.edge_source.data
+    k = [list(e["name"]).index(n) for n in (first.name, "Rpar")]
+    for j in k:  # both halves drawn, meeting at the (offset) midpoint
+        assert e["xa"][j] == e["xb"][j] == e["xm"][j] and e["ya"][j] == e["yb"][j] == e["ym"][j]
+    assert (e["xm"][k[0]], e["ym"][k[0]]) != (e["xm"][k[1]], e["ym"][k[1]])
