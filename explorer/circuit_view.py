@@ -99,6 +99,8 @@ def _same(old, new):
     """True when a column would send the same values again."""
     if old is None or len(old) != len(new):
         return False
+    if isinstance(old, list) and isinstance(new, list):  # text columns: plain comparison is fastest
+        return old == new
     a, b = np.asarray(old), np.asarray(new)
     if a.dtype.kind == "f" and b.dtype.kind == "f":
         return np.array_equal(a, b, equal_nan=True)
@@ -400,7 +402,8 @@ class CircuitView(pn.viewable.Viewer):
         dv = v[pi] - v[ni]
 
         if sol is not None:
-            current = np.array([sol.currents.get(e.name, np.nan) for e in elements], dtype=float)
+            currents = sol.currents
+            current = np.array([currents.get(e.name, np.nan) for e in elements], dtype=float)
             power = current * dv  # absorbed power i (v_p - v_n), NaN for elements not in the solve
             active = set(sol.active_diodes)
         else:  # step mode: resistor currents from the shown potentials, diodes "on" where tight

@@ -422,7 +422,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.pause())
         self.reset_button.on_click(lambda e: self.reset())
         self.exact_button.on_click(lambda e: self.exact())
-        self._refresh_pending = False
+        self._pending_refresh = None
         self.store.param.watch(self._on_version, "version")
         self._refresh()
 
@@ -444,20 +444,30 @@ class ConvergenceView(pn.viewable.Viewer):
         fig.add_layout(legend)
         return fig
 
-    # In a served app the plot follows the circuit by this much, and a burst of changes (a slider
-    # drag) redraws it once: the circuit repaint, which the user is watching, goes out first.
+    # In a served app the plot is redrawn once changes pause for this long: a slider drag redraws
+    # it once, at the end, and each step's circuit repaint (what the user watches) goes out alone.
     refresh_delay_ms = 250
 
-    def _on_version(self, *events):
+    @staticmethod
+    def _served_document():
+        """The session's document when the app is served, else None (notebooks, tests)."""
         doc = pn.state.curdoc
-        if doc is None or doc.session_context is None:  # notebooks and tests: at once
+        return doc if doc is not None and doc.session_context is not None else None
+
+    def _on_version(self, *events):
+        doc = self._served_document()
+        if doc is None:
             self._refresh()
-        elif not self._refresh_pending:
-            self._refresh_pending = True
-            doc.add_timeout_callback(self._refresh, self.refresh_delay_ms)
+            return
+        if self._pending_refresh is not None:
+            try:
+                doc.remove_timeout_callback(self._pending_refresh)
+            except ValueError:  # it has just run
+                pass
+        self._pending_refresh = doc.add_timeout_callback(self._refresh, self.refresh_delay_ms)
 
     def _refresh(self):
-        self._refresh_pending = False
+        self._pending_refresh = None
         sol = self.store.solution
         if sol is None or self.store.preview is not None:
             return
