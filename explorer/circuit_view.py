@@ -566,8 +566,11 @@ class CircuitView(pn.viewable.Viewer):
         n_nodes = len(columns["node"]["x"])
         labels_on = self.store.show_values and n_nodes <= LABEL_LIMIT
         names_on = labels_on or n_nodes <= 30
-        if self.node_labels.visible != names_on:
-            self.node_labels.visible = names_on
+        # an empty annotation still costs a little on every repaint; hidden ones cost nothing
+        for item, shown in ((self.node_labels, names_on), (self.element_labels, labels_on),
+                            (self.box_renderer, n_nodes <= BOX_LIMIT)):
+            if item.visible != shown:
+                item.visible = shown
         key = self._geometry_key()
         partial = key == getattr(self, "_last_key", None)
         self._last_key = key
