@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from solver import Network
+from solver.generators import grid_edges
 from solver.learning import encode_inputs, layered_network
 
 __all__ = ["EXAMPLES", "build", "describe", "mesh"]
@@ -122,13 +123,9 @@ def mesh(n_nodes=64, seed=0, diode_fraction=0.15) -> Network:
     for r in range(rows):
         for c in range(cols):
             net.add_node(name(r, c), x=float(c), y=float(rows - 1 - r))
-    a, b = [], []
-    for r in range(rows):
-        for c in range(cols):
-            for rr, cc in ((r + 1, c), (r, c + 1)):
-                if rr < rows and cc < cols:
-                    a.append(name(r, c))
-                    b.append(name(rr, cc))
+    edges = grid_edges(rows, cols)
+    a = [name(r, c) for (r, c), _ in edges]
+    b = [name(rr, cc) for _, (rr, cc) in edges]
     g = np.exp(rng.uniform(np.log(0.2), np.log(5.0), size=len(a)))
     net.add_resistors(a, b, g)
     for k in np.flatnonzero(rng.random(len(a)) < diode_fraction):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .network import Network
 
-__all__ = ["grid_network", "random_network"]
+__all__ = ["grid_edges", "grid_network", "random_network"]
 
 
 def _union_find(n):
@@ -104,6 +104,17 @@ def random_network(n_nodes, *, seed=None, extra_edges=0.5, diode_fraction=0.4,
     return net
 
 
+def grid_edges(rows, cols):
+    """The edges of a ``rows x cols`` grid as ``((r, c), (r', c'))`` pairs, row by row, each
+    cell's edge down before its edge right.
+
+    >>> grid_edges(2, 2)
+    [((0, 0), (1, 0)), ((0, 0), (0, 1)), ((0, 1), (1, 1)), ((1, 0), (1, 1))]
+    """
+    return [((r, c), (rr, cc)) for r in range(rows) for c in range(cols)
+            for rr, cc in ((r + 1, c), (r, c + 1)) if rr < rows and cc < cols]
+
+
 def grid_network(rows, cols, *, seed=None, diode_fraction=0.2, clamp_fraction=0.05) -> Network:
     """A ``rows x cols`` resistor grid driven from two corners, with diodes.
 
@@ -131,16 +142,13 @@ def grid_network(rows, cols, *, seed=None, diode_fraction=0.2, clamp_fraction=0.
             net.add_node(node(r, c), x=float(c), y=float(-r))
     a, b, g = [], [], []
     diodes = []
-    for r in range(rows):
-        for c in range(cols):
-            for rr, cc in ((r + 1, c), (r, c + 1)):
-                if rr < rows and cc < cols:
-                    a.append(node(r, c))
-                    b.append(node(rr, cc))
-                    g.append(float(np.exp(rng.uniform(np.log(0.2), np.log(5.0)))))
-                    if rng.random() < diode_fraction:
-                        # v* falls along r + c, so the far node may not exceed this one
-                        diodes.append((node(rr, cc), node(r, c)))
+    for (r, c), (rr, cc) in grid_edges(rows, cols):
+        a.append(node(r, c))
+        b.append(node(rr, cc))
+        g.append(float(np.exp(rng.uniform(np.log(0.2), np.log(5.0)))))
+        if rng.random() < diode_fraction:
+            # v* falls along r + c, so the far node may not exceed this one
+            diodes.append((node(rr, cc), node(r, c)))
     net.add_resistors(a, b, g)
     for anode, cathode in diodes:
         net.add_diode(anode, cathode)
