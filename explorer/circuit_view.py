@@ -493,32 +493,30 @@ class CircuitView(pn.viewable.Viewer):
             pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1], **hover, color=list(color), alpha=alpha, width=width,
         )
 
-        def rows(where, **columns):
-            """The rows ``where`` of the hover columns and of ``columns`` (arrays over all elements)."""
+        def rows(where, keys, **columns):
+            """Columns ``keys`` (hover or ``columns``, each over all elements) at the rows ``where``."""
             k = np.flatnonzero(where)
-            picked = {name: [col[j] for j in k] if isinstance(col, list) else col[k]
-                      for name, col in {**hover, **columns}.items()}
-            return dict(ei=k, **picked)
+            available = {**hover, **columns}
+            return {name: k if name == "ei" else
+                    ([available[name][j] for j in k] if isinstance(available[name], list) else available[name][k])
+                    for name in keys}
 
         sources = kinds == "vsource"
-        symbol = rows(sources | (kinds == "isource"), xm=xm, ym=ym, color=list(color), alpha=alpha,
+        symbol = rows(sources | (kinds == "isource"), self._empty_symbols(), xm=xm, ym=ym, color=list(color), alpha=alpha,
                       marker=[MARKER[k] for k in kinds], msize=msize, mfill=list(mfill),
                       plus_x=np.where(sources, xm - d[:, 0] * 0.24 * unit, np.nan),
                       plus_y=np.where(sources, ym - d[:, 1] * 0.24 * unit, np.nan),
                       plus_text=np.where(sources, "+", "").tolist())
         # resistor boxes only on small circuits: each rotated box costs a canvas rotate() per repaint
-        box = rows(is_res & (n_nodes <= BOX_LIMIT), xm=xm, ym=ym, color=list(color), alpha=alpha,
+        box = rows(is_res & (n_nodes <= BOX_LIMIT), self._empty_boxes(), xm=xm, ym=ym, color=list(color), alpha=alpha,
                    rangle=theta)
         # value labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
         side = np.column_stack([d[:, 1], -d[:, 0]])
         side[fanned] = off[fanned] / fan[fanned, None]
         text = ([f"{e.name} {si(uval[k], UNITS[e.kind][1])}\n{si(current[k], 'A')}"
                  for k, e in enumerate(elements)] if labels_on else [""] * m)
-        labels = rows(np.full(m, labels_on), xm=xm, ym=ym, lox=side[:, 0] * 30.0, loy=side[:, 1] * 22.0,
-                      label=text)
-        labels = {k: labels[k] for k in self._empty_labels()}
-        symbol = {k: symbol[k] for k in self._empty_symbols()}
-        box = {k: box[k] for k in self._empty_boxes()}
+        labels = rows(np.full(m, labels_on), self._empty_labels(), xm=xm, ym=ym, lox=side[:, 0] * 30.0,
+                      loy=side[:, 1] * 22.0, label=text)
         # diode symbols, sized with the drawing (data units), at the element's midpoint
         kd = np.flatnonzero(is_dio)
         size = np.minimum((0.05 if big else 0.09) * unit, 0.15 * geo["length"][kd])
