@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solver import _drn_kernels as K  # noqa: E402
-from solver.drn import DRN  # noqa: E402
-from solver.ep import Trainer  # noqa: E402
-from solver.presets import PRESETS  # noqa: E402
+from solver.learning import _drn_kernels as K  # noqa: E402
+from solver.learning.drn import DRN  # noqa: E402
+from solver.learning.ep import Trainer  # noqa: E402
+from solver.learning.presets import PRESETS  # noqa: E402
 
 B = 4
 EPOCH = 60_000
@@ -194,7 +194,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     try:
-        from solver.datasets import load_mnist
+        from solver.learning.datasets import load_mnist
 
         data = load_mnist(args.data_dir, download=False, verify=False)
         x, y, source = data.x_train, data.y_train, "MNIST train images"

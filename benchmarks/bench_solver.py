@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
 from solver import kkt_certificate, solve  # noqa: E402
-from solver.generators import grid_network, random_network  # noqa: E402
+from solver.circuits.generators import grid_network, random_network  # noqa: E402
 from tests.reference import clarabel_qp  # noqa: E402
 
 

@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 
 from solver import Network, solve  # noqa: E402
-from solver.examples import load_example  # noqa: E402
-from solver.netlist import read_netlist, write_netlist  # noqa: E402
-from solver.spice import run_ngspice  # noqa: E402
+from solver.circuits.examples import load_example  # noqa: E402
+from solver.circuits.netlist import read_netlist, write_netlist  # noqa: E402
+from solver.circuits.spice import run_ngspice  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -144,14 +144,14 @@ def bench_circuit(name, net, spice_repeats, solve_repeats):
 
 
 def bench_layered(pixels, source, spice_repeats=3, repeats=21):
-    """DRN-XS as the paper simulates it: the layered block solver (solver.drn) against ngspice.
+    """DRN-XS as the paper simulates it: the layered block solver (solver.learning.drn) against ngspice.
 
     The preset's architecture and initial weights (seed 0, about half the
     conductances clipped to zero), one image; the same circuit goes to ngspice
     through DRN.to_network. Block coordinate descent runs 50 iterations in
     float64, enough to converge here, and the input product is part of the time.
     """
-    from solver.drn import DRN
+    from solver.learning.drn import DRN
 
     drn = DRN([1568, 100, 10], input_gain=100.0, seed=0, dtype=np.float64)
     x = pixels[None, :]
@@ -282,7 +282,7 @@ def main():
             "than ngspice: the rest of a warm solve builds the Solution and its certificate.", ""]
     if layered:
         ratio = layered["spice_wall"] / layered["relax"]
-        out += ["DRN-XS through the layered block solver (`solver.drn`, the paper's algorithm for layered "
+        out += ["DRN-XS through the layered block solver (`solver.learning.drn`, the paper's algorithm for layered "
                 f"networks; preset architecture and initial weights, {layered['resistors']} conducting "
                 f"resistors, {layered['source']}): ngspice {layered['spice_wall']:.3g} s, "
                 f"50 block-CD iterations {layered['relax'] * 1e3:.3f} ms: **{ratio:.0f}x**; "

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from solver import Network
-from solver.generators import grid_edges
-from solver.learning import encode_inputs, layered_network
+from solver.circuits.generators import grid_edges
+from solver.learning.circuit_learner import encode_inputs, layered_network
 
 __all__ = ["EXAMPLES", "build", "describe", "mesh"]
 

@@ -2,7 +2,7 @@
 
 Uploads are parsed as data only: JSON with :func:`json.loads`, GraphML with
 NetworkX's reader after refusing any DTD or entity declaration, SPICE with
-``solver.netlist`` when it is installed. Nothing is ever executed, imported or
+``solver.circuits.netlist`` when it is installed. Nothing is ever executed, imported or
 unpickled, and every upload is size-limited (:data:`MAX_UPLOAD_BYTES`).
 """
 
@@ -45,7 +45,7 @@ class UploadError(NetworkError):
 
 def _netlist_module():
     try:
-        from solver import netlist  # written in parallel; optional until it lands
+        from solver.circuits import netlist
     except ImportError:
         return None
     if not (hasattr(netlist, "read_netlist") and hasattr(netlist, "write_netlist")):
@@ -54,7 +54,7 @@ def _netlist_module():
 
 
 def netlist_available() -> bool:
-    """True when ``solver.netlist`` (SPICE read/write) is installed."""
+    """True when ``solver.circuits.netlist`` (SPICE read/write) is installed."""
     return _netlist_module() is not None
 
 
@@ -117,7 +117,7 @@ def read_network(data, filename="circuit.json", fmt=None) -> Network:
         elif fmt == "spice":
             module = _netlist_module()
             if module is None:
-                raise UploadError("SPICE netlists need solver.netlist, which is not installed yet")
+                raise UploadError("SPICE netlists need solver.circuits.netlist, which is not installed yet")
             # a file object, never the bare string: read_netlist takes a one-line string for a path
             return module.read_netlist(io.StringIO(text))
         else:
@@ -148,7 +148,7 @@ def write_network(net, fmt="json") -> str:
     if fmt == "spice":
         module = _netlist_module()
         if module is None:
-            raise UploadError("SPICE netlists need solver.netlist, which is not installed yet")
+            raise UploadError("SPICE netlists need solver.circuits.netlist, which is not installed yet")
         return module.write_netlist(net)
     raise UploadError(f"unknown format {fmt!r}")
 

@@ -1,6 +1,6 @@
 """The learning view: train a small resistive network live with EP or coupled learning.
 
-:class:`LearningStore` holds the task, the network, the :class:`solver.learning.Learner`
+:class:`LearningStore` holds the task, the network, the :class:`solver.learning.circuit_learner.Learner`
 and the curves; :class:`LearningView` draws the network (free or nudged
 potentials, or the last weight update coloured by sign and size), weight
 heatmaps, and loss and accuracy curves, with play / pause / step / reset.
@@ -17,7 +17,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from solver.learning import Learner, encode_inputs, layered_network
+from solver.learning.circuit_learner import Learner, encode_inputs, layered_network
 
 from .circuit_view import CircuitView
 from .state import CircuitStore

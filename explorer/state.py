@@ -25,7 +25,7 @@ import numpy as np
 import param
 
 from solver import Network, NetworkError, Solution, solve
-from solver.network import KINDS
+from solver.core.network import KINDS
 
 from . import gallery
 from .units import UNITS, from_user_value, si, user_value

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from solver import solve
-from solver import _kernels as K
-from solver.compiled import compile_network
+from solver.core import _kernels as K
+from solver.core.compiled import compile_network
 
 __all__ = ["CDStepper"]
 
@@ -40,7 +40,7 @@ class CDStepper:
         self.m = s.m
         u = np.zeros(s.m + 1)
         if isinstance(start, dict):
-            from solver.solve import _start_point
+            from solver.core.solve import _start_point
             u, _ = _start_point(self.cn, start)
         elif start == "random":
             rng = np.random.default_rng(seed)

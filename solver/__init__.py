@@ -1,11 +1,18 @@
-"""resistive-explorer's numerical core: exact steady states of resistor-diode-source networks.
+"""resistive-explorer's numerical library: exact steady states of resistor-diode-source networks.
 
-Pure numerics (numpy, numba, scipy, networkx); no plotting or app code.
+Three products, one folder each:
+
+* :mod:`solver.core`: the circuit solver (``Network``, ``solve``, ``Solution``);
+* :mod:`solver.circuits`: SPICE netlists, the ngspice cross-check, examples, generators;
+* :mod:`solver.learning`: deep resistive networks, EP/BP training, presets, datasets, CLI.
+
+No app code: nothing here imports Panel, HoloViews or Bokeh (the training CLI
+draws its learning curves with matplotlib, imported only when it plots).
 """
 
-from .datasets import DatasetError, load_digits, load_mnist
-from .drn import DRN, NudgingError
-from .ep import Trainer, bp_gradients, ep_gradients, truncated_loss
+from .learning.datasets import DatasetError, load_digits, load_mnist
+from .learning.drn import DRN, NudgingError
+from .learning.ep import Trainer, bp_gradients, ep_gradients, truncated_loss
 from .exceptions import (
     DuplicateElementError,
     FloatingNodeError,
@@ -15,11 +22,11 @@ from .exceptions import (
     UnknownElementError,
     VoltageLoopError,
 )
-from .netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
-from .network import GROUND, KINDS, Element, Network
-from .presets import PRESETS, Preset, get_preset
-from .solution import KKTCertificate, Solution, kkt_certificate
-from .solve import solve
+from .circuits.netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
+from .core.network import GROUND, KINDS, Element, Network
+from .learning.presets import PRESETS, Preset, get_preset
+from .core.solution import KKTCertificate, Solution, kkt_certificate
+from .core.solve import solve
 
 __all__ = sorted([
     "DRN",

@@ -1,8 +1,8 @@
-"""``python -m solver train ...``: see :mod:`solver.cli`."""
+"""``python -m solver train ...``: see :mod:`solver.learning.cli`."""
 
 import sys
 
-from .cli import main
+from .learning.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver import cli
-from solver.drn import DRN
+from solver.learning import cli
+from solver.learning.drn import DRN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_digits_run_writes_metrics_checkpoint_and_curves(tmp_path, capsys):
     assert config["seed"] == 3 and config["dataset"] == "digits"
     # the checkpointed weights reproduce the logged test error
     net, _ = DRN.load(out / "checkpoint.npz")
-    from solver.datasets import load_digits
+    from solver.learning.datasets import load_digits
 
     d = load_digits()
     err = 100.0 * np.mean(net.predict(d.x_test, n_iter=4).argmax(1) != d.y_test)

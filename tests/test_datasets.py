@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver import datasets
-from solver.datasets import DatasetError, default_data_dir, load_digits, load_mnist
+from solver.learning import datasets
+from solver.learning.datasets import DatasetError, default_data_dir, load_digits, load_mnist
 
 NAMES = list(datasets.MNIST_FILES)
 

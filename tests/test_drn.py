@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from solver import FloatingNodeError, InvalidValueError, solve
-from solver import _drn_kernels as K
-from solver.drn import DRN, NudgingError
+from solver.learning import _drn_kernels as K
+from solver.learning.drn import DRN, NudgingError
 
 ARCHS = [
     [6, 4],  # no hidden layer: the output is a linear function of the inputs

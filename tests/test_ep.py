@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.datasets import load_digits, load_mnist
-from solver.drn import DRN, NudgingError
-from solver.ep import Trainer, bp_gradients, ep_gradients, truncated_loss
-from solver.presets import PRESETS, get_preset
+from solver.learning.datasets import load_digits, load_mnist
+from solver.learning.drn import DRN, NudgingError
+from solver.learning.ep import Trainer, bp_gradients, ep_gradients, truncated_loss
+from solver.learning.presets import PRESETS, get_preset
 
 
 def random_drn(sizes, seed, gain=3.0, dtype=np.float64):

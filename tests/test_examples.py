@@ -12,8 +12,8 @@ import itertools
 import pytest
 
 from solver import solve
-from solver.examples import example_text, list_examples, load_example
-from solver.netlist import read_netlist, write_netlist
+from solver.circuits.examples import example_text, list_examples, load_example
+from solver.circuits.netlist import read_netlist, write_netlist
 
 EXAMPLES = ["and_gate", "bridge", "clipper", "current_divider", "diode_string", "divider", "drn",
             "halfwave", "ladder", "limiter", "or_gate", "wheatstone"]

@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from solver import solve
-from solver.generators import random_network
+from solver.circuits.generators import random_network
 
 
 def naive_sweeps(net, n_sweeps):
@@ -79,7 +79,7 @@ def test_sparse_cholesky_matches_dense_solve(n, density, seed, ordering):
     """The numba Cholesky against numpy's dense solve, on weighted Laplacians plus a diagonal."""
     import scipy.sparse as sp
 
-    from solver._cholesky import CholeskyFactor
+    from solver.core._cholesky import CholeskyFactor
 
     rng = np.random.default_rng(seed)
     W = sp.random(n, n, density=density, random_state=rng, format="csr")
@@ -96,7 +96,7 @@ def test_sparse_cholesky_matches_dense_solve(n, density, seed, ordering):
 def test_sparse_cholesky_rejects_indefinite_matrices():
     import scipy.sparse as sp
 
-    from solver._cholesky import CholeskyFactor, NotPositiveDefinite
+    from solver.core._cholesky import CholeskyFactor, NotPositiveDefinite
 
     with pytest.raises(NotPositiveDefinite):
         CholeskyFactor(sp.csc_matrix(np.array([[1.0, 2.0], [2.0, 1.0]])))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from solver import Network, NetworkError, solve
-from solver.learning import Learner, encode_inputs, layered_network, resistor_drops
+from solver.learning.circuit_learner import Learner, encode_inputs, layered_network, resistor_drops
 
 
 def tiny_network():

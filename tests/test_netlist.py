@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import Network, NetworkError, solve
-from solver.netlist import (
+from solver.circuits.netlist import (
     NetlistError,
     NetlistWarning,
     format_value,

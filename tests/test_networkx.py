@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 
 from solver import Network, NetworkError, solve
-from solver.generators import grid_network, random_network
+from solver.circuits.generators import grid_network, random_network
 
 from .circuits import ANALYTIC
 

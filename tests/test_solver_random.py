@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import Network, solve
-from solver.generators import grid_network, random_network
+from solver.circuits.generators import grid_network, random_network
 
 from .reference import brute_force_solve, clarabel_solve, cvxpy_solve, mna_solve
 

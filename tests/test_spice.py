@@ -5,7 +5,7 @@ Tolerances
 * Linear circuits: ngspice solves them exactly (one Newton step is one sparse
   LU solve), so both must agree to 1e-6 of the largest voltage.
 * Diode circuits: ngspice's diode is the steep exponential of
-  :data:`solver.spice.NGSPICE_DIODE_MODEL` (N=0.001, IS=1e-12), not an ideal
+  :data:`solver.circuits.spice.NGSPICE_DIODE_MODEL` (N=0.001, IS=1e-12), not an ideal
   one. A conducting diode stands ``N Vt ln(1 + I/IS)`` above its threshold:
   0.54 mV at 1 mA, at most 0.77 mV below 10 A. ngspice's answer is the exact
   ideal answer of the network whose thresholds are raised by those drops, and
@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from solver import Network, solve
-from solver.examples import list_examples, load_example
-from solver.spice import NgspiceError, diode_model_drop, run_ngspice
+from solver.circuits.examples import list_examples, load_example
+from solver.circuits.spice import NgspiceError, diode_model_drop, run_ngspice
 
 LINEAR_EXAMPLES = ["current_divider", "divider", "ladder", "wheatstone"]
 DIODE_EXAMPLES = sorted(set(list_examples()) - set(LINEAR_EXAMPLES))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import Network
+from ..core.network import Network
 
 __all__ = ["grid_edges", "grid_network", "random_network"]
 

@@ -4,7 +4,7 @@ A :class:`Network` is the *problem* of the solver. It validates every value
 when the element is added, keeps SPICE's sign conventions, and converts to and
 from NetworkX. Structural checks that need the whole circuit (floating nodes,
 voltage-source loops, infeasible diode sets) happen when it is compiled for a
-solve, see :mod:`solver.compiled`.
+solve, see :mod:`solver.core.compiled`.
 
 Sign conventions (as in SPICE): every element has a positive terminal ``p``
 and a negative terminal ``n`` and its current flows from ``p`` through the
@@ -28,7 +28,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .exceptions import (
+from ..exceptions import (
     DuplicateElementError,
     InvalidValueError,
     NetworkError,

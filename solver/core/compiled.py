@@ -1,4 +1,4 @@
-"""Compile a :class:`~solver.network.Network` into the flat arrays the kernels use.
+"""Compile a :class:`~solver.core.network.Network` into the flat arrays the kernels use.
 
 Compilation does the structural validation that needs the whole circuit and
 eliminates the voltage sources:
@@ -33,8 +33,8 @@ from scipy.sparse.csgraph import connected_components
 
 from ._kernels import _node_update as node_update
 from ._kernels import source_offsets
-from .config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
-from .exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
+from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
+from ..exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
 __all__ = ["CompiledNetwork", "compile_network"]
 

@@ -6,7 +6,7 @@ Cost and nudging
     conductance ``beta`` to a voltage source at the target (a current
     ``beta (y - v_out)`` injected into the node). In the ``-beta`` phase an
     output node's quadratic coefficient is ``sum(g) - beta``; a non-positive
-    one raises :class:`solver.drn.NudgingError`.
+    one raises :class:`solver.learning.drn.NudgingError`.
 
 Centered EP (Scellier et al.; the paper's ``EquilibriumProp(variant='centered')``)
     From the free state, relax with ``-beta`` then (again from the free
@@ -22,7 +22,7 @@ Centered EP (Scellier et al.; the paper's ``EquilibriumProp(variant='centered')`
     dense layer is ``r_i + c_j - (2/B) (V_pre^+T V_post^+ - V_pre^-T V_post^-)``:
     a rank ``2B + 2`` matrix (rank ``B + 1`` for the input weights, whose
     ``V_pre`` is fixed), applied with one pass over the weights
-    (:func:`solver._drn_kernels.rank_update_project`).
+    (:func:`solver.learning._drn_kernels.rank_update_project`).
 
 Truncated BP (the paper's ``Backprop`` baseline)
     From the free state, ``n_iter`` more block-CD iterations are run and the
@@ -55,7 +55,7 @@ import numpy as np
 
 from . import _drn_kernels as K
 from .drn import DRN, _check_int, _check_real
-from .exceptions import InvalidValueError
+from ..exceptions import InvalidValueError
 
 __all__ = [
     "ALGORITHMS",

@@ -28,7 +28,7 @@ from scipy.sparse.linalg import splu
 from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
 from .compiled import compile_network
-from .config import (
+from ..config import (
     CG_MAX_ITERATIONS,
     CG_TOLERANCE,
     DEFAULT_CD_SWEEPS,
@@ -39,7 +39,7 @@ from .config import (
     RATIO_TEST_EPS,
     TIGHT_SLACK,
 )
-from .exceptions import InfeasibleNetworkError, NetworkError
+from ..exceptions import InfeasibleNetworkError, NetworkError
 from .solution import Solution, kkt_certificate
 
 __all__ = ["solve"]

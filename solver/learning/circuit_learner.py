@@ -43,7 +43,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from solver import Network
->>> from solver.learning import Learner
+>>> from solver.learning.circuit_learner import Learner
 >>> net = Network()
 >>> net.add_voltage_source("x", "0", 1.0, name="Vx")
 'Vx'
@@ -63,9 +63,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .exceptions import NetworkError
-from .network import Network
-from .solve import solve
+from ..exceptions import NetworkError
+from ..core.network import Network
+from ..core.solve import solve
 
 __all__ = [
     "Learner",

@@ -1,6 +1,6 @@
 """Numba kernels over flat arrays. Only arrays and scalars cross into them.
 
-Conventions shared by every kernel (see :mod:`solver.compiled`):
+Conventions shared by every kernel (see :mod:`solver.core.compiled`):
 
 * ``u`` holds one potential per *free component* (a node, or a group of nodes
   tied together by voltage sources), plus a last entry ``u[m] == 0`` standing
@@ -14,7 +14,7 @@ Conventions shared by every kernel (see :mod:`solver.compiled`):
 import numpy as np
 from numba import njit
 
-from .config import NUMBA_OPTIONS
+from ..config import NUMBA_OPTIONS
 
 
 @njit(**NUMBA_OPTIONS)

@@ -1,7 +1,7 @@
 """Numba kernels of the deep resistive network (DRN): block coordinate descent and rank-k updates.
 
-Three layers, as in :mod:`solver._kernels`: the public, validating functions
-live in :mod:`solver.drn` and :mod:`solver.ep`; the ``@njit`` drivers here
+Three layers, as in :mod:`solver.core._kernels`: the public, validating functions
+live in :mod:`solver.learning.drn` and :mod:`solver.learning.ep`; the ``@njit`` drivers here
 allocate nothing they do not return; the tiny inner kernels update rows of
 preallocated arrays in place. Only arrays, tuples of arrays and scalars cross
 into numba.
@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from .config import NUMBA_OPTIONS
+from ..config import NUMBA_OPTIONS
 
 #: Flags of the DRN kernels: the solver's options, plus reassociation and
 #: contraction (FMA) so that sums and dot products vectorise. NaN and infinity

@@ -54,8 +54,8 @@ import re
 import warnings
 from decimal import Context, Decimal, localcontext
 
-from .exceptions import NetworkError
-from .network import GROUND, Element, Network, _check_value, _conductance
+from ..exceptions import NetworkError
+from ..core.network import GROUND, Element, Network, _check_value, _conductance
 
 __all__ = [
     "DEFAULT_DIODE_MODEL",

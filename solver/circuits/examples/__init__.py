@@ -4,7 +4,7 @@ Each ``<name>.cir`` file in this folder describes its circuit in comments;
 ``tests/test_examples.py`` derives every expected node voltage by hand.
 
 >>> from solver import solve
->>> from solver.examples import list_examples, load_example
+>>> from solver.circuits.examples import list_examples, load_example
 >>> "divider" in list_examples()
 True
 >>> round(solve(load_example("divider")).voltages["mid"], 6)

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _drn_kernels as K
-from .exceptions import FloatingNodeError, InvalidValueError, NetworkError
+from ..exceptions import FloatingNodeError, InvalidValueError, NetworkError
 
 __all__ = ["DRN", "NudgingError", "DRN_DTYPE"]
 
@@ -102,7 +102,7 @@ class DRN:
     Examples
     --------
     >>> import numpy as np
-    >>> from solver.drn import DRN
+    >>> from solver.learning.drn import DRN
     >>> net = DRN([8, 4, 2], input_gain=2.0, seed=0)
     >>> state = net.relax(np.full((1, 4), 0.5), n_iter=100)
     >>> [s.shape for s in state]
@@ -332,7 +332,7 @@ class DRN:
         output node gets a resistor of conductance ``beta`` to a source at its
         target (negative ``beta`` is not a circuit and is refused).
         """
-        from .network import Network
+        from ..core.network import Network
 
         x = self.check_inputs(x)
         if x.shape[0] != 1:

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .config import NUMBA_OPTIONS
+from ..config import NUMBA_OPTIONS
 
 __all__ = ["CholeskyFactor", "NotPositiveDefinite"]
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import GROUND, Network
+from ..core.network import GROUND, Network
 from .netlist import DEFAULT_DIODE_MODEL, SPICE_OPTIONS, _netlist_lines
 
 __all__ = [
@@ -66,7 +66,7 @@ GMIN = 1e-12
 
 #: Convergence settings given to ngspice: SPICE's defaults accept wrong
 #: operating points of networks of steep diodes (see
-#: :data:`solver.netlist.SPICE_OPTIONS`; a steeper N=1e-4 model still converged
+#: :data:`solver.circuits.netlist.SPICE_OPTIONS`; a steeper N=1e-4 model still converged
 #: falsely on 1 in 30 random networks even with these).
 NGSPICE_OPTIONS = SPICE_OPTIONS
 
