@@ -423,3 +423,118 @@ def test_a_read_network_is_editable_like_a_built_one():
     net.add_node(1)
     with pytest.raises(NetworkError, match="clashes"):  # int 1 then str "1": one spelling only
         net.add_node("1")
+
+
+# ------------------------------------------- issue 13: hostile netlists
+def doubling_bomb(depth):
+    """Subcircuit s1 instantiates s2 twice, s2 instantiates s3 twice...: 2^(depth-1) resistors."""
+    lines = ["bomb", "V1 in 0 1", "X1 in 0 s1"]
+    for k in range(1, depth):
+        lines += [f".subckt s{k} a b", f"X1 a b s{k + 1}", f"X2 a b s{k + 1}", ".ends"]
+    lines += [f".subckt s{depth} a b", "R1 a b 1k", ".ends", ".end"]
+    return "\n".join(lines) + "\n"
+
+
+def test_issue13_subcircuit_bomb_is_refused_before_expanding():
+    # 2^99 elements: any expansion would never finish, so refusing it proves the count comes first
+    text = doubling_bomb(100)
+    with pytest.raises(NetlistError, match=r"passes the limit of 1,000,000 elements") as info:
+        read_netlist(text)
+    message = str(info.value)
+    assert "expanding subcircuit instance X1.X1.X1" in message and "more than 10^29 elements" in message
+    assert info.value.line is not None and info.value.text.startswith("X")
+
+
+def test_issue13_small_bomb_with_a_tighter_budget_names_the_instance_path():
+    # 860 bytes, 2^19 = 524,288 resistors: the size that stalled the app (it reads with 100,000)
+    text = doubling_bomb(20)
+    assert len(text) < 900
+    with pytest.raises(NetlistError) as info:
+        read_netlist(text, max_elements=100_000)
+    # counted in expansion order: X1 (2^18) fits nowhere, so the path descends until one
+    # instance's share crosses 100,000 = 65,536 + 32,768 + 1,024 + 512 + 128 + 32 (+1 source)
+    assert "expanding subcircuit instance X1.X1.X1" in str(info.value)
+    assert "limit of 100,000 elements" in str(info.value) and "524,289 elements" in str(info.value)
+    small = read_netlist(doubling_bomb(5), max_elements=17)  # 16 resistors + V1: just fits
+    assert len(small) == 17
+    with pytest.raises(NetlistError, match="limit of 16 elements"):
+        read_netlist(doubling_bomb(5), max_elements=16)
+
+
+def test_issue13_node_budget_counts_inner_nodes_of_every_instance():
+    text = "t\nV1 a 0 1\nX1 a 0 s\nX2 a 0 s\n.subckt s p q\nR1 p m 1\nR2 m q 1\n.ends\n"
+    assert len(read_netlist(text, max_nodes=4).nodes) == 4  # 0, a, X1.m, X2.m
+    with pytest.raises(NetlistError, match=r"instance X2 passes the limit of 3 nodes"):
+        read_netlist(text, max_nodes=3)
+    flat = "t\nV1 a 0 1\nR1 a b 1\nR2 b c 1\n"
+    with pytest.raises(NetlistError, match=r"<string>:4: the netlist has more than 3 nodes"):
+        read_netlist(flat, max_nodes=3)
+    with pytest.raises(NetlistError, match=r"has 3 elements, over the limit of 2"):
+        read_netlist(flat, max_elements=2)
+    assert len(read_netlist(flat, max_elements=None, max_nodes=None)) == 3
+    for bad in (0, -1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_elements must be a positive int"):
+            read_netlist(flat, max_elements=bad)
+
+
+def test_issue13_deep_nesting_reads_without_recursion_error():
+    """2000 nested subcircuits, each a 1-ohm resistor then the next level: a 2000-ohm chain."""
+    depth = 2000
+    lines = ["deep", "V1 in 0 2000", "X1 in 0 s1"]
+    for k in range(1, depth):
+        lines += [f".subckt s{k} a b", "R1 a m 1", f"X1 m b s{k + 1}", ".ends"]
+    lines += [f".subckt s{depth} a b", "R1 a b 1", ".ends"]
+    net = read_netlist("\n".join(lines))
+    assert len(net) == depth + 1
+    # 2000 V across 2000 ohms in series: 1 A; the last resistor sits 2000 levels down
+    innermost = "R." + ".".join(["X1"] * depth) + ".R1"
+    assert net.element(innermost).p == ".".join(["X1"] * (depth - 1)) + ".m"
+    assert solve(net).currents["V1"] == pytest.approx(-1.0, rel=1e-9)
+
+
+def test_issue13_self_instantiation_deep_in_a_chain_is_named():
+    text = ("t\nX1 a 0 s1\n.subckt s1 a b\nX1 a b s2\n.ends\n.subckt s2 a b\nX9 a b s1\n.ends\n")
+    with pytest.raises(NetlistError, match=r"<string>:7: subcircuit s1 instantiates itself "
+                                           r"\(s1 -> s2 -> s1\) \(in subcircuit s2\)"):
+        read_netlist(text)
+
+
+def test_issue13_zero_resistance_with_many_digits_names_the_line():
+    # 19 characters take the exact-decimal path, which divided by zero before
+    for token in ("0.00000000000000000", "1.00000000000000000001e-400", "-1.000000000000000000001"):
+        with pytest.raises(NetlistError, match=r"<string>:2: resistor 'R1': resistance must be "
+                                               r"positive") as info:
+            read_netlist(f"t\nR1 a 0 {token}\nV1 a 0 1\n")
+        assert info.value.text == f"R1 a 0 {token}"
+
+
+@pytest.mark.parametrize("line, what", [
+    ("R1 a 0 " + "9" * 400, "resistance '9999"),
+    ("R1 a 0 1e400", "resistance '1e400'"),
+    ("R1 a 0 1e308meg", "resistance '1e308meg'"),  # the scale made inf, read as g = 0 before
+    ("V1 a 0 1e400", "source value '1e400'"),
+    ("I1 a 0 DC -" + "1" * 400, "source value '-1111"),
+])
+def test_issue13_out_of_range_values_name_the_line(line, what):
+    with pytest.raises(NetlistError, match=r"<string>:2: ") as info:
+        read_netlist(f"t\n{line}\nR9 a 0 1\n")
+    message = str(info.value)
+    assert what in message and "out of range" in message
+    assert len(message) < 600  # a 400-digit token is shortened, not echoed in full twice
+    with pytest.raises(ValueError, match="out of range"):
+        parse_value(line.split()[-1])
+
+
+def test_issue13_huge_decimal_node_name_stays_a_string():
+    name = "1" * 5000  # Python refuses to print ints this long
+    net = read_netlist(f"t\nR1 {name} 0 1\nR2 12 0 1\n")
+    assert name in net.nodes and 12 in net.nodes
+
+
+def test_many_continuation_lines_join_like_one_line():
+    # 10^4 continuations, each carrying part of the line: the same element as one line
+    n = 10_000
+    text = "t\nR1\n" + "+\n" * n + "+ a\n+ 0\n" + "* a comment between\n" + "+ 2k\nV1 a 0 DC 1\n+ \n"
+    net = read_netlist(text)
+    assert net.element("R1") == read_netlist("t\nR1 a 0 2k\n").element("R1")
+    assert net.element("V1").value == 1.0

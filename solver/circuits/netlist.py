@@ -40,9 +40,20 @@ one diode with ``threshold=0.7``, so ``read_netlist(write_netlist(net)) == net``
 Everything else (capacitors, inductors, transistors, controlled sources,
 analyses other than ``.op``, ``.param``, ``.include``, unknown dot-commands ...)
 is rejected with a :class:`NetlistError` naming the file, the line and its
-text, as are malformed values and duplicate names. A transient or AC
+text, as are malformed values, values beyond a double's range (``1e400``, a
+400-digit integer) and duplicate names. A transient or AC
 specification after a source's DC value is ignored with a
 :class:`NetlistWarning`.
+
+Reading costs time linear in the text plus the size of the flattened network,
+and that size is bounded before any work: the elements and nodes that the
+subcircuits expand to are counted from their definitions, and a netlist over
+``max_elements`` or ``max_nodes`` (:data:`MAX_ELEMENTS`, :data:`MAX_NODES` by
+default) is refused with the instance path at which the limit is passed. So a
+few hundred bytes of subcircuits that each instantiate the next twice are
+refused at once, not expanded to millions of elements. Expansion uses an
+explicit stack (any nesting depth, no ``RecursionError``) and continuation
+lines are joined once (no quadratic copying).
 """
 
 from __future__ import annotations
@@ -59,6 +70,8 @@ from ..core.network import GROUND, Element, Network, _check_value, _conductance
 
 __all__ = [
     "DEFAULT_DIODE_MODEL",
+    "MAX_ELEMENTS",
+    "MAX_NODES",
     "NetlistError",
     "NetlistWarning",
     "SPICE_OPTIONS",
@@ -106,7 +119,7 @@ class NetlistError(NetworkError):
             where = f"{file}: "
         message = where + problem
         if text:
-            message += f"\n    {text.strip()}"
+            message += f"\n    {_short(text.strip(), 200)}"
         super().__init__(message)
 
 
@@ -153,9 +166,26 @@ def parse_value(text) -> float:
         value = float(number) if scale is None else float(number) * float(scale)
     else:
         # float() also takes 'nan', 'inf', '1_000' and blanks: not SPICE numbers
-        if not math.isfinite(value) or "_" in text or text != text.strip():
-            raise ValueError(f"{text!r} is not a finite SPICE number")
+        if "_" in text or text != text.strip() or (not math.isfinite(value)
+                                                   and _NUMBER.match(text) is None):
+            raise ValueError(f"{_short(text)!r} is not a finite SPICE number")
+    if not math.isfinite(value):  # 1e400, a 400-digit integer, 1e308meg
+        raise _OutOfRange(f"{_short(text)!r} is out of range: magnitudes must stay below "
+                          f"{_FLOAT_MAX:.3g}")
     return value
+
+
+class _OutOfRange(ValueError):
+    """A well-formed SPICE number too large for a double."""
+
+
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _short(token, limit=40):
+    """``token``, cut to ``limit`` characters for an error message (a 400-digit number...)."""
+    token = str(token)
+    return token if len(token) <= limit else f"{token[:limit]}... ({len(token)} characters)"
 
 
 def format_value(x) -> str:
@@ -174,10 +204,12 @@ def _conductance_of(token, r):
     exact inverses lie within 1e-25 (relative) of a double, so far from any
     rounding tie that the 50-digit quotient rounds to that very double.
     """
+    if not r > 0.0:
+        return 0.0  # zero (or an underflow to zero) or negative: _build names the resistor
     if len(token) > _EXACT_DIGITS + 1:
         number, scale = _split_number(token)
         mantissa = number.lstrip("+-").split("e")[0].split("E")[0].replace(".", "").lstrip("0")
-        if len(mantissa) > _EXACT_DIGITS and r > 0.0:
+        if len(mantissa) > _EXACT_DIGITS:
             resistance = Decimal(number) if scale is None else _DECIMAL.multiply(Decimal(number),
                                                                                  Decimal(scale))
             return float(_DECIMAL.divide(1, resistance))
@@ -264,6 +296,9 @@ def _logical_lines(text):
     """
     title = None
     logical = []
+    # Continuations are collected as pieces and joined once: appending to the
+    # line's string each time would copy it again and again (quadratic time).
+    pieces = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if title is None:
@@ -279,18 +314,28 @@ def _logical_lines(text):
         if line[0] == "+":
             if not logical:
                 raise _LineError("a '+' continuation line follows no element line", number, raw)
-            logical[-1][1] += " " + line[1:]
+            if pieces is None:
+                pieces = [logical[-1][1]]
+            pieces.append(line[1:])
             continue
+        if pieces is not None:
+            logical[-1][1] = " ".join(pieces)
+            pieces = None
         logical.append([number, line])
+    if pieces is not None:
+        logical[-1][1] = " ".join(pieces)
     return title or "", logical
 
 
 def _value(token, what, number, text):
     try:
         return parse_value(token)
+    except _OutOfRange:
+        raise _LineError(f"{what} {_short(token)!r} is out of range (magnitudes must stay below "
+                         f"{_FLOAT_MAX:.3g})", number, text) from None
     except ValueError:
-        raise _LineError(f"malformed {what} {token!r} (expected a number such as 4.7k, 1e-3 or 10kOhm)",
-                         number, text) from None
+        raise _LineError(f"malformed {what} {_short(token)!r} (expected a number such as 4.7k, "
+                         "1e-3 or 10kOhm)", number, text) from None
 
 
 def _parse(text):
@@ -424,6 +469,8 @@ def _element(c, name, tokens, number, line):
         value_token, extra = rest[0], rest[1:]
         try:
             parse_value(value_token)
+        except _OutOfRange:
+            pass  # a number, just too large: _value below says so
         except ValueError:
             raise _LineError(f"source {name} has no DC value before {value_token!r}; give one, e.g. "
                              f"'{name} {nodes[0]} {nodes[1]} DC 0 ...'", number, line) from None
@@ -468,22 +515,36 @@ def _merge_thresholds(elements, ports=()):
     return [e for e in merged if id(e) not in dropped]
 
 
-def _flatten(top, subckts):
+def _flatten(top, subckts, max_elements, max_nodes):
     """Expand subcircuit instances into a flat list of raw tuples.
 
     As in ngspice, element ``R1`` of instance ``X2`` inside instance ``X1``
     becomes ``R.X1.X2.R1`` and its inner node ``m`` becomes ``X1.X2.m``. An
     expanded tuple carries a seventh field saying which instance it came from.
+
+    The size of the expansion is counted from the definitions first (linear
+    in the text), so a netlist whose subcircuits each instantiate the next
+    twice is refused before any of its 2^depth elements is made. Expansion
+    uses an explicit stack: nesting depth is bounded by memory, not by
+    Python's recursion limit.
     """
     top = _merge_thresholds(top)
     if not subckts:
         _unknown_x(top)
-        return top
+        if max_elements is not None and len(top) > max_elements:
+            raise _LineError(f"the netlist has {len(top):,} elements, over the limit of "
+                             f"{max_elements:,} (max_elements=)", None, None)
+        return top  # its nodes are counted as they are made, in _build
     for sub in subckts.values():
         sub.merged = _merge_thresholds(sub.body, sub.ports)
+    sizes = _instance_sizes(top, subckts)
+    _check_budget(top, subckts, sizes, max_elements, max_nodes)
     out = []
-
-    def expand(elements, path, port_map, chain, where):
+    append = out.append
+    # each frame: (iterator over a body, instance path, port map, "(in instance ...)")
+    stack = [(iter(top), "", {}, "")]
+    while stack:
+        elements, path, port_map, where = stack[-1]
         for e in elements:
             if path:
                 nodes = [port_map.get(t.lower()) or (t if _is_ground(t) else f"{path}.{t}")
@@ -492,25 +553,123 @@ def _flatten(top, subckts):
             else:
                 nodes, name = e[NODES], e[NAME]
             if e[KIND] != "x":
-                out.append((e[KIND], name, nodes, e[VALUE], e[LINE], e[TEXT], where) if path else e)
+                append((e[KIND], name, nodes, e[VALUE], e[LINE], e[TEXT], where) if path else e)
                 continue
-            sub = subckts.get(e[VALUE].lower())
-            if sub is None:
-                raise _LineError(f"instance {name} of unknown subcircuit {e[VALUE]!r}" + where,
-                                 e[LINE], e[TEXT])
-            if sub.name.lower() in chain:
-                raise _LineError(f"subcircuit {sub.name} instantiates itself ("
-                                 f"{' -> '.join(chain + [sub.name.lower()])})" + where, e[LINE], e[TEXT])
-            if len(nodes) != len(sub.ports):
-                raise _LineError(f"instance {name} gives {len(nodes)} nodes but subcircuit {sub.name} "
-                                 f"(line {sub.line}) has {len(sub.ports)} ports" + where,
-                                 e[LINE], e[TEXT])
+            sub = subckts[e[VALUE].lower()]  # exists: _instance_sizes checked every instance
             inner = dict(zip((p.lower() for p in sub.ports), nodes))
-            expand(sub.merged, f"{path}.{e[NAME]}" if path else e[NAME], inner,
-                   chain + [sub.name.lower()], f" (in instance {name}, line {e[LINE]})")
-
-    expand(top, "", {}, [], "")
+            stack.append((iter(sub.merged), f"{path}.{e[NAME]}" if path else e[NAME], inner,
+                          f" (in instance {name}, line {e[LINE]})"))
+            break
+        else:
+            stack.pop()
     return out
+
+
+def _subckt_key(e, subckts, chain):
+    """The subcircuit an X element instantiates, checked: it exists, ports match, no cycle."""
+    inside = f" (in subcircuit {chain[-1]})" if chain else ""
+    key = e[VALUE].lower()
+    sub = subckts.get(key)
+    if sub is None:
+        raise _LineError(f"instance {e[NAME]} of unknown subcircuit {e[VALUE]!r}" + inside,
+                         e[LINE], e[TEXT])
+    if len(e[NODES]) != len(sub.ports):
+        raise _LineError(f"instance {e[NAME]} gives {len(e[NODES])} nodes but subcircuit {sub.name} "
+                         f"(line {sub.line}) has {len(sub.ports)} ports" + inside, e[LINE], e[TEXT])
+    if key in chain:
+        raise _LineError(f"subcircuit {sub.name} instantiates itself ("
+                         f"{' -> '.join(chain + [key])})" + inside, e[LINE], e[TEXT])
+    return key
+
+
+def _instance_sizes(top, subckts):
+    """Elements and nodes one instance of each used subcircuit adds, counted without expanding.
+
+    Returns ``{key: (elements, nodes, own_elements, own_nodes)}``: totals with
+    nested instances, and the parts written in the body itself. Nodes are the
+    body's inner nodes (not ports, not ground), each instance making its own.
+    A depth-first walk with an explicit stack checks every reachable instance
+    (unknown subcircuit, port count, self-instantiation) on the way.
+    """
+    sizes = {}
+    for root in top:
+        if root[KIND] != "x":
+            continue
+        key = _subckt_key(root, subckts, [])
+        chain = [key]
+        stack = [iter(subckts[key].merged)]
+        while stack:
+            for e in stack[-1]:
+                if e[KIND] == "x":
+                    child = _subckt_key(e, subckts, chain)
+                    if child not in sizes:
+                        chain.append(child)
+                        stack.append(iter(subckts[child].merged))
+                        break
+            else:
+                stack.pop()
+                done = chain.pop()
+                sizes[done] = _body_size(subckts[done], subckts, sizes)
+    return sizes
+
+
+def _body_size(sub, subckts, sizes):
+    """(elements, nodes, own elements, own nodes) of one instance of ``sub``; children sized."""
+    ports = {p.lower() for p in sub.ports}
+    own_elements, inner = 0, set()
+    elements = nodes = 0
+    for e in sub.merged:
+        for t in e[NODES]:
+            key = t.lower()
+            if key not in ports and not _is_ground(key):
+                inner.add(key)
+        if e[KIND] == "x":
+            child = sizes[e[VALUE].lower()]
+            elements += child[0]
+            nodes += child[1]
+        else:
+            own_elements += 1
+    return (elements + own_elements, nodes + len(inner), own_elements, len(inner))
+
+
+def _check_budget(top, subckts, sizes, max_elements, max_nodes):
+    """Refuse, before expanding, a netlist whose expansion passes either limit.
+
+    The error names the instance path at which the count first passes the
+    limit, e.g. ``X1.X1.X2`` (counting each body's own elements or nodes
+    first, then its instances in order).
+    """
+    top_nodes = {t.lower() for e in top for t in e[NODES] if not _is_ground(t)}
+    top_elements = sum(1 for e in top if e[KIND] != "x")
+    instances = [sizes[e[VALUE].lower()] for e in top if e[KIND] == "x"]
+    totals = (top_elements + sum(s[0] for s in instances),
+              1 + len(top_nodes) + sum(s[1] for s in instances))  # 1: ground
+    for index, (what, limit, own) in enumerate((("elements", max_elements, top_elements),
+                                                 ("nodes", max_nodes, 1 + len(top_nodes)))):
+        if limit is None or totals[index] <= limit:
+            continue
+        path, count, body = [], own, top
+        while count <= limit:  # descend into the instance whose expansion crosses the limit
+            for e in body:
+                if e[KIND] != "x":
+                    continue
+                size = sizes[e[VALUE].lower()]
+                if count + size[index] > limit:
+                    path.append(e)
+                    count += size[index + 2]
+                    body = subckts[e[VALUE].lower()].merged
+                    break
+                count += size[index]
+        total = (f"{totals[index]:,}" if totals[index] < 10 ** 15  # 2^2000 has no float, no str
+                 else f"more than 10^{int((totals[index].bit_length() - 1) * math.log10(2))}")
+        if not path:
+            raise _LineError(f"the netlist has {total} {what}, over the limit of {limit:,} "
+                             f"(max_{what}=)", None, None)
+        last = path[-1]
+        where = _short(".".join(e[NAME] for e in path), 120)
+        raise _LineError(f"expanding subcircuit instance {where} passes "
+                         f"the limit of {limit:,} {what} (max_{what}=); the whole netlist would "
+                         f"expand to {total} {what}", last[LINE], last[TEXT])
 
 
 def _unknown_x(top):
@@ -523,7 +682,7 @@ def _where(e):
     return e[6] if len(e) > 6 else ""
 
 
-def _build(flat, models, file):
+def _build(flat, models, file, max_nodes=None):
     """Validate the flat element list and assemble the Network."""
     spelling = {}  # lower-case node name -> canonical node (first spelling kept)
 
@@ -535,7 +694,8 @@ def _build(flat, models, file):
             if got is None:
                 if _is_ground(token):
                     got = GROUND
-                elif token.isdigit() and token.isascii() and str(int(token)) == token:
+                elif (token.isdigit() and token.isascii() and len(token) <= _MAX_INT_NODE_DIGITS
+                      and str(int(token)) == token):
                     got = int(token)
                 else:
                     got = token
@@ -560,10 +720,12 @@ def _build(flat, models, file):
         seen[key] = raw[LINE]
         p = spelled(a) or node(a)  # canonical nodes are never falsy: int 0 is "0"
         n = spelled(b) or node(b)
-        if p not in nodes:
-            nodes[p] = {}
-        if n not in nodes:
-            nodes[n] = {}
+        if p not in nodes or n not in nodes:
+            nodes.setdefault(p, {})
+            nodes.setdefault(n, {})
+            if max_nodes is not None and len(nodes) > max_nodes:
+                raise NetlistError(f"the netlist has more than {max_nodes:,} nodes, the limit "
+                                   "(max_nodes=)" + _where(raw), file, raw[LINE], raw[TEXT])
         if kind == "resistor" and type(value) is float and value > 0.0 and p != n:
             g = 1.0 / value  # the bulk of a big netlist: a plain positive resistance
             if g != inf:
@@ -599,7 +761,25 @@ def _build(flat, models, file):
     return Network._from_checked(nodes, elements)
 
 
-def read_netlist(source) -> Network:
+#: Default limits of :func:`read_netlist`: subcircuits can make a few hundred
+#: bytes expand to millions of elements; the count is checked before expanding.
+MAX_ELEMENTS = 1_000_000
+MAX_NODES = 1_000_000
+
+#: Decimal node names up to this many digits become ints; longer ones (which
+#: Python will not even print as ints) stay strings.
+_MAX_INT_NODE_DIGITS = 4000
+
+
+def _check_limit(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int or None (no limit), got {value!r}")
+    return value
+
+
+def read_netlist(source, *, max_elements=MAX_ELEMENTS, max_nodes=MAX_NODES) -> Network:
     """Read a SPICE netlist (a path, a file object, or the text itself) into a :class:`Network`.
 
     Parameters
@@ -607,6 +787,12 @@ def read_netlist(source) -> Network:
     source : str, os.PathLike or file object
         A path, an open file, or netlist text. A string holding a line break
         is text; a one-line string is a path.
+    max_elements, max_nodes : int or None
+        Work budget: a netlist that has, or whose subcircuits expand to, more
+        elements or nodes (ground included) is refused with a
+        :class:`NetlistError` naming the instance at which the limit is passed,
+        before anything is expanded. None lifts a limit. Defaults
+        :data:`MAX_ELEMENTS` and :data:`MAX_NODES`.
 
     Returns
     -------
@@ -619,7 +805,8 @@ def read_netlist(source) -> Network:
     NetlistError
         With ``file:line:`` and the offending text, for unsupported elements or
         dot-commands, malformed values, duplicate names, unknown models or
-        subcircuits, and invalid values (zero resistance, negative threshold...).
+        subcircuits, invalid values (zero resistance, negative threshold, out of
+        range...), and netlists over ``max_elements`` or ``max_nodes``.
 
     Examples
     --------
@@ -632,6 +819,8 @@ def read_netlist(source) -> Network:
     >>> round(solve(net).voltages["mid"], 6)
     7.5
     """
+    max_elements = _check_limit("max_elements", max_elements)
+    max_nodes = _check_limit("max_nodes", max_nodes)
     if hasattr(source, "read"):
         text = source.read()
         file = getattr(source, "name", "<stream>")
@@ -658,8 +847,8 @@ def read_netlist(source) -> Network:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NetlistWarning)
             title, top, subckts, models = _parse(text)
-            flat = _flatten(top, subckts)
-        net = _build(flat, models, file)
+            flat = _flatten(top, subckts, max_elements, max_nodes)
+        net = _build(flat, models, file, max_nodes)
     except _LineError as e:
         raise NetlistError(e.problem, file, e.line, e.text) from None
     finally:
