@@ -3,7 +3,17 @@
 Uploads are parsed as data only: JSON with :func:`json.loads`, GraphML with
 NetworkX's reader after refusing any DTD or entity declaration, SPICE with
 ``solver.circuits.netlist`` when it is installed. Nothing is ever executed, imported or
-unpickled, and every upload is size-limited (:data:`MAX_UPLOAD_BYTES`).
+unpickled, and every upload is size-limited (:data:`MAX_UPLOAD_BYTES`), and its
+circuit too (:data:`MAX_UPLOAD_ELEMENTS`, :data:`MAX_UPLOAD_NODES`; a netlist's
+subcircuits are counted before they are expanded).
+
+Nothing is silently reinterpreted. An edge's direction is its element's
+``p -> n``, so undirected graphs (node-link ``"directed": false``, GraphML
+``edgedefault="undirected"``) are refused. A node-link file lists every edge,
+so each link is read as one element whatever its ``"multigraph"`` flag says
+(NetworkX would otherwise drop parallel elements of a ``"multigraph": false``
+file). Every failure is a :class:`~solver.NetworkError` (:class:`UploadError`,
+``NetlistError``...) naming the field, node, edge or line at fault.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from solver import Network, NetworkError
 __all__ = [
     "FORMATS",
     "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_ELEMENTS",
+    "MAX_UPLOAD_NODES",
     "UploadError",
     "netlist_available",
     "read_network",
@@ -30,6 +42,12 @@ __all__ = [
 
 #: Largest upload accepted (bytes).
 MAX_UPLOAD_BYTES = 2_000_000
+
+#: Largest circuit an upload may describe (elements, and nodes with ground).
+#: 2 MB of plain netlist lines hold about this many; subcircuits could
+#: otherwise make a few hundred bytes expand to millions.
+MAX_UPLOAD_ELEMENTS = 100_000
+MAX_UPLOAD_NODES = 100_000
 
 #: format -> file extensions
 FORMATS = {
@@ -91,7 +109,7 @@ def _scalar_attributes(graph):
             if key in attrs:
                 try:
                     attrs[key] = float(attrs[key])
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):  # a position is only a hint
                     del attrs[key]
                 else:
                     if not math.isfinite(attrs[key]):
@@ -99,42 +117,88 @@ def _scalar_attributes(graph):
     return graph
 
 
+def _node_link_graph(payload):
+    """The MultiDiGraph of a node-link object: directed, one element per link, size checked."""
+    if not isinstance(payload, dict) or "nodes" not in payload:
+        raise UploadError("JSON upload must be a NetworkX node-link object with 'nodes'")
+    directed = payload.get("directed", True)
+    if directed is not True:
+        if directed is False:
+            raise UploadError("field 'directed' is false: an edge's direction is its element's "
+                              "p -> n (diode anode -> cathode, source polarity), which an undirected "
+                              "graph loses; write the graph as directed")
+        raise UploadError(f"field 'directed' must be true or false, got {_short(directed)}")
+    edges = "edges" if "edges" in payload else "links"
+    for field in ("nodes", edges):
+        items = payload.get(field, [])
+        if not isinstance(items, list):
+            raise UploadError(f"field {field!r} must be a list, got {type(items).__name__}")
+        limit = MAX_UPLOAD_NODES if field == "nodes" else MAX_UPLOAD_ELEMENTS
+        if len(items) > limit:
+            raise UploadError(f"field {field!r} has {len(items):,} entries; the limit is {limit:,}")
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise UploadError(f"{field}[{i}] must be an object, got {_short(item)}")
+    # every link is an element: read as a multigraph whatever the file's flag says
+    payload = {**payload, "multigraph": True, "directed": True}
+    return nx.node_link_graph(payload, directed=True, multigraph=True, edges=edges)
+
+
+def _graphml_graph(text):
+    if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        raise UploadError("GraphML with DTD or entity declarations is refused")
+    graph = nx.parse_graphml(text, force_multigraph=True)
+    if not graph.is_directed():
+        raise UploadError('GraphML edgedefault="undirected": an edge\'s direction is its '
+                          "element's p -> n (diode anode -> cathode, source polarity), which an "
+                          'undirected graph loses; write edgedefault="directed"')
+    if graph.number_of_edges() > MAX_UPLOAD_ELEMENTS or graph.number_of_nodes() > MAX_UPLOAD_NODES:
+        raise UploadError(f"the graph has {graph.number_of_nodes():,} nodes and "
+                          f"{graph.number_of_edges():,} edges; the limits are {MAX_UPLOAD_NODES:,} "
+                          f"and {MAX_UPLOAD_ELEMENTS:,}")
+    return graph
+
+
+def _short(value, limit=60):
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 50 else "a huge integer"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def read_network(data, filename="circuit.json", fmt=None) -> Network:
-    """Parse an uploaded file (bytes or str) into a Network; raise :class:`UploadError`."""
+    """Parse an uploaded file (bytes or str) into a Network.
+
+    Raises only :class:`~solver.NetworkError` subclasses: :class:`UploadError`
+    for the file (size, format, syntax, undirected graph, limits), the
+    netlist reader's ``NetlistError`` with the line, and the network's own
+    errors naming the edge or node.
+    """
     text = _text(data)
     fmt = fmt or guess_format(filename)
     try:
         if fmt == "json":
-            payload = json.loads(text)
-            if not isinstance(payload, dict) or "nodes" not in payload:
-                raise UploadError("JSON upload must be a NetworkX node-link object with 'nodes'")
-            edges = "edges" if "edges" in payload else "links"
-            graph = nx.node_link_graph(payload, directed=True, multigraph=True, edges=edges)
+            graph = _node_link_graph(json.loads(text))
         elif fmt == "graphml":
-            if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-                raise UploadError("GraphML with DTD or entity declarations is refused")
-            graph = nx.parse_graphml(text, force_multigraph=True)
+            graph = _graphml_graph(text)
         elif fmt == "spice":
             module = _netlist_module()
             if module is None:
                 raise UploadError("SPICE netlists need solver.circuits.netlist, which is not installed yet")
             # a file object, never the bare string: read_netlist takes a one-line string for a path
-            return module.read_netlist(io.StringIO(text))
+            return module.read_netlist(io.StringIO(text), max_elements=MAX_UPLOAD_ELEMENTS,
+                                       max_nodes=MAX_UPLOAD_NODES)
         else:
             raise UploadError(f"unknown format {fmt!r}")
+        _scalar_attributes(graph)
+        if graph.number_of_nodes() and "0" not in graph and 0 not in graph and not any(
+                isinstance(n, str) and n.strip().lower() == "gnd" for n in graph):
+            raise UploadError("the circuit has no ground node '0'")
+        return Network.from_networkx(graph)
     except NetworkError:
         raise
     except (ValueError, KeyError, TypeError, nx.NetworkXError) as e:
         raise UploadError(f"could not read {filename!r} as {fmt}: {e}") from e
-    except Exception as e:  # XML parse errors and the like: report, never crash the app
+    except Exception as e:  # XML parse errors, RecursionError and the like: report, never crash the app
         raise UploadError(f"could not read {filename!r} as {fmt}: {type(e).__name__}: {e}") from e
-    _scalar_attributes(graph)
-    if not graph.is_directed():
-        graph = nx.MultiDiGraph(graph)
-    if graph.number_of_nodes() and "0" not in graph and 0 not in graph and not any(
-            str(n).lower() == "gnd" for n in graph):
-        raise UploadError("the circuit has no ground node '0'")
-    return Network.from_networkx(graph)
 
 
 def write_network(net, fmt="json") -> str:

@@ -3,7 +3,7 @@
 import networkx as nx
 import pytest
 
-from solver import Network, NetworkError, solve
+from solver import InvalidValueError, Network, NetworkError, solve
 from solver.circuits.generators import grid_network, random_network
 
 from .circuits import ANALYTIC
@@ -62,3 +62,73 @@ def test_bad_graph_edges_are_named():
     graph.add_edge("a", "0", key="V1", kind="vsource")
     with pytest.raises(NetworkError, match="voltage"):
         Network.from_networkx(graph)
+
+
+# ------------------------------------------ issue 13: no silent reinterpretation
+def test_issue13_undirected_graph_is_refused_not_read_with_guessed_polarity():
+    # nx.MultiGraph reports an edge added as a -> 0 as 0 -> a once node 0 comes first:
+    # a diode read from it would conduct the other way
+    graph = nx.MultiGraph()
+    graph.add_node("0")
+    graph.add_edge("a", "0", key="D1", kind="diode")
+    assert list(graph.edges(keys=True))[0][:2] == ("0", "a")
+    with pytest.raises(NetworkError, match="needs a directed graph.*undirected MultiGraph"):
+        Network.from_networkx(graph)
+    with pytest.raises(NetworkError, match="undirected Graph"):
+        Network.from_networkx(nx.Graph([("a", "0")]))
+    with pytest.raises(TypeError, match="networkx graph"):
+        Network.from_networkx({"a": "0"})
+
+
+def test_issue13_node_attribute_named_node_is_kept():
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from([("a", {"node": 7, "self": "x", "x": 1.5})])  # add_node(self=) fails
+    graph.add_edge("a", "0", key="R1", kind="resistor", resistance=2.0)
+    net = Network.from_networkx(graph)
+    assert net.node_attributes("a") == {"node": 7, "self": "x", "x": 1.5}
+    assert Network.from_networkx(net.to_networkx()) == net
+    net.add_node("b", node="also fine")
+    assert net.node_attributes("b") == {"node": "also fine"}
+
+
+def test_issue13_huge_integer_value_is_named_not_overflow_error():
+    graph = nx.MultiDiGraph()
+    graph.add_edge("a", "0", key="V1", kind="vsource", voltage=10 ** 400)
+    with pytest.raises(InvalidValueError, match=r"edge 'a' -> '0' \(key 'V1'\): voltage 1000.*out of "
+                                                r"range"):
+        Network.from_networkx(graph)
+
+
+def test_issue13_two_graph_nodes_naming_one_network_node_are_refused():
+    for first, second in (("a", " a"), (0, "gnd"), ("0", 0)):
+        graph = nx.MultiDiGraph()
+        graph.add_edge(first, "x", kind="resistor", resistance=1.0)
+        graph.add_edge(second, "x", kind="resistor", resistance=1.0)
+        with pytest.raises(NetworkError, match="both name node"):
+            Network.from_networkx(graph)
+
+
+def test_issue13_element_errors_name_the_edge():
+    graph = nx.MultiDiGraph()
+    graph.add_edge("a", "0", kind="resistor", resistance=-1.0)  # unnamed: the edge locates it
+    with pytest.raises(InvalidValueError, match=r"^edge 'a' -> '0' \(key 0\): resistor 'R1'"):
+        Network.from_networkx(graph)
+    graph = nx.MultiDiGraph()
+    graph.add_edge("a", "0", key="X", kind="resistor", conductance=1.0)
+    graph.add_edge("a", "b", key="X", kind="resistor", conductance=1.0)
+    with pytest.raises(NetworkError, match=r"edge 'a' -> 'b' \(key 'X'\): element name 'X' is "
+                                           r"already used"):
+        Network.from_networkx(graph)
+    graph = nx.MultiDiGraph()
+    graph.add_edge("a", "0", kind=["resistor"])
+    with pytest.raises(NetworkError, match="attribute 'kind' must be one of"):
+        Network.from_networkx(graph)
+
+
+def test_parallel_elements_in_a_multidigraph_all_survive():
+    """Two 1 kohm resistors in parallel fed 1 mA: 0.5 V (one lost would show 1 V)."""
+    graph = nx.MultiDiGraph()
+    graph.add_edge("0", "a", key="I1", kind="isource", current=1e-3)
+    graph.add_edge("a", "0", key="R1", kind="resistor", resistance=1e3)
+    graph.add_edge("a", "0", key="R2", kind="resistor", resistance=1e3)
+    assert solve(Network.from_networkx(graph)).voltages["a"] == pytest.approx(0.5, rel=1e-12)

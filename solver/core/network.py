@@ -201,7 +201,7 @@ class Network:
         """Node names, ground first, then in order of creation."""
         return list(self._nodes)
 
-    def add_node(self, node, **attributes):
+    def add_node(self, node, /, **attributes):
         """Add a node (if new) and set scalar attributes on it (e.g. a layout position)."""
         node = canonical_node(node)
         if node not in self._nodes:
@@ -481,30 +481,79 @@ class Network:
         Edges need ``kind`` and that kind's value attribute (a resistor may give
         ``resistance`` instead of ``conductance``; ``conductance`` wins when both
         are present). ``name`` defaults to a string edge key, else is generated.
+
+        The graph must be directed (``nx.MultiDiGraph``, or ``nx.DiGraph`` when
+        no two elements join the same ordered pair of nodes): an edge's
+        direction is the element's ``p -> n`` (a diode's anode to cathode, a
+        source's polarity), which an undirected graph does not record, so one
+        is refused rather than read with guessed polarities. Every edge becomes
+        one element, every graph node one node: two graph nodes that name the
+        same network node (``"a"`` and ``" a"``, or ``0`` and ``"gnd"``) are
+        refused rather than merged. Errors are :class:`NetworkError` naming the
+        edge or node.
         """
+        import networkx as nx
+
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(f"from_networkx takes a networkx graph, not {type(graph).__name__}")
+        if not graph.is_directed():
+            raise NetworkError(
+                f"from_networkx needs a directed graph (nx.MultiDiGraph or nx.DiGraph), got an "
+                f"undirected {type(graph).__name__}: an edge's direction is its element's p -> n "
+                "(diode anode -> cathode, source polarity), which an undirected graph loses")
         net = cls()
+        graph_node = {}  # network node -> the graph node it came from
         for node, attrs in graph.nodes(data=True):
-            net.add_node(node, **attrs)
+            try:
+                canonical = net.add_node(node, **attrs)
+            except NetworkError:
+                raise
+            except (ValueError, TypeError) as e:  # e.g. an int node with 5000 digits
+                raise NetworkError(f"graph node {_short_repr(node)}: {e}") from e
+            other = graph_node.setdefault(canonical, node)
+            if other is not node and other != node:
+                raise NetworkError(f"graph nodes {_short_repr(other)} and {_short_repr(node)} both "
+                                   f"name node {canonical!r}; rename one")
         if graph.is_multigraph():
             edges = graph.edges(keys=True, data=True)
         else:
             edges = ((u, v, None, d) for u, v, d in graph.edges(data=True))
         for u, v, key, data in edges:
-            where = f"edge {u!r} -> {v!r}" + (f" (key {key!r})" if key is not None else "")
+            where = f"edge {_short_repr(u)} -> {_short_repr(v)}" + (
+                f" (key {_short_repr(key)})" if key is not None else "")
             kind = data.get("kind")
-            if kind not in KINDS:
-                raise NetworkError(f"{where}: attribute 'kind' must be one of {KINDS}, got {kind!r}")
+            if not isinstance(kind, str) or kind not in KINDS:
+                raise NetworkError(f"{where}: attribute 'kind' must be one of {KINDS}, got "
+                                   f"{_short_repr(kind)}")
             name = data.get("name", key if isinstance(key, str) else None)
             attr = VALUE_ATTRIBUTE[kind]
             if kind == "resistor" and "conductance" not in data:
                 if "resistance" not in data:
                     raise NetworkError(f"{where}: a resistor needs 'conductance' or 'resistance'")
-                net.add_resistor(u, v, resistance=data["resistance"], name=name)
-                continue
-            if attr not in data:
-                if kind == "diode":
-                    data = {**data, "threshold": 0.0}
+                attr = "resistance"
+            elif attr not in data and kind != "diode":
+                raise NetworkError(f"{where}: a {kind} needs attribute {attr!r}")
+            value = data.get(attr, 0.0)  # a diode without a threshold has threshold 0
+            if isinstance(value, Integral) and not isinstance(value, bool):
+                try:
+                    value = float(value)
+                except OverflowError:
+                    raise InvalidValueError(f"{where}: {attr} {_short_repr(value)} is out of range "
+                                            "(magnitudes must stay below 1.8e308)") from None
+            try:
+                if attr == "resistance":
+                    net.add_resistor(u, v, resistance=value, name=name)
                 else:
-                    raise NetworkError(f"{where}: a {kind} needs attribute {attr!r}")
-            net.add_element(kind, u, v, data[attr], name=name)
+                    net.add_element(kind, u, v, value, name=name)
+            except NetworkError as e:
+                raise type(e)(f"{where}: {e}") from e
         return net
+
+
+def _short_repr(value, limit=60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return f"<{type(value).__name__} too long to print>"
+    return text if len(text) <= limit else text[:limit] + "..."
