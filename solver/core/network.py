@@ -465,8 +465,8 @@ class Network:
         import networkx as nx
 
         graph = nx.MultiDiGraph(ground=GROUND)
-        for node, attrs in self._nodes.items():
-            graph.add_node(node, **attrs)
+        # add_nodes_from, not add_node(node, **attrs): attributes may be named "self"
+        graph.add_nodes_from((node, dict(attrs)) for node, attrs in self._nodes.items())
         for e in self._elements.values():
             attrs = {"kind": e.kind, "name": e.name, VALUE_ATTRIBUTE[e.kind]: e.value}
             if e.kind == "resistor":
