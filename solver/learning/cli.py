@@ -11,8 +11,8 @@ Writes to ``--out``:
   and ``test_error`` (%), ``epoch_seconds`` (training time of that epoch),
   ``eval_seconds``, ``lr_weights``, ``examples_per_second``;
 * ``metrics.csv``: the same table;
-* ``checkpoint.npz``: weights, biases, the carried state and the epoch (no
-  pickle), for ``--resume``;
+* ``checkpoint.npz``: weights, biases, the carried state, the epoch and the
+  metric rows so far (no pickle), for ``--resume``;
 * ``config.json``: the preset, seed and command line;
 * ``learning_curves.png``: train and test error per epoch (matplotlib, Agg).
 
@@ -20,13 +20,24 @@ As in the paper's code, the training free phase starts from the previous
 batch's state and evaluation relaxes every test example from zero. Each
 epoch's shuffle is seeded by ``(seed, epoch)``, so a resumed run sees the same
 batches as an uninterrupted one.
+
+Each epoch writes the checkpoint first, then ``metrics.json``, each atomically
+(a temporary file renamed over the old one). The checkpoint carries the metric
+rows up to its epoch, so a run killed between the two writes resumes with
+every row: the checkpoint can be ahead of ``metrics.json``, never behind it,
+and ``--resume`` rewrites ``metrics.json`` from the checkpoint. ``--resume``
+validates the whole checkpoint (readable, every field present, shapes matching
+the preset, weights finite and non-negative, biases and state finite) and
+refuses a bad one with a message naming the field (exit status 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import math
 import os
 import platform
 import sys
@@ -35,7 +46,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "train"]
+__all__ = ["CheckpointError", "load_checkpoint", "main", "train"]
+
+#: Name of the checkpoint in ``--out``.
+CHECKPOINT = "checkpoint.npz"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that ``--resume`` cannot use; the message says what is wrong."""
 
 
 class _Progress:
@@ -80,16 +98,144 @@ def _load_data(dataset, data_dir, limit, test_limit):
     return data.limit(limit, test_limit)
 
 
+def _write_atomically(path: Path, text: str):
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
 def _write_metrics(out: Path, rows):
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(rows, indent=1))
-    tmp.replace(out / "metrics.json")
+    _write_atomically(out / "metrics.json", json.dumps(rows, indent=1))
     if rows:
         keys = [k for k in rows[0] if not isinstance(rows[0][k], list)]
-        with open(out / "metrics.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
+        table = io.StringIO()
+        w = csv.DictWriter(table, fieldnames=keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+        _write_atomically(out / "metrics.csv", table.getvalue())
+
+
+def _read_fields(path: Path) -> dict:
+    """Every array of a checkpoint, read in full (a truncated file fails here, not later).
+
+    Each member's header is read first and its declared size compared with the
+    member's actual size, so a doctored header cannot make us allocate more
+    than the file holds.
+    """
+    import zipfile
+    import zlib
+
+    if not path.exists():
+        raise CheckpointError(f"--resume: there is no checkpoint {path}; run without --resume to "
+                              "start afresh")
+    problem = f"--resume: {path} ({path.stat().st_size:,} bytes) is not a readable checkpoint"
+    fields = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                    declared = math.prod(shape) * dtype.itemsize
+                    if dtype.hasobject or declared > info.file_size:
+                        raise CheckpointError(f"{problem}: field {key!r} declares {declared:,} bytes "
+                                              f"of {dtype} but holds {info.file_size:,}")
+        with np.load(path, allow_pickle=False) as f:
+            for key in f.files:
+                fields[key] = f[key]
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError, zlib.error) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{problem} (empty, truncated or not an .npz file: {e})") from None
+    return fields
+
+
+def _field(fields, path, key, *, shape=None, kind="f", finite=True, nonnegative=False):
+    """Checkpoint field ``key``, checked: present, of ``shape``, of dtype kind, finite, sign."""
+    if key not in fields:
+        raise CheckpointError(f"--resume: {path} has no field {key!r} (the checkpoint is incomplete "
+                              "or was not written by 'python -m solver train')")
+    value = fields[key]
+    if value.dtype.kind not in (("i", "u") if kind == "i" else ("f", "i", "u") if kind == "f"
+                                else ("U",)):
+        raise CheckpointError(f"--resume: {path}: field {key!r} has dtype {value.dtype}, expected "
+                              f"{ {'i': 'integers', 'f': 'numbers', 'U': 'text'}[kind] }")
+    if shape is not None and value.shape != tuple(shape):
+        raise CheckpointError(f"--resume: {path}: field {key!r} has shape {value.shape}, expected "
+                              f"{tuple(shape)}")
+    if kind == "f" and finite and not np.all(np.isfinite(value)):
+        bad = np.flatnonzero(~np.isfinite(value.reshape(-1)))
+        raise CheckpointError(f"--resume: {path}: field {key!r} holds {bad.size} non-finite "
+                              f"value(s), first at flat index {int(bad[0])}")
+    if nonnegative and value.size and value.min() < 0:
+        raise CheckpointError(f"--resume: {path}: field {key!r} holds negative values (min "
+                              f"{float(value.min()):g}); weights are conductances, >= 0")
+    return value
+
+
+def _check_rows(rows, epoch, path):
+    """The metric rows a checkpoint carries: epochs 1..epoch, in order."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise CheckpointError(f"--resume: {path}: field 'metrics' must be a JSON list of rows")
+    epochs = [r.get("epoch") for r in rows]
+    if epochs != list(range(1, epoch + 1)):
+        raise CheckpointError(f"--resume: {path}: field 'metrics' has rows for epochs {epochs[:10]}"
+                              f"{'...' if len(epochs) > 10 else ''}, expected 1..{epoch}")
+    return rows
+
+
+def load_checkpoint(path, layer_sizes, seed):
+    """Read and validate a training checkpoint; return ``(drn, epoch, state, rows)``.
+
+    ``rows`` is None for checkpoints written before they carried the metric
+    rows. Raises :class:`CheckpointError` naming the field at fault.
+    """
+    from .drn import _CHECKPOINT_FORMAT, DRN
+
+    path = Path(path)
+    fields = _read_fields(path)
+    tag = _field(fields, path, "format", shape=(), kind="U")
+    if str(tag) != _CHECKPOINT_FORMAT:
+        raise CheckpointError(f"--resume: {path}: format {str(tag)!r}, expected {_CHECKPOINT_FORMAT!r}")
+    sizes = _field(fields, path, "layer_sizes", kind="i")
+    if sizes.tolist() != list(layer_sizes):
+        raise CheckpointError(f"--resume: {path} holds a {sizes.tolist()} network, not "
+                              f"{list(layer_sizes)}")
+    gain = _field(fields, path, "input_gain", shape=())
+    if not gain > 0:
+        raise CheckpointError(f"--resume: {path}: input_gain must be positive, got {float(gain):g}")
+    epoch = int(_field(fields, path, "epoch", shape=(), kind="i"))
+    if epoch < 0:
+        raise CheckpointError(f"--resume: {path}: epoch must be >= 0, got {epoch}")
+    if "seed" in fields and int(_field(fields, path, "seed", shape=(), kind="i")) != seed:
+        raise CheckpointError(f"--resume: {path} was trained with --seed "
+                              f"{int(fields['seed'])}, not {seed}; the shuffles would differ")
+    first = _field(fields, path, "state_0")
+    if first.ndim != 2 or first.shape[0] < 1:
+        raise CheckpointError(f"--resume: {path}: field 'state_0' has shape {first.shape}, expected "
+                              f"(batch, {layer_sizes[1]}) with batch >= 1")
+    state = []
+    for k, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:])):
+        _field(fields, path, f"W{k}", shape=(n_in, n_out), nonnegative=True)
+        _field(fields, path, f"b{k}", shape=(n_out,))
+        state.append(_field(fields, path, f"state_{k}", shape=(first.shape[0], n_out)))
+    rows = None
+    if "metrics" in fields:
+        text = str(_field(fields, path, "metrics", shape=(), kind="U"))
+        try:
+            rows = json.loads(text)
+        except ValueError as e:
+            raise CheckpointError(f"--resume: {path}: field 'metrics' is not JSON ({e})") from None
+        rows = _check_rows(rows, epoch, path)
+    net, _ = DRN.load(path)
+    return net, epoch, state, rows
 
 
 def plot_learning_curves(rows, path, title=""):
@@ -142,26 +288,22 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
     sizes[0] = 2 * data.num_features
     if sizes[0] != preset.layer_sizes[0]:
         log(f"note: input layer resized to 2 x {data.num_features} features for {dataset}")
-    ckpt = out / "checkpoint.npz"
+    ckpt = out / CHECKPOINT
     rows = []
-    if resume and ckpt.exists():
-        net, extra = DRN.load(ckpt)
-        if net.layer_sizes != sizes:
-            raise ValueError(f"--resume: {ckpt} holds a {net.layer_sizes} network, not {sizes}")
-        start = int(extra["epoch"])
-        if (out / "metrics.json").exists():
-            rows = [r for r in json.loads((out / "metrics.json").read_text()) if r["epoch"] <= start]
+    state = None
+    if resume:
+        net, start, state, rows = load_checkpoint(ckpt, sizes, seed)
+        if rows is None:  # an older checkpoint: its rows are in metrics.json, if they got there
+            rows = _rows_from_metrics_file(out, start, log)
         log(f"resuming {ckpt} after epoch {start}")
     else:
         net = DRN(sizes, preset.input_gain, seed=seed)
         start = 0
-        extra = {}
     trainer = Trainer(net, algorithm=algorithm, n_iter=preset.n_iter, beta=preset.beta,
                       lr_weights=preset.lr_weights, lr_biases=preset.lr_biases)
     trainer.epoch = start
-    if "state_0" in extra:
-        trainer.state = [np.ascontiguousarray(extra[f"state_{k}"], dtype=net.dtype)
-                         for k in range(net.num_free_layers)]
+    if state:
+        trainer.state = [np.ascontiguousarray(s, dtype=net.dtype) for s in state]
     config = dict(model=model, algorithm=algorithm, dataset=dataset, epochs=epochs, seed=seed,
                   limit=limit, test_limit=test_limit, layer_sizes=sizes,
                   input_gain=preset.input_gain, n_iter=preset.n_iter, beta=preset.beta,
@@ -170,7 +312,7 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
                   n_train=len(data.y_train), n_test=len(data.y_test),
                   argv=sys.argv, machine=platform.platform(), processor=platform.processor(),
                   cpus=os.cpu_count(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    (out / "config.json").write_text(json.dumps(config, indent=1))
+    _write_atomically(out / "config.json", json.dumps(config, indent=1))
     log(f"{model} ({net}) {algorithm.upper()} on {dataset}: {len(data.y_train)} train / "
         f"{len(data.y_test)} test, epochs {start + 1}..{epochs}, seed {seed}")
     for epoch in range(start, epochs):
@@ -189,11 +331,29 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
                          lr_weights=[round(r, 8) for r in lr_w]))
         log(f"epoch {epoch + 1:3d}: train error {train_error:6.3f} %  test error "
             f"{test_error:6.3f} %  train {seconds:7.2f} s  eval {eval_seconds:5.2f} s")
-        net.save(ckpt, epoch=epoch + 1, seed=seed,
+        # checkpoint first, carrying the rows: a crash before metrics.json loses nothing
+        net.save(ckpt, epoch=epoch + 1, seed=seed, metrics=json.dumps(rows),
                  **{f"state_{k}": s for k, s in enumerate(trainer.state)})
         _write_metrics(out, rows)
         plot_learning_curves(rows, out / "learning_curves.png",
                              f"{model} {algorithm.upper()} ({dataset}, seed {seed})")
+    return rows
+
+
+def _rows_from_metrics_file(out, start, log):
+    """Rows 1..start of ``metrics.json`` (for checkpoints that do not carry them)."""
+    path = out / "metrics.json"
+    try:
+        rows = json.loads(path.read_text()) if path.exists() else []
+    except ValueError as e:
+        raise CheckpointError(f"--resume: {path} is not JSON ({e})") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise CheckpointError(f"--resume: {path} must be a list of rows")
+    rows = [r for r in rows if isinstance(r.get("epoch"), int) and r["epoch"] <= start]
+    missing = sorted(set(range(1, start + 1)) - {r["epoch"] for r in rows})
+    if missing:
+        log(f"note: {path} has no rows for epochs {missing} and the checkpoint (an older format) "
+            "does not carry them; those rows stay missing")
     return rows
 
 
@@ -233,6 +393,9 @@ def main(argv=None):
               data_dir=args.data_dir, out=args.out, seed=args.seed, resume=args.resume,
               dataset=args.dataset, limit=args.limit, test_limit=args.test_limit,
               progress=not args.no_progress, log=lambda m: print(m, flush=True))
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
