@@ -469,7 +469,7 @@ def test_issue13_node_budget_counts_inner_nodes_of_every_instance():
     flat = "t\nV1 a 0 1\nR1 a b 1\nR2 b c 1\n"
     with pytest.raises(NetlistError, match=r"<string>:4: the netlist has more than 3 nodes"):
         read_netlist(flat, max_nodes=3)
-    with pytest.raises(NetlistError, match=r"has 3 elements, over the limit of 2"):
+    with pytest.raises(NetlistError, match=r"has 3 elements, over the limit of 2 elements"):
         read_netlist(flat, max_elements=2)
     assert len(read_netlist(flat, max_elements=None, max_nodes=None)) == 3
     for bad in (0, -1, 2.5, True, "10"):
@@ -538,3 +538,12 @@ def test_many_continuation_lines_join_like_one_line():
     net = read_netlist(text)
     assert net.element("R1") == read_netlist("t\nR1 a 0 2k\n").element("R1")
     assert net.element("V1").value == 1.0
+
+
+def test_writer_refuses_a_conductance_whose_resistance_no_double_holds():
+    net = Network()
+    net.add_resistor("a", "0", conductance=5e-324)  # found by tests/fuzz: written as 2e+323 ohm
+    with pytest.raises(NetlistError, match="resistor 'R1': conductance 4.94066e-324 S is below"):
+        write_netlist(net)
+    net.set_value("R1", 5.6e-309)  # the smallest whose resistance is finite reads back exactly
+    assert read_netlist(write_netlist(net)) == net

@@ -533,7 +533,7 @@ def _flatten(top, subckts, max_elements, max_nodes):
         _unknown_x(top)
         if max_elements is not None and len(top) > max_elements:
             raise _LineError(f"the netlist has {len(top):,} elements, over the limit of "
-                             f"{max_elements:,} (max_elements=)", None, None)
+                             f"{max_elements:,} elements (max_elements=)", None, None)
         return top  # its nodes are counted as they are made, in _build
     for sub in subckts.values():
         sub.merged = _merge_thresholds(sub.body, sub.ports)
@@ -585,8 +585,7 @@ def _subckt_key(e, subckts, chain):
 def _instance_sizes(top, subckts):
     """Elements and nodes one instance of each used subcircuit adds, counted without expanding.
 
-    Returns ``{key: (elements, nodes, own_elements, own_nodes)}``: totals with
-    nested instances, and the parts written in the body itself. Nodes are the
+    Returns ``{key: sizes}`` as :func:`_body_size` gives them. Nodes are the
     body's inner nodes (not ports, not ground), each instance making its own.
     A depth-first walk with an explicit stack checks every reachable instance
     (unknown subcircuit, port count, self-instantiation) on the way.
@@ -609,27 +608,46 @@ def _instance_sizes(top, subckts):
             else:
                 stack.pop()
                 done = chain.pop()
-                sizes[done] = _body_size(subckts[done], subckts, sizes)
+                sizes[done] = _body_size(subckts[done], sizes)
     return sizes
 
 
-def _body_size(sub, subckts, sizes):
-    """(elements, nodes, own elements, own nodes) of one instance of ``sub``; children sized."""
-    ports = {p.lower() for p in sub.ports}
-    own_elements, inner = 0, set()
-    elements = nodes = 0
+def _touched_nodes(body, sizes):
+    """Lower-case node tokens of ``body`` that its expansion puts an element on.
+
+    A token given only to an instance port that nothing inside touches makes
+    no node (nodes exist where elements are), so it is not counted.
+    """
+    touched = set()
+    for e in body:
+        if e[KIND] == "x":
+            ports = sizes[e[VALUE].lower()][4]
+            touched.update(e[NODES][i].lower() for i in ports)
+        else:
+            touched.update(t.lower() for t in e[NODES])
+    return touched
+
+
+def _body_size(sub, sizes):
+    """Size of one instance of ``sub`` (its children already sized).
+
+    ``(elements, nodes, own elements, own nodes, touched port indices)``:
+    totals with nested instances, the parts of the body itself (its inner
+    nodes: not ports, not ground), and which ports the expansion touches.
+    """
+    ports = [p.lower() for p in sub.ports]
+    touched = _touched_nodes(sub.merged, sizes)
+    inner = {t for t in touched if not _is_ground(t)} - set(ports)
+    own_elements = elements = nodes = 0
     for e in sub.merged:
-        for t in e[NODES]:
-            key = t.lower()
-            if key not in ports and not _is_ground(key):
-                inner.add(key)
         if e[KIND] == "x":
             child = sizes[e[VALUE].lower()]
             elements += child[0]
             nodes += child[1]
         else:
             own_elements += 1
-    return (elements + own_elements, nodes + len(inner), own_elements, len(inner))
+    touched_ports = frozenset(i for i, p in enumerate(ports) if p in touched)
+    return (elements + own_elements, nodes + len(inner), own_elements, len(inner), touched_ports)
 
 
 def _check_budget(top, subckts, sizes, max_elements, max_nodes):
@@ -639,7 +657,7 @@ def _check_budget(top, subckts, sizes, max_elements, max_nodes):
     limit, e.g. ``X1.X1.X2`` (counting each body's own elements or nodes
     first, then its instances in order).
     """
-    top_nodes = {t.lower() for e in top for t in e[NODES] if not _is_ground(t)}
+    top_nodes = {t for t in _touched_nodes(top, sizes) if not _is_ground(t)}
     top_elements = sum(1 for e in top if e[KIND] != "x")
     instances = [sizes[e[VALUE].lower()] for e in top if e[KIND] == "x"]
     totals = (top_elements + sum(s[0] for s in instances),
@@ -663,7 +681,7 @@ def _check_budget(top, subckts, sizes, max_elements, max_nodes):
         total = (f"{totals[index]:,}" if totals[index] < 10 ** 15  # 2^2000 has no float, no str
                  else f"more than 10^{int((totals[index].bit_length() - 1) * math.log10(2))}")
         if not path:
-            raise _LineError(f"the netlist has {total} {what}, over the limit of {limit:,} "
+            raise _LineError(f"the netlist has {total} {what}, over the limit of {limit:,} {what} "
                              f"(max_{what}=)", None, None)
         last = path[-1]
         where = _short(".".join(e[NAME] for e in path), 120)
@@ -724,8 +742,9 @@ def _build(flat, models, file, max_nodes=None):
             nodes.setdefault(p, {})
             nodes.setdefault(n, {})
             if max_nodes is not None and len(nodes) > max_nodes:
-                raise NetlistError(f"the netlist has more than {max_nodes:,} nodes, the limit "
-                                   "(max_nodes=)" + _where(raw), file, raw[LINE], raw[TEXT])
+                raise NetlistError(f"the netlist has more than {max_nodes:,} nodes, the limit of "
+                                   f"{max_nodes:,} nodes (max_nodes=)" + _where(raw), file, raw[LINE],
+                                   raw[TEXT])
         if kind == "resistor" and type(value) is float and value > 0.0 and p != n:
             g = 1.0 / value  # the bulk of a big netlist: a plain positive resistance
             if g != inf:
@@ -917,6 +936,10 @@ def _netlist_lines(net, title, diode_model, node_text=None, element_text=None):
         name = new_name(e, name)
         p, n = node_text[e.p], node_text[e.n]
         if e.kind == "resistor":
+            if 1.0 / e.value == math.inf:  # a subnormal conductance: no double resistance holds it
+                raise NetlistError(f"resistor {e.name!r}: conductance {e.value:g} S is below "
+                                   f"{1.0 / _FLOAT_MAX:.3g} S, so its resistance exceeds the largest "
+                                   "number SPICE reads")
             lines.append(f"{name} {p} {n} {_resistance_text(e.value)}")
         elif e.kind == "diode":
             if e.value == 0.0:
