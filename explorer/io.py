@@ -7,6 +7,9 @@ unpickled, and every upload is size-limited (:data:`MAX_UPLOAD_BYTES`), and its
 circuit too (:data:`MAX_UPLOAD_ELEMENTS`, :data:`MAX_UPLOAD_NODES`; a netlist's
 subcircuits are counted before they are expanded).
 
+GraphML node ids are text; those that are decimal integers (``1``, ``42``) are
+read as int nodes, as SPICE node names are, so int nodes round-trip.
+
 Nothing is silently reinterpreted. An edge's direction is its element's
 ``p -> n``, so undirected graphs (node-link ``"directed": false``, GraphML
 ``edgedefault="undirected"``) are refused. A node-link file lists every edge,
@@ -156,7 +159,10 @@ def _graphml_graph(text):
         raise UploadError(f"the graph has {graph.number_of_nodes():,} nodes and "
                           f"{graph.number_of_edges():,} edges; the limits are {MAX_UPLOAD_NODES:,} "
                           f"and {MAX_UPLOAD_ELEMENTS:,}")
-    return graph
+    # GraphML ids are text: as in SPICE, decimal integers are int nodes, so int nodes round-trip
+    ints = {n: int(n) for n in graph if n.isascii() and n.isdigit() and len(n) <= 4000
+            and str(int(n)) == n}
+    return nx.relabel_nodes(graph, ints, copy=True) if ints else graph
 
 
 def _short(value, limit=60):

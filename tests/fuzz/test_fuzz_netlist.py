@@ -18,6 +18,7 @@ from .inputs import (
     read_or_refuse,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore::solver.circuits.netlist.NetlistWarning")
 outcomes = Outcomes()
 
 

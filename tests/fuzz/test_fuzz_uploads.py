@@ -20,6 +20,7 @@ from .inputs import (
     read_or_refuse,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore::solver.circuits.netlist.NetlistWarning")
 outcomes = Outcomes()
 
 
@@ -138,9 +139,10 @@ def test_issue13_subcircuit_bomb_upload_is_refused_by_the_app_budget():
      "has 100,001 entries"),
     (json.dumps({"nodes": "abc", "links": []}), "field 'nodes' must be a list"),
     (json.dumps({"nodes": [1], "links": []}), r"nodes\[0\] must be an object"),
-    (json.dumps({"nodes": [{"id": [1]}], "links": []}), "could not read"),
+    (json.dumps({"nodes": [{"id": "0"}, {"id": [1]}], "links": []}), "must be a string or an int"),
     (json.dumps({"nodes": [{"id": 0}], "directed": "yes", "links": []}), "'directed' must be true or false"),
-])
+], ids=["deep nesting", "too many links", "nodes not a list", "node not an object", "list id",
+        "directed not a bool"])
 def test_issue13_hostile_node_link_uploads_are_named(text, what):
     with pytest.raises(NetworkError, match=what):
         upload(text, "c.json")
