@@ -19,6 +19,7 @@ import json
 import os
 
 import networkx as nx
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,18 @@ class Outcomes:
             with open(path, "a") as f:
                 for prop, counter in sorted(self.counts.items()):
                     f.write(json.dumps({"module": module, "property": prop, **counter}) + "\n")
+
+
+def recording(module):
+    """``(outcomes, fixture)`` for a test module: assign both, the fixture dumps the counts at its end."""
+    outcomes = Outcomes()
+
+    @pytest.fixture(scope="module", autouse=True)
+    def report():
+        yield
+        outcomes.dump(module)
+
+    return outcomes, report
 
 
 def read_or_refuse(read, outcomes, prop):

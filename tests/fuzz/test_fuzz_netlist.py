@@ -9,23 +9,17 @@ from solver import NetworkError
 from solver.circuits.netlist import NetlistError, read_netlist, write_netlist
 
 from .inputs import (
-    Outcomes,
     damaged,
     fuzz_settings,
     hierarchical_netlists,
     netlist_texts,
     networks,
     read_or_refuse,
+    recording,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::solver.circuits.netlist.NetlistWarning")
-outcomes = Outcomes()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report():
-    yield
-    outcomes.dump(__name__)
+outcomes, _report = recording(__name__)
 
 
 def assert_round_trips(net):

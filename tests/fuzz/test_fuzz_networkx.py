@@ -6,15 +6,9 @@ from hypothesis import given
 from solver import Network
 from solver.core.network import canonical_node
 
-from .inputs import Outcomes, fuzz_settings, graphs, networks, read_or_refuse
+from .inputs import fuzz_settings, graphs, networks, read_or_refuse, recording
 
-outcomes = Outcomes()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report():
-    yield
-    outcomes.dump(__name__)
+outcomes, _report = recording(__name__)
 
 
 @fuzz_settings(scale=4)

@@ -11,23 +11,17 @@ from solver import InvalidValueError, NetworkError, solve
 from solver.circuits.netlist import NetlistError
 
 from .inputs import (
-    Outcomes,
     damaged,
     fuzz_settings,
     netlist_texts,
     networks,
     node_link_payloads,
     read_or_refuse,
+    recording,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::solver.circuits.netlist.NetlistWarning")
-outcomes = Outcomes()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report():
-    yield
-    outcomes.dump(__name__)
+outcomes, _report = recording(__name__)
 
 
 def upload(text, filename):
