@@ -547,3 +547,24 @@ def test_writer_refuses_a_conductance_whose_resistance_no_double_holds():
         write_netlist(net)
     net.set_value("R1", 5.6e-309)  # the smallest whose resistance is finite reads back exactly
     assert read_netlist(write_netlist(net)) == net
+
+
+def nested_chain(depth):
+    lines = ["deep", f"V1 in 0 {depth}", "X1 in 0 s1"]
+    for k in range(1, depth):
+        lines += [f".subckt s{k} a b", "R1 a m 1", f"X1 m b s{k + 1}", ".ends"]
+    return "\n".join(lines + [f".subckt s{depth} a b", "R1 a b 1", ".ends"]) + "\n"
+
+
+def test_issue13_nesting_whose_names_would_fill_memory_is_refused():
+    """10^4 levels, one resistor each: 10^4 elements, but names holding 1.5e8 path characters.
+
+    Level d's resistor is named R.X1.X1...X1.R1: its path X1.X1...X1 (d names)
+    has 3d - 1 characters, 150,005,000 in all, over 64 per allowed element.
+    """
+    depth = 10_000
+    path_chars = sum(3 * d - 1 for d in range(1, depth + 1))
+    assert path_chars > 64 * 1_000_000
+    with pytest.raises(NetlistError, match=rf"{path_chars:,} characters of instance paths, over the "
+                                           r"limit of 64,000,000 .*from instance X1"):
+        read_netlist(nested_chain(depth))

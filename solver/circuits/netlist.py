@@ -51,9 +51,11 @@ subcircuits expand to are counted from their definitions, and a netlist over
 ``max_elements`` or ``max_nodes`` (:data:`MAX_ELEMENTS`, :data:`MAX_NODES` by
 default) is refused with the instance path at which the limit is passed. So a
 few hundred bytes of subcircuits that each instantiate the next twice are
-refused at once, not expanded to millions of elements. Expansion uses an
-explicit stack (any nesting depth, no ``RecursionError``) and continuation
-lines are joined once (no quadratic copying).
+refused at once, not expanded to millions of elements; so is nesting so deep
+that the expanded names (``R.X1.X1...X1.R1``) would hold more than
+:data:`PATH_CHARACTERS_PER_ELEMENT` characters of instance path per allowed
+element. Expansion uses an explicit stack (no ``RecursionError`` at any
+depth) and continuation lines are joined once (no quadratic copying).
 """
 
 from __future__ import annotations
@@ -631,23 +633,27 @@ def _touched_nodes(body, sizes):
 def _body_size(sub, sizes):
     """Size of one instance of ``sub`` (its children already sized).
 
-    ``(elements, nodes, own elements, own nodes, touched port indices)``:
-    totals with nested instances, the parts of the body itself (its inner
-    nodes: not ports, not ground), and which ports the expansion touches.
+    ``(elements, nodes, own elements, own nodes, touched port indices, path
+    characters)``: totals with nested instances, the parts of the body itself
+    (its inner nodes: not ports, not ground), which ports the expansion
+    touches, and the characters that the instance paths inside it add to the
+    expanded names (an element ``k`` levels down carries ``k`` instance names).
     """
     ports = [p.lower() for p in sub.ports]
     touched = _touched_nodes(sub.merged, sizes)
     inner = {t for t in touched if not _is_ground(t)} - set(ports)
-    own_elements = elements = nodes = 0
+    own_elements = elements = nodes = chars = 0
     for e in sub.merged:
         if e[KIND] == "x":
             child = sizes[e[VALUE].lower()]
             elements += child[0]
             nodes += child[1]
+            chars += child[5] + child[0] * (len(e[NAME]) + 1)
         else:
             own_elements += 1
     touched_ports = frozenset(i for i, p in enumerate(ports) if p in touched)
-    return (elements + own_elements, nodes + len(inner), own_elements, len(inner), touched_ports)
+    return (elements + own_elements, nodes + len(inner), own_elements, len(inner), touched_ports,
+            chars)
 
 
 def _check_budget(top, subckts, sizes, max_elements, max_nodes):
@@ -688,6 +694,29 @@ def _check_budget(top, subckts, sizes, max_elements, max_nodes):
         raise _LineError(f"expanding subcircuit instance {where} passes "
                          f"the limit of {limit:,} {what} (max_{what}=); the whole netlist would "
                          f"expand to {total} {what}", last[LINE], last[TEXT])
+    _check_name_lengths(top, sizes, max_elements)
+
+
+def _check_name_lengths(top, sizes, max_elements):
+    """Refuse nesting so deep that the expanded names alone would fill memory.
+
+    Names grow with depth (``R.X1.X1...X1.R1``), so n levels of one element
+    each make n^2/2 instance names: 60,000 levels fit in 2 MB of text and
+    would take gigabytes. The budget is :data:`PATH_CHARACTERS_PER_ELEMENT`
+    characters of instance path per element allowed by ``max_elements``.
+    """
+    if max_elements is None:
+        return
+    limit = PATH_CHARACTERS_PER_ELEMENT * max_elements
+    chars = [(sizes[e[VALUE].lower()][5] + sizes[e[VALUE].lower()][0] * len(e[NAME]), e)
+             for e in top if e[KIND] == "x"]
+    total = sum(c for c, _ in chars)
+    if total > limit:
+        worst = max(chars, key=lambda c: c[0])[1]
+        raise _LineError(f"subcircuits nest so deeply that the expanded element names would hold "
+                         f"{total:,} characters of instance paths, over the limit of {limit:,} "
+                         f"({PATH_CHARACTERS_PER_ELEMENT} per element of max_elements=); the most "
+                         f"from instance {worst[NAME]}", worst[LINE], worst[TEXT])
 
 
 def _unknown_x(top):
@@ -784,6 +813,10 @@ def _build(flat, models, file, max_nodes=None):
 #: bytes expand to millions of elements; the count is checked before expanding.
 MAX_ELEMENTS = 1_000_000
 MAX_NODES = 1_000_000
+
+#: Characters of instance path (``X1.X2.``) per element that deep nesting may
+#: add to the expanded names, times ``max_elements`` (see ``_check_name_lengths``).
+PATH_CHARACTERS_PER_ELEMENT = 64
 
 #: Decimal node names up to this many digits become ints; longer ones (which
 #: Python will not even print as ints) stay strings.
