@@ -1,5 +1,7 @@
 """Round trip through NetworkX, and reading hand-written graphs."""
 
+from fractions import Fraction
+
 import networkx as nx
 import pytest
 
@@ -97,6 +99,11 @@ def test_issue13_huge_integer_value_is_named_not_overflow_error():
     with pytest.raises(InvalidValueError, match=r"edge 'a' -> '0' \(key 'V1'\): voltage 1000.*out of "
                                                 r"range"):
         Network.from_networkx(graph)
+    graph["a"]["0"]["V1"]["voltage"] = Fraction(-(10 ** 400), 3)
+    with pytest.raises(InvalidValueError, match=r"voltage Fraction\(-3333.*out of range"):
+        Network.from_networkx(graph)
+    graph["a"]["0"]["V1"]["voltage"] = Fraction(5, 2)
+    assert Network.from_networkx(graph).element("V1").value == 2.5
 
 
 def test_issue13_two_graph_nodes_naming_one_network_node_are_refused():

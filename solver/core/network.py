@@ -534,7 +534,7 @@ class Network:
             elif attr not in data and kind != "diode":
                 raise NetworkError(f"{where}: a {kind} needs attribute {attr!r}")
             value = data.get(attr, 0.0)  # a diode without a threshold has threshold 0
-            if isinstance(value, Integral) and not isinstance(value, bool):
+            if isinstance(value, Real) and not isinstance(value, (bool, float)):  # int, Fraction...
                 try:
                     value = float(value)
                 except OverflowError:
