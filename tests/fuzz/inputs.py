@@ -132,8 +132,36 @@ DOT_LINES = st.sampled_from([".model dx D(IS=1e-14)", ".model q1 NPN", ".subckt 
                              ".tran 1n 1u", ".param r=1", ".include x", ".subckt s1 a a", ".subckt"])
 
 
+PLAIN_VALUES = st.sampled_from(["1", "4.7k", "10kOhm", "1meg", "2.5", "0.7", "1e-3", "330", "1e6", "-5",
+                                "3.3V", "2mA", ".5"])
+WELL_FORMED_KINDS = st.sampled_from(["R", "R", "R", "V", "I", "D", "X", "*", "+", ";"])
+STRAY_LINE = st.integers(0, 9)
+
+
+@st.composite
+def well_formed_line(draw):
+    """A line the reader accepts in context (a value may still be refused, e.g. R = -5)."""
+    kind = draw(WELL_FORMED_KINDS)
+    a, b = str(draw(NODES)), str(draw(NODES))
+    name = kind + draw(SPICE_NAMES)
+    if kind == "R":
+        return f"{name} {a} {b} {draw(PLAIN_VALUES)}"
+    if kind in "VI":
+        return f"{name} {a} {b} {draw(st.sampled_from(['', 'DC ']))}{draw(PLAIN_VALUES)}"
+    if kind == "D":
+        return f"{name} {a} {b} dx"
+    if kind == "X":
+        return f"{name} {a} {b} s1"
+    if kind == "+":  # the tail of the previous line moved to a continuation
+        return "+"
+    return f"{kind} a comment {a} {b}"
+
+
 @st.composite
 def netlist_lines(draw):
+    """Mostly well-formed lines; one in ten from a loose grammar of hostile ones."""
+    if draw(STRAY_LINE):
+        return draw(well_formed_line())
     kind = draw(LINE_KINDS)
     if kind == ".":
         return draw(DOT_LINES)
@@ -145,12 +173,14 @@ def netlist_lines(draw):
 
 LINE_LISTS = st.lists(netlist_lines(), min_size=0, max_size=14)
 ENDINGS = st.sampled_from(["\n", "\n.end\n", "\n.end"])
+PRELUDES = st.sampled_from(["", ".model dx D(IS=1e-14)\n", ".subckt s1 p q\nR1 p m 1k\nD1 m q dx\n.ends\n"
+                                                          ".model dx D\n"])
 
 
 @st.composite
 def netlist_texts(draw):
-    """Netlist text from a loose grammar: mostly plausible lines, hostile ones mixed in."""
-    return "\n".join(["fuzz"] + draw(LINE_LISTS)) + draw(ENDINGS)
+    """Netlist text: a definitions prelude, mostly well-formed lines, hostile ones mixed in."""
+    return "fuzz\n" + draw(PRELUDES) + "\n".join(draw(LINE_LISTS)) + draw(ENDINGS)
 
 
 ACTIONS = st.sampled_from(["delete", "insert", "duplicate", "replace"])
