@@ -142,9 +142,38 @@ def _node_link_graph(payload):
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 raise UploadError(f"{field}[{i}] must be an object, got {_short(item)}")
-    # every link is an element: read as a multigraph whatever the file's flag says
-    payload = {**payload, "multigraph": True, "directed": True}
-    return nx.node_link_graph(payload, directed=True, multigraph=True, edges=edges)
+    # Built here rather than by nx.node_link_graph, which merges repeated ids and keys
+    # silently and passes attributes as keywords (an attribute named "self" breaks it).
+    # Every link is an element: a multigraph whatever the file's "multigraph" flag says.
+    graph = nx.MultiDiGraph()
+    for i, item in enumerate(payload["nodes"]):
+        node = _node_id(item.get("id"), f"nodes[{i}]: 'id'")
+        if node in graph:
+            raise UploadError(f"nodes[{i}]: node {_short(node)} is listed twice")
+        graph.add_nodes_from([(node, {k: v for k, v in item.items() if k != "id"})])
+    for i, link in enumerate(payload.get(edges, [])):
+        u = _node_id(link.get("source"), f"{edges}[{i}]: 'source'")
+        v = _node_id(link.get("target"), f"{edges}[{i}]: 'target'")
+        attrs = {k: value for k, value in link.items() if k not in ("source", "target", "key")}
+        key = link.get("key")
+        if key is None:
+            graph.add_edges_from([(u, v, attrs)])
+            continue
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise UploadError(f"{edges}[{i}]: 'key' must be a string or an integer, got {_short(key)}")
+        if graph.has_edge(u, v, key):
+            raise UploadError(f"{edges}[{i}]: a second link {_short(u)} -> {_short(v)} with key "
+                              f"{_short(key)}; keys must differ between the same two nodes")
+        graph.add_edges_from([(u, v, key, attrs)])
+    return graph
+
+
+def _node_id(value, where):
+    if value is None:
+        raise UploadError(f"{where} is missing")
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise UploadError(f"{where} must be a string or an integer, got {_short(value)}")
+    return value
 
 
 def _graphml_graph(text):

@@ -284,11 +284,22 @@ GRAPH_CLASSES = st.sampled_from([nx.MultiDiGraph, nx.MultiDiGraph, nx.DiGraph, n
 NODE_LISTS = st.lists(GRAPH_NODES, max_size=5, unique=True)
 
 
+SCHEMA_KINDS = st.sampled_from(sorted(VALUES))
+PLAIN_NUMBERS = st.floats(0.001, 1e3)
+
+
 @st.composite
 def edge_attributes(draw):
-    attrs = {"kind": draw(KINDS)}
-    for key in draw(VALUE_KEY_LISTS):
-        attrs[key] = draw(EDGE_VALUES)
+    """Half the time an edge in the schema (kind and its value), else kind and values drawn loosely."""
+    if draw(st.booleans()):
+        kind = draw(SCHEMA_KINDS)
+        key = {"resistor": draw(st.sampled_from(["conductance", "resistance"])), "diode": "threshold",
+               "vsource": "voltage", "isource": "current"}[kind]
+        attrs = {"kind": kind, key: draw(PLAIN_NUMBERS)}
+    else:
+        attrs = {"kind": draw(KINDS)}
+        for key in draw(VALUE_KEY_LISTS):
+            attrs[key] = draw(EDGE_VALUES)
     if draw(st.booleans()):
         attrs["name"] = draw(EDGE_NAMES)
     return attrs
@@ -297,8 +308,8 @@ def edge_attributes(draw):
 @st.composite
 def node_link_payloads(draw):
     """Node-link objects: the flags, nodes and links drawn field by field, hostile values included."""
-    nodes = draw(NODE_LISTS)
-    payload = {"nodes": [{**draw(NODE_ATTRIBUTES), "id": n} for n in nodes]}
+    nodes = draw(NODE_LISTS) + ["0"] * draw(st.booleans())  # ground listed half the time
+    payload = {"nodes": [{**draw(NODE_ATTRIBUTES), "id": n} for n in dict.fromkeys(nodes)]}
     for flag in ("directed", "multigraph"):
         choice = draw(FLAGS)
         if choice == "junk":

@@ -115,8 +115,9 @@ def test_issue13_upload_400_digit_integer_is_named():
 
 def test_issue13_upload_node_attribute_named_node():
     payload = json.loads(node_link(SOURCE_INTO_RESISTOR, directed=True, multigraph=True))
-    payload["nodes"][1]["node"] = "a label"
-    assert upload(json.dumps(payload), "c.json").node_attributes("a") == {"node": "a label"}
+    payload["nodes"][1].update(node="a label", self=2, node_for_adding=3)  # NetworkX keywords too
+    assert upload(json.dumps(payload), "c.json").node_attributes("a") == {
+        "node": "a label", "self": 2, "node_for_adding": 3}
 
 
 def test_issue13_subcircuit_bomb_upload_is_refused_by_the_app_budget():
@@ -133,10 +134,17 @@ def test_issue13_subcircuit_bomb_upload_is_refused_by_the_app_budget():
      "has 100,001 entries"),
     (json.dumps({"nodes": "abc", "links": []}), "field 'nodes' must be a list"),
     (json.dumps({"nodes": [1], "links": []}), r"nodes\[0\] must be an object"),
-    (json.dumps({"nodes": [{"id": "0"}, {"id": [1]}], "links": []}), "must be a string or an int"),
+    (json.dumps({"nodes": [{"id": "0"}, {"id": [1]}], "links": []}),
+     r"nodes\[1\]: 'id' must be a string or an integer, got \[1\]"),
+    (json.dumps({"nodes": [{"id": "0"}, {"id": "0", "x": 1}], "links": []}), r"nodes\[1\]: node '0' is listed twice"),
+    (json.dumps({"nodes": [{"id": "0"}], "links": [{"source": "0"}]}), r"links\[0\]: 'target' is missing"),
+    (json.dumps({"nodes": [{"id": "0"}], "links": [
+        {"source": "a", "target": "0", "key": "R1", "kind": "resistor", "resistance": 1},
+        {"source": "a", "target": "0", "key": "R1", "kind": "resistor", "resistance": 2}]}),
+     r"links\[1\]: a second link 'a' -> '0' with key 'R1'"),
     (json.dumps({"nodes": [{"id": 0}], "directed": "yes", "links": []}), "'directed' must be true or false"),
 ], ids=["deep nesting", "too many links", "nodes not a list", "node not an object", "list id",
-        "directed not a bool"])
+        "node twice", "no target", "key twice", "directed not a bool"])
 def test_issue13_hostile_node_link_uploads_are_named(text, what):
     with pytest.raises(NetworkError, match=what):
         upload(text, "c.json")
