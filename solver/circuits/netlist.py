@@ -567,7 +567,7 @@ def _flatten(top, subckts, max_elements, max_nodes):
     return out
 
 
-def _subckt_key(e, subckts, chain):
+def _subckt_key(e, subckts, chain, open_keys=frozenset()):
     """The subcircuit an X element instantiates, checked: it exists, ports match, no cycle."""
     inside = f" (in subcircuit {chain[-1]})" if chain else ""
     key = e[VALUE].lower()
@@ -578,7 +578,7 @@ def _subckt_key(e, subckts, chain):
     if len(e[NODES]) != len(sub.ports):
         raise _LineError(f"instance {e[NAME]} gives {len(e[NODES])} nodes but subcircuit {sub.name} "
                          f"(line {sub.line}) has {len(sub.ports)} ports" + inside, e[LINE], e[TEXT])
-    if key in chain:
+    if key in open_keys:  # a set: nesting 10^4 deep must not cost 10^8 list scans
         raise _LineError(f"subcircuit {sub.name} instantiates itself ("
                          f"{' -> '.join(chain + [key])})" + inside, e[LINE], e[TEXT])
     return key
@@ -597,19 +597,21 @@ def _instance_sizes(top, subckts):
         if root[KIND] != "x":
             continue
         key = _subckt_key(root, subckts, [])
-        chain = [key]
+        chain, open_keys = [key], {key}
         stack = [iter(subckts[key].merged)]
         while stack:
             for e in stack[-1]:
                 if e[KIND] == "x":
-                    child = _subckt_key(e, subckts, chain)
+                    child = _subckt_key(e, subckts, chain, open_keys)
                     if child not in sizes:
                         chain.append(child)
+                        open_keys.add(child)
                         stack.append(iter(subckts[child].merged))
                         break
             else:
                 stack.pop()
                 done = chain.pop()
+                open_keys.discard(done)
                 sizes[done] = _body_size(subckts[done], sizes)
     return sizes
 
