@@ -1,6 +1,5 @@
 """Fuzzing Network.from_networkx: a Network that mirrors the graph edge for edge, or a NetworkError."""
 
-import pytest
 from hypothesis import given
 
 from solver import Network
