@@ -27,6 +27,8 @@ from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
 from .core.solution import KKTCertificate, Solution, kkt_certificate
 from .core.solve import solve
+from .core.sweep import SweepInfeasibleError, sweep
+from .core.sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 
 __all__ = sorted([
     "DRN",
@@ -59,6 +61,12 @@ __all__ = sorted([
     "kkt_certificate",
     "read_netlist",
     "solve",
+    "sweep",
+    "Breakpoint",
+    "SampledSweep",
+    "Segment",
+    "Sweep",
+    "SweepInfeasibleError",
     "write_netlist",
 ])
 
