@@ -23,6 +23,7 @@ from .exceptions import (
     VoltageLoopError,
 )
 from .circuits.netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
+from .circuits.analyses import run_netlist
 from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
 from .core.solution import KKTCertificate, Solution, kkt_certificate
@@ -60,6 +61,7 @@ __all__ = sorted([
     "VoltageLoopError",
     "kkt_certificate",
     "read_netlist",
+    "run_netlist",
     "solve",
     "sweep",
     "Breakpoint",
