@@ -80,7 +80,7 @@ class SweepView(pn.viewable.Viewer):
         self.element = pn.widgets.Select(name="Sweep element", css_classes=["sweep-element"], width=160)
         self.start = pn.widgets.FloatInput(name="From", value=-5.0, css_classes=["sweep-start"], width=100)
         self.stop = pn.widgets.FloatInput(name="To", value=5.0, css_classes=["sweep-stop"], width=100)
-        self.quantities = pn.widgets.MultiChoice(name="Plot", css_classes=["sweep-quantities"], width=420)
+        self.quantities = pn.widgets.MultiSelect(name="Plot", css_classes=["sweep-quantities"], width=220, size=5)
         self.run_button = pn.widgets.Button(name="Sweep", button_type="primary", css_classes=["sweep-run"])
         self.iv_button = pn.widgets.Button(name="I-V of the two picked nodes", css_classes=["sweep-iv"],
                                            description="Tap two nodes on the circuit, then sweep a test "

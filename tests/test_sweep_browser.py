@@ -72,4 +72,4 @@ def test_sweep_tab(page, app_url):
     rows = list(csv.DictReader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
     assert [float(r["Vin"]) for r in rows] == pytest.approx([-5, -0.77, 0.77, 5])
     assert [float(r["v(out)"]) for r in rows] == pytest.approx([-0.7, -0.7, 0.7, 0.7])
-    assert page.errors == []
+    assert page.errors == [], page.errors[:5]
