@@ -91,6 +91,7 @@ class SweepView(pn.viewable.Viewer):
         self.segments = ColumnDataSource(dict(xs=[], ys=[], color=[], on=[]), name="sweep-segments")
         self.samples = ColumnDataSource(dict(x=[], y=[], q=[], on=[]), name="sweep-samples")
         self.marks = ColumnDataSource(dict(x=[], y=[], label=[]), name="sweep-breakpoints")
+        self.ends = ColumnDataSource(dict(x=[], y=[], label=[]), name="sweep-curve-names")
         self.figure = self._make_figure()
         self.result = None  # (Sweep or SampledSweep, swept element, what the x axis is)
         self.element.param.watch(self._on_element, "value")
@@ -110,6 +111,8 @@ class SweepView(pn.viewable.Viewer):
         fig.scatter("x", "y", source=self.marks, size=9, color="black", marker="diamond")
         fig.add_layout(LabelSet(x="x", y="y", text="label", source=self.marks, x_offset=6, y_offset=6,
                                 text_font_size="11px"))
+        fig.add_layout(LabelSet(x="x", y="y", text="label", source=self.ends, x_offset=-8, y_offset=4,
+                                text_align="right", text_font_size="11px", text_font_style="bold"))
         fig.on_event(Tap, self._on_tap)
         return fig
 
@@ -227,6 +230,9 @@ class SweepView(pn.viewable.Viewer):
                 my.append(float(self._series(result, q, b.value)))
                 ml.append(b.label if k == 0 else "")
         self.marks.data = dict(x=mx, y=my, label=ml)
+        end = float(dense[-1])
+        self.ends.data = dict(x=[end] * len(quantities), label=[label or q for q in quantities],
+                              y=[float(np.asarray(self._series(result, q, dense))[-1]) for q in quantities])
         self.figure.renderers = [r for r in self.figure.renderers if not isinstance(r, Span)]
         self.figure.center = [c for c in self.figure.center if not isinstance(c, Span)]
         for b in result.breakpoints:

@@ -70,7 +70,8 @@ def sweep(net, element, start=None, stop=None, *, values=None, tol=DEFAULT_TOL):
     Parameters
     ----------
     net : Network
-        Not modified: the sweep works on a copy.
+        Left as it was: the swept value is moved during the sweep and restored
+        at the end (reusing the network's compiled structure).
     element : str or tuple of two str
         The element to sweep. With ``start`` and ``stop``, a voltage or current
         source: the exact piecewise-affine curve. With ``values``, any element
@@ -248,7 +249,9 @@ class _ExactSweep:
     """The segment-by-segment walk of :func:`sweep` along one source."""
 
     def __init__(self, net, source, start, stop, tol):
-        self.net = net.copy()
+        # the sweep moves the source on the caller's network (restored when it ends), so that the
+        # network's compiled structure, cached on it, is reused rather than built again
+        self.net = net
         self.source = source
         self.kind = net.element(source).kind
         self.start, self.stop, self.tol = start, stop, tol
@@ -262,6 +265,13 @@ class _ExactSweep:
         return solve(self.net, tol=self.tol, warm_start=warm)
 
     def run(self) -> Sweep:
+        original = self.net.element(self.source).value
+        try:
+            return self._walk()
+        finally:
+            self.net.set_value(self.source, original)
+
+    def _walk(self) -> Sweep:
         try:
             sol = self._solve(self.start)
         except InfeasibleNetworkError as e:
@@ -467,7 +477,21 @@ def _sampled(net, element, values, tol) -> SampledSweep:
     else:
         first, second = np.meshgrid(axes[0], axes[1], indexing="xy")  # first varies fastest
         points = np.column_stack([first.reshape(-1), second.reshape(-1)])
-    work = net.copy()
+    work = net  # moved sample by sample, restored at the end (its compiled structure is reused)
+    originals = [(n, net.element(n).value) for n in names]
+    try:
+        volts, currents, conducting = _solve_samples(work, names, kinds, points, tol)
+    finally:
+        for n, value in originals:
+            work.set_value(n, value)
+    arrays = work.arrays()
+    return SampledSweep(parameters=names, quantity={n: QUANTITY[k] for n, k in zip(names, kinds)},
+                        points=points, nodes=arrays["nodes"], elements=_element_names(arrays),
+                        node_voltages=np.array(volts), element_currents=np.array(currents),
+                        conducting=conducting)
+
+
+def _solve_samples(work, names, kinds, points, tol):
     volts, currents, conducting = [], [], []
     sol = None
     for row in points:
@@ -484,8 +508,4 @@ def _sampled(net, element, values, tol) -> SampledSweep:
         volts.append(sol.node_voltages)
         currents.append(_stack_currents(sol))
         conducting.append(tuple(sorted(sol.active_diodes)))
-    arrays = work.arrays()
-    return SampledSweep(parameters=names, quantity={n: QUANTITY[k] for n, k in zip(names, kinds)},
-                        points=points, nodes=arrays["nodes"], elements=_element_names(arrays),
-                        node_voltages=np.array(volts), element_currents=np.array(currents),
-                        conducting=conducting)
+    return volts, currents, conducting
