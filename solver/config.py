@@ -60,5 +60,9 @@ SWEEP_CURRENT_TOL = 1e-10
 #: largest one, count as zero in the sweep's ratio test.
 SWEEP_RATE_TOL = 1e-12
 
+#: Pieces of an exact sweep shorter than this (relative to the swept values) are
+#: rounding around a degenerate value: they are not reported as segments.
+SWEEP_MIN_PIECE = 1e-12
+
 #: Limit on the segments of one exact sweep (each is one warm re-solve).
 SWEEP_MAX_SEGMENTS = 1_000_000

@@ -230,6 +230,47 @@ def _gap(s, k):
     return 0.25 * min(abs(xs[k + 1] - xs[k]), abs(xs[k + 2] - xs[k + 1]))
 
 
+def rounded_network(seed):
+    """A random network with integer sources and resistances and half-volt thresholds.
+
+    Round values make degenerate breakpoints common: several diodes at their
+    threshold at once, currents that all vanish at a source value of 0.
+    """
+    rng = np.random.default_rng(seed)
+    net = random_network(int(rng.integers(6, 25)), seed=seed, n_isources=2, floating_fraction=0.5,
+                         threshold_fraction=0.5, diode_fraction=0.6, extra_edges=1.0)
+    for e in net.elements():
+        if e.kind in ("vsource", "isource"):
+            net.set_value(e.name, float(np.round(e.value)))
+        elif e.kind == "diode":
+            net.set_value(e.name, float(np.round(e.value * 2) / 2))
+        else:
+            net.set_value(e.name, float(np.round(e.value)) or 1.0)
+    return net
+
+
+def check_against_solve(net, source, lo, hi, rng, points=200):
+    """The sweep equals solve at random values, and solve's conducting set changes at every breakpoint."""
+    s = feasible_part(net, source, lo, hi)
+    work = net.copy()
+    x = rng.uniform(min(s.start, s.stop), max(s.start, s.stop), points)
+    for xi, v in zip(x, s.voltages(x)):
+        work.set_value(source, xi)
+        sol = solve(work)
+        np.testing.assert_allclose(v, sol.node_voltages, rtol=0, atol=1e-9)
+        assert set(s.conducting(xi)) == set(sol.active_diodes) or _near_breakpoint(s, xi)
+    direction = 1 if s.stop >= s.start else -1
+    for k, b in enumerate(s.breakpoints):
+        d = _gap(s, k) * direction
+        sets = []
+        for xi in (b.value - d, b.value + d):
+            work.set_value(source, xi)
+            sets.append(set(solve(work).active_diodes))
+        assert sets[0] != sets[1], f"no change of conducting set at {b}"
+        assert sets[1] - sets[0] == set(b.switched_on) and sets[0] - sets[1] == set(b.switched_off)
+    return s
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_random_networks_match_solve(seed):
     rng = np.random.default_rng(1000 + seed)
@@ -240,23 +281,17 @@ def test_random_networks_match_solve(seed):
     lo, hi = source.value - 3.0, source.value + 3.0
     if seed % 2:
         lo, hi = hi, lo
-    s = feasible_part(net, source.name, lo, hi)
-    work = net.copy()
-    x = rng.uniform(min(s.start, s.stop), max(s.start, s.stop), 200)
-    for xi, v, i in zip(x, s.voltages(x), s.currents(x)):
-        work.set_value(source.name, xi)
-        sol = solve(work)
-        np.testing.assert_allclose(v, sol.node_voltages, rtol=0, atol=1e-9)
-        assert set(s.conducting(xi)) == set(sol.active_diodes) or _near_breakpoint(s, xi)
-    direction = 1 if s.stop >= s.start else -1
-    for k, b in enumerate(s.breakpoints):
-        d = _gap(s, k) * direction
-        sets = []
-        for xi in (b.value - d, b.value + d):
-            work.set_value(source.name, xi)
-            sets.append(set(solve(work).active_diodes))
-        assert sets[0] != sets[1], f"no change of conducting set at {b}"
-        assert sets[1] - sets[0] == set(b.switched_on) and sets[0] - sets[1] == set(b.switched_off)
+    check_against_solve(net, source.name, lo, hi, rng)
+
+
+@pytest.mark.parametrize("seed", [24, 26, 36, 45])  # each had degenerate breakpoints
+def test_degenerate_random_networks(seed):
+    net = rounded_network(seed)
+    sources = [e for e in net.elements() if e.kind in ("vsource", "isource")]
+    source = sources[seed % len(sources)]
+    rng = np.random.default_rng(seed)
+    for lo, hi in ((source.value - 3, source.value + 3), (source.value + 3, source.value - 3)):
+        check_against_solve(net, source.name, lo, hi, rng, points=40)
 
 
 def _near_breakpoint(s, x):

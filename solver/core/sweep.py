@@ -38,6 +38,7 @@ from ..config import (
     MAX_ELEMENTS,
     SWEEP_CURRENT_TOL,
     SWEEP_MAX_SEGMENTS,
+    SWEEP_MIN_PIECE,
     SWEEP_RATE_TOL,
     SWEEP_TIGHT_SLACK,
 )
@@ -288,7 +289,7 @@ class _ExactSweep:
         if self.start == self.stop:  # a single point
             i = _stack_currents(sol)
             self._piece(x, x, sol.node_voltages, sol.node_voltages, i, i,
-                        sol.element_currents["diode"] > SWEEP_CURRENT_TOL * sol.kkt.current_scale)
+                        sol.element_currents["diode"] > self._current_tol(sol))
         for _ in range(SWEEP_MAX_SEGMENTS):
             if x == self.stop:
                 break
@@ -305,7 +306,7 @@ class _ExactSweep:
             rate = dv[dp] - dv[dn]
             eps_v = SWEEP_RATE_TOL * (1.0 + float(np.max(np.abs(dv), initial=0.0)))
             eps_i = SWEEP_RATE_TOL * (1e-300 + float(np.max(np.abs(dlam), initial=0.0)))
-            strong = lam > SWEEP_CURRENT_TOL * sol.kkt.current_scale
+            strong = lam > self._current_tol(sol)
             conducting = strong | (tight & (dlam > eps_i))
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_slack = np.where(~tight & (rate > eps_v), slack / rate, np.inf)
@@ -328,7 +329,7 @@ class _ExactSweep:
     def _fast_direction(self, sol, tight):
         """The direction with the solve's own diode currents, or None if they do not give one."""
         lam = sol.element_currents["diode"]
-        strong = tight & (lam > SWEEP_CURRENT_TOL * sol.kkt.current_scale)
+        strong = tight & (lam > self._current_tol(sol))
         found = self.direction.solve(strong, tight & ~strong, sol._warm[2])
         if found is None:
             return None
@@ -376,7 +377,7 @@ class _ExactSweep:
             lam = np.zeros(len(self.names))
             lam[keep] = lam_keep
             v_here = K.node_potentials(u, s.comp, here.cn.offset)
-            scale_i = SWEEP_CURRENT_TOL * sol.kkt.current_scale
+            scale_i = self._current_tol(sol)
             rate = (dv[dp] - dv[dn])
             eps_v = SWEEP_RATE_TOL * (1.0 + float(np.max(np.abs(dv), initial=0.0)))
             eps_i = SWEEP_RATE_TOL * (1e-300 + float(np.max(np.abs(dlam), initial=0.0)))
@@ -402,9 +403,19 @@ class _ExactSweep:
         except InfeasibleNetworkError:
             self._infeasible(x, [])
         i0, i1 = _stack_currents(sol), _stack_currents(new)
-        conducting = new.element_currents["diode"] > SWEEP_CURRENT_TOL * new.kkt.current_scale
+        conducting = new.element_currents["diode"] > self._current_tol(new)
         self._piece(x, x_next, sol.node_voltages, new.node_voltages, i0, i1, conducting)
         return x_next, new
+
+    def _current_tol(self, sol):
+        """Below this a diode current counts as zero: relative to the solution's currents, but never
+        below what the sweep's own values drive through the network (at a value where every current
+        vanishes, rounding noise must not count as conduction)."""
+        reach = max(abs(self.start), abs(self.stop))
+        if self.kind == "vsource":
+            rg = self.net.arrays()["resistor"][2]
+            reach *= float(np.max(rg, initial=0.0))
+        return SWEEP_CURRENT_TOL * max(sol.kkt.current_scale, reach)
 
     def _currents(self, v, i_dio, icur):
         """Every element's current from potentials, diode and current-source currents (KCL for the rest)."""
@@ -435,11 +446,18 @@ class _ExactSweep:
     def _result(self, complete) -> Sweep:
         arrays = self.net.arrays()
         segments = []
-        for x0, x1, *_, on in self.pieces:
+        # pieces shorter than rounding (around a degenerate value) do not make segments of their own
+        shortest = SWEEP_MIN_PIECE * (abs(self.start) + abs(self.stop) + abs(self.stop - self.start))
+        real = [p for p in self.pieces if abs(p[1] - p[0]) > shortest] or self.pieces[:1]
+        for k, (x0, x1, *_, on) in enumerate(real):
+            x0 = self.start if k == 0 else segments[-1].stop
             if segments and set(segments[-1].conducting) == on:  # touched a threshold: no switch
                 segments[-1] = Segment(segments[-1].start, x1, segments[-1].conducting)
             else:
                 segments.append(Segment(x0, x1, tuple(sorted(on))))
+        if segments and self.pieces:
+            last = segments[-1]
+            segments[-1] = Segment(last.start, self.pieces[-1][1], last.conducting)
         breakpoints = [
             Breakpoint(after.start, tuple(sorted(set(after.conducting) - set(before.conducting))),
                        tuple(sorted(set(before.conducting) - set(after.conducting))))
