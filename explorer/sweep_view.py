@@ -97,7 +97,9 @@ class SweepView(pn.viewable.Viewer):
         self.element.param.watch(self._on_element, "value")
         self.run_button.on_click(lambda e: self.run())
         self.iv_button.on_click(lambda e: self.run_iv())
-        self.store.param.watch(self._on_network, "version")
+        # element and node names change only with a new network object (edits replace it), so value
+        # changes such as slider drags cost this view nothing
+        self.store.param.watch(self._on_network, "network")
         self._on_network()
 
     # ------------------------------------------------------------------ widgets
@@ -183,7 +185,7 @@ class SweepView(pn.viewable.Viewer):
         sign = -1.0 if quantity.startswith("-") else 1.0
         quantity = quantity.lstrip("-")
         inner = quantity[2:-1]
-        exact = result.breakpoints is not None and hasattr(result, "segments")
+        exact = hasattr(result, "segments")
         if quantity.startswith("v("):
             return result.voltage(inner, x) if exact else result.voltage(inner)
         return sign * (result.current(inner, x) if exact else result.current(inner))
