@@ -259,6 +259,7 @@ class _ExactSweep:
         self.sigma = 1.0 if stop >= start else -1.0
         self.pieces = []  # (x0, x1, V0, V1, I0, I1, conducting frozenset), in sweep order
         self.solves = 0
+        self._reach = None  # the largest current the swept values drive (for _current_tol)
 
     def _solve(self, x, warm=None):
         self.net.set_value(self.source, x)
@@ -314,6 +315,9 @@ class _ExactSweep:
             step = float(min(np.min(t_slack, initial=np.inf), np.min(t_off, initial=np.inf)))
             remaining = abs(self.stop - x)
             x_next = self.stop if step >= remaining else x + self.sigma * step
+            if x_next == x:  # a step below the resolution of floats at x: step over it
+                x, sol = self._sampled_piece(x, sol)
+                continue
             i0 = self._currents(v, lam, sol.element_currents["isource"])
             di = self._currents(dv, dlam, unit)
             warm = _warm(sol, self.structure, in_w, self.direction.state.factor)
@@ -411,11 +415,12 @@ class _ExactSweep:
         """Below this a diode current counts as zero: relative to the solution's currents, but never
         below what the sweep's own values drive through the network (at a value where every current
         vanishes, rounding noise must not count as conduction)."""
-        reach = max(abs(self.start), abs(self.stop))
-        if self.kind == "vsource":
-            rg = self.net.arrays()["resistor"][2]
-            reach *= float(np.max(rg, initial=0.0))
-        return SWEEP_CURRENT_TOL * max(sol.kkt.current_scale, reach)
+        if self._reach is None:
+            reach = max(abs(self.start), abs(self.stop))
+            if self.kind == "vsource":
+                reach *= float(np.max(self.net.arrays()["resistor"][2], initial=0.0))
+            self._reach = reach
+        return SWEEP_CURRENT_TOL * max(sol.kkt.current_scale, self._reach)
 
     def _currents(self, v, i_dio, icur):
         """Every element's current from potentials, diode and current-source currents (KCL for the rest)."""
