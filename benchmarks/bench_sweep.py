@@ -61,18 +61,23 @@ def feasible_range(net, source, start, stop):
         return start, e.value
 
 
-def warm_resolve_time(net, source, x, step, repeats):
+def median_warm_resolve(net, source, first, values):
+    """Solve at ``first``, then the median time of warm re-solves moving the source through ``values``."""
     work = net.copy()
-    work.set_value(source, x)
+    work.set_value(source, first)
     sol = solve(work)
-    values = [x + step * ((k % 2) * 2 - 1) for k in range(repeats)]
     times = []
-    for v in values:
-        work.set_value(source, v)
+    for x in values:
+        work.set_value(source, x)
         t0 = time.perf_counter()
         sol = solve(work, warm_start=sol)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def warm_resolve_time(net, source, x, step, repeats):
+    """Warm re-solves after small moves of the source around ``x`` (the conducting set stays)."""
+    return median_warm_resolve(net, source, x, [x + step * ((k % 2) * 2 - 1) for k in range(repeats)])
 
 
 def crossing_resolve_time(net, source, s, rounds=3):
@@ -83,17 +88,7 @@ def crossing_resolve_time(net, source, s, rounds=3):
     mids = [0.5 * (seg.start + seg.stop) for seg in s.segments]
     if len(mids) < 2:
         return float("nan")
-    work = net.copy()
-    work.set_value(source, mids[0])
-    sol = solve(work)
-    times = []
-    path = (mids[1:] + mids[-2::-1]) * rounds
-    for x in path:
-        work.set_value(source, x)
-        t0 = time.perf_counter()
-        sol = solve(work, warm_start=sol)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_warm_resolve(net, source, mids[0], (mids[1:] + mids[-2::-1]) * rounds)
 
 
 def against_ngspice(net, source, start, stop, s, t_sweep, points):
