@@ -14,6 +14,7 @@ PARTS = [
     ("results_drn.md", "Deep resistive networks on MNIST (issue 4)", "bench_drn.py"),
     ("results_latency.md", "Explorer latency (issue 5)", "bench_latency.py"),
     ("results_inputs.md", "Input paths under attack: reader budgets and fuzzing (issue 13)", "bench_inputs.py"),
+    ("results_sweep.md", "Exact DC sweeps against warm re-solves and ngspice `.dc` (issue 11)", "bench_sweep.py"),
 ]
 
 

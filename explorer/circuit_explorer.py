@@ -10,6 +10,7 @@ from solver import Network
 from .circuit_view import CircuitView
 from .panels import ConvergenceView, DisplayPanel, EditorPanel, FilesPanel, ReadoutPanel, StatusBar
 from .state import CircuitStore
+from .sweep_view import SweepView
 
 __all__ = ["CircuitExplorer"]
 
@@ -48,6 +49,7 @@ class CircuitExplorer(pn.viewable.Viewer):
         self.display = DisplayPanel(store=s)
         self.files = FilesPanel(store=s)
         self.convergence = ConvergenceView(store=s)
+        self.sweep_view = SweepView(store=s)
         self._learning_view = None
 
     @property
@@ -70,7 +72,7 @@ class CircuitExplorer(pn.viewable.Viewer):
             self.convergence,
             sizing_mode="stretch_width",
         )
-        tabs = [("Circuit", circuit_tab)]
+        tabs = [("Circuit", circuit_tab), ("Sweep", self.sweep_view)]
         if self.learning:
             tabs.append(("Learning", self.learning_view))
         return pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=False)

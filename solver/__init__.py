@@ -23,10 +23,13 @@ from .exceptions import (
     VoltageLoopError,
 )
 from .circuits.netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
+from .circuits.analyses import run_netlist
 from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
 from .core.solution import KKTCertificate, Solution, kkt_certificate
 from .core.solve import solve
+from .core.sweep import SweepInfeasibleError, sweep
+from .core.sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 
 __all__ = sorted([
     "DRN",
@@ -58,7 +61,14 @@ __all__ = sorted([
     "VoltageLoopError",
     "kkt_certificate",
     "read_netlist",
+    "run_netlist",
     "solve",
+    "sweep",
+    "Breakpoint",
+    "SampledSweep",
+    "Segment",
+    "Sweep",
+    "SweepInfeasibleError",
     "write_netlist",
 ])
 

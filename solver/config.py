@@ -49,3 +49,20 @@ CG_MAX_ITERATIONS = 6
 #: How far (times the voltage scale) a loop of voltage sources, or a diode held
 #: by sources alone, may be off before the network is rejected.
 SOURCE_LOOP_TOLERANCE = 1e-9
+
+#: Sweeps (:func:`solver.sweep`): a diode whose slack is below this (times the
+#: voltage scale) at an exact solve counts as at its threshold, and one whose
+#: current is above this (times the current scale) as conducting.
+SWEEP_TIGHT_SLACK = 1e-10
+SWEEP_CURRENT_TOL = 1e-10
+
+#: Rates of change (per unit of the swept value) below this, relative to the
+#: largest one, count as zero in the sweep's ratio test.
+SWEEP_RATE_TOL = 1e-12
+
+#: Pieces of an exact sweep shorter than this (relative to the swept values) are
+#: rounding around a degenerate value: they are not reported as segments.
+SWEEP_MIN_PIECE = 1e-12
+
+#: Limit on the segments of one exact sweep (each is one warm re-solve).
+SWEEP_MAX_SEGMENTS = 1_000_000

@@ -222,10 +222,10 @@ def test_unsupported_elements_name_file_line_and_text(tmp_path, line, what):
 
 
 @pytest.mark.parametrize("line, what", [
-    (".tran 1n 1u", "analysis .tran"), (".dc V1 0 1 0.1", "analysis .dc"), (".ac dec 10 1 1k", "analysis .ac"),
+    (".tran 1n 1u", "analysis .tran"), (".tf v(a) V1", "analysis .tf"), (".ac dec 10 1 1k", "analysis .ac"),
     (".param r=1k", "unsupported dot-command .param"), (".include models.lib", ".include"),
     (".lib foo.lib tt", ".lib"), (".save all", "unsupported dot-command .save"),
-    (".control", "unsupported dot-command"), (".frobnicate", "unsupported dot-command .frobnicate"),
+    (".control", "never closed with .endc"), (".frobnicate", "unsupported dot-command .frobnicate"),
     (".global vdd", "unsupported dot-command"), (".ic v(a)=1", "unsupported"),
 ])
 def test_unsupported_dot_commands(line, what):

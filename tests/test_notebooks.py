@@ -31,6 +31,7 @@ def test_the_readme_lists_every_notebook():
         "03_exact_coordinate_descent.ipynb",
         "04_equilibrium_propagation.ipynb",
         "05_reproducing_the_paper.ipynb",
+        "06_transfer_curves.ipynb",
     ]
     readme = (NOTEBOOK_DIR / "README.md").read_text(encoding="utf-8")
     for path in NOTEBOOKS:

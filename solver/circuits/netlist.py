@@ -20,7 +20,9 @@ netlist                network
 plus the title line (the first non-blank line), ``*`` comment lines, ``;``
 and `` $`` inline comments, ``+`` continuation lines, ``.title``, ``.op``,
 ``.model``, ``.subckt``/``.ends``, ``.end`` and ``.options`` (ignored: it
-only tunes a simulator). Names and keywords are
+only tunes a simulator). ``.dc`` sweeps are skipped here and run by
+:func:`solver.run_netlist`; a ``.control ... .endc`` block (ngspice
+commands) is skipped with a :class:`NetlistWarning`. Names and keywords are
 case-insensitive (the first spelling of a node or element is kept), values
 take SPICE's scale suffixes (``f p n u m k meg g t``, and ``mil``) followed by
 any unit letters: ``10kOhm``, ``5V``, ``2.5mA``. Beware that, as in SPICE,
@@ -38,7 +40,7 @@ from the diode's cathode, a node that nothing else touches) it reads it back as
 one diode with ``threshold=0.7``, so ``read_netlist(write_netlist(net)) == net``.
 
 Everything else (capacitors, inductors, transistors, controlled sources,
-analyses other than ``.op``, ``.param``, ``.include``, unknown dot-commands ...)
+analyses other than ``.op`` and ``.dc``, ``.param``, ``.include``, unknown dot-commands ...)
 is rejected with a :class:`NetlistError` naming the file, the line and its
 text, as are malformed values, values beyond a double's range (``1e400``, a
 400-digit integer) and duplicate names. A transient or AC
@@ -266,7 +268,7 @@ _UNSUPPORTED_ELEMENTS = {
     "y": "transmission lines", "z": "MESFETs",
 }
 
-_ANALYSES = {".ac", ".dc", ".tran", ".noise", ".tf", ".sens", ".pz", ".disto", ".four",
+_ANALYSES = {".ac", ".tran", ".noise", ".tf", ".sens", ".pz", ".disto", ".four",
              ".meas", ".measure", ".pss", ".sp"}
 
 
@@ -349,9 +351,14 @@ def _parse(text):
     current = None  # the .subckt being defined
     body = top
     append = body.append
+    control = None  # line number of an open .control block: ngspice commands, skipped
     for number, line in logical:
         tokens = line.split()
         name = tokens[0]
+        if control is not None:
+            if name.lower() == ".endc":
+                control = None
+            continue
         c = name[0].lower()
         if c == "r" and len(tokens) == 4:  # the common case, kept short
             token = tokens[3]
@@ -387,8 +394,13 @@ def _parse(text):
             if current is not None:
                 raise _LineError(f".end inside .subckt {current.name} (missing .ends)", number, line)
             break
-        if head in (".op", ".options", ".option", ".opt"):
-            continue  # simulator settings: they do not change the circuit
+        if head in (".op", ".options", ".option", ".opt", ".dc"):
+            continue  # simulator settings and analyses (run_netlist runs .dc): not the circuit
+        if head == ".control":
+            control = number
+            warnings.warn(f"line {number}: skipping the .control ... .endc block (ngspice commands; "
+                          "run the analyses with solver.run_netlist)", NetlistWarning, stacklevel=2)
+            continue
         if head == ".title":
             title = line[len(name):].strip()
             continue
@@ -439,10 +451,12 @@ def _parse(text):
             raise _LineError(f"{head} is not supported; paste the included netlist in place",
                              number, line)
         raise _LineError(f"unsupported dot-command {name} (supported: .title .model .subckt "
-                         ".ends .op .options .end)", number, line)
+                         ".ends .op .dc .control .options .end)", number, line)
     if current is not None:
         raise _LineError(f".subckt {current.name} is never closed with .ends", current.line,
                          current.text)
+    if control is not None:
+        raise _LineError(".control block is never closed with .endc", control, ".control")
     return title, top, subckts, models
 
 

@@ -129,8 +129,8 @@ class SpiceResult:
     output: str = field(default="", repr=False)
 
 
-def _read_raw(path):
-    """Variable names and values of the single point of an ngspice raw file (binary or ASCII)."""
+def _read_raw_vectors(path):
+    """Every variable of an ngspice raw file (binary or ASCII, real data) as an array over its points."""
     with open(path, "rb") as fh:
         data = fh.read()
     names = []
@@ -152,16 +152,42 @@ def _read_raw(path):
                 pos = end + 1
                 names.append(fields[1].lower())
         elif key == "binary":
-            values = np.frombuffer(data, dtype="<f8", count=n_vars, offset=pos)
+            values = np.frombuffer(data, dtype="<f8", count=n_vars * n_points, offset=pos)
             break
         elif key == "values":
-            text = data[pos:].decode("latin-1").split()
-            # ASCII: the point index, then one value per variable
-            values = np.array([float(t) for t in text[1:1 + n_vars]])
+            numbers = data[pos:].decode("latin-1").split()
+            # ASCII: each point is its index followed by one value per variable
+            rows = [numbers[k * (n_vars + 1) + 1:(k + 1) * (n_vars + 1)] for k in range(n_points)]
+            values = np.array(rows, dtype=float).reshape(-1)
             break
-    if n_points != 1:
-        raise NgspiceError(f"expected one operating point in {path}, found {n_points}")
-    return dict(zip(names, values.tolist()))
+    table = values.reshape(n_points, n_vars)
+    return {name: table[:, k].copy() for k, name in enumerate(names)}
+
+
+def _run_batch(netlist, executable, timeout):
+    """Run ``ngspice -b`` on netlist text; return (every raw-file vector, wall seconds, its output)."""
+    if shutil.which(executable) is None:
+        raise NgspiceError(f"{executable!r} not found; install ngspice (Debian: apt-get install ngspice)")
+    with tempfile.TemporaryDirectory(prefix="resistive-explorer-ngspice-") as tmp:
+        deck = os.path.join(tmp, "circuit.cir")
+        raw = os.path.join(tmp, "circuit.raw")
+        with open(deck, "w") as fh:
+            fh.write(netlist)
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run([executable, "-b", "-r", raw, deck], capture_output=True,
+                                  text=True, timeout=timeout, cwd=tmp)
+        except subprocess.TimeoutExpired as e:
+            raise NgspiceError(f"ngspice took more than {timeout:g} s") from e
+        wall = time.perf_counter() - t0
+        output = proc.stdout + proc.stderr
+        # ngspice notes failed gmin or source stepping on its way and still
+        # succeeds; only an aborted analysis or a missing raw file is a failure
+        failed = re.search(r"(?i)simulation\(s\) aborted|^error", output, re.MULTILINE)
+        if proc.returncode != 0 or not os.path.exists(raw) or failed:
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise NgspiceError(f"ngspice failed (exit code {proc.returncode}):\n{tail}")
+        return _read_raw_vectors(raw), wall, output
 
 
 def run_ngspice(net: Network, *, diode_model=NGSPICE_DIODE_MODEL, executable="ngspice",
@@ -191,8 +217,6 @@ def run_ngspice(net: Network, *, diode_model=NGSPICE_DIODE_MODEL, executable="ng
     NgspiceError
         When ngspice is not installed, fails, or does not converge.
     """
-    if shutil.which(executable) is None:
-        raise NgspiceError(f"{executable!r} not found; install ngspice (Debian: apt-get install ngspice)")
     index = {node: (GROUND if node == GROUND else f"n{i}") for i, node in enumerate(net.nodes)}
     letter = {"resistor": "R", "diode": "D", "vsource": "V", "isource": "I"}
     spice_name = {}
@@ -204,26 +228,10 @@ def run_ngspice(net: Network, *, diode_model=NGSPICE_DIODE_MODEL, executable="ng
     lines += [f".options acct {options}".rstrip(), ".op", ".end"]
     netlist = "\n".join(lines) + "\n"
 
-    with tempfile.TemporaryDirectory(prefix="resistive-explorer-ngspice-") as tmp:
-        deck = os.path.join(tmp, "circuit.cir")
-        raw = os.path.join(tmp, "circuit.raw")
-        with open(deck, "w") as fh:
-            fh.write(netlist)
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run([executable, "-b", "-r", raw, deck], capture_output=True,
-                                  text=True, timeout=timeout, cwd=tmp)
-        except subprocess.TimeoutExpired as e:
-            raise NgspiceError(f"ngspice took more than {timeout:g} s") from e
-        wall = time.perf_counter() - t0
-        output = proc.stdout + proc.stderr
-        # ngspice notes failed gmin or source stepping on its way and still
-        # succeeds; only an aborted analysis or a missing raw file is a failure
-        failed = re.search(r"(?i)simulation\(s\) aborted|^error", output, re.MULTILINE)
-        if proc.returncode != 0 or not os.path.exists(raw) or failed:
-            tail = "\n".join(output.strip().splitlines()[-15:])
-            raise NgspiceError(f"ngspice failed (exit code {proc.returncode}):\n{tail}")
-        values = _read_raw(raw)
+    vectors, wall, output = _run_batch(netlist, executable, timeout)
+    if len(next(iter(vectors.values()), [])) != 1:
+        raise NgspiceError(f"expected one operating point from ngspice, found {len(next(iter(vectors.values()), []))}")
+    values = {name: float(v[0]) for name, v in vectors.items()}
 
     voltages = {}
     for node, text in index.items():

@@ -9,5 +9,8 @@ holds the answer with its KKT certificate.
 from .network import GROUND, KINDS, Element, Network
 from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
+from .sweep import SweepInfeasibleError, sweep
+from .sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 
-__all__ = ["GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve"]
+__all__ = ["Breakpoint", "Element", "GROUND", "KINDS", "KKTCertificate", "Network", "SampledSweep", "Segment",
+           "Solution", "Sweep", "SweepInfeasibleError", "kkt_certificate", "solve", "sweep"]
