@@ -13,7 +13,7 @@ weights ``Ws[k]`` of shape ``(n_k, n_{k+1})`` between network layers ``k`` and
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.typed import List
 
 from ..config import NUMBA_OPTIONS
@@ -22,6 +22,16 @@ from ..config import NUMBA_OPTIONS
 #: contraction (FMA) so that sums and dot products vectorise. NaN and infinity
 #: semantics stay exact (no ``nnan``/``ninf``), so checks keep working.
 DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", "arcp"})
+
+#: The parallel kernels (:func:`rank_update_project`, :func:`relax`): the same flags
+#: with numba's thread pool. They only parallelise explicit ``prange`` loops over
+#: blocks of columns; they hold no array reductions that numba could split by thread.
+DRN_PARALLEL_OPTIONS = dict(DRN_NUMBA_OPTIONS, parallel=True)
+
+#: Columns per task of the parallel kernels. A constant, not derived from the
+#: number of threads: the partition, and so the order of every sum, is the same
+#: for any thread count, which makes results bit-identical across thread counts.
+BLOCK = 128
 
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
@@ -108,120 +118,194 @@ def _row_sum(w):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
+def _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum):
+    """Columns ``[cb * BLOCK, (cb + 1) * BLOCK)`` of :func:`rank_update_project`, row by row."""
+    j0 = cb * BLOCK
+    j1 = min(j0 + BLOCK, W.shape[1])
+    cs = colsum[j0:j1]
+    cs[:] = 0.0
+    for b in range(Xp.shape[0]):
+        P[b, j0:j1] = 0.0
+    cc = c[j0:j1]
+    for i in range(W.shape[0]):
+        w = W[i, j0:j1]
+        _add_row(w, r[i], cc)
+        for k in range(U.shape[0]):
+            if U[k, i] != 0.0:
+                _axpy(U[k, i], E[k, j0:j1], w)
+        _clip_row(w)
+        _accumulate(w, cs)
+        if want_rowsum:
+            rowparts[cb, i] = _row_sum(w)
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], w, P[b, j0:j1])
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
 def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
     """One pass over ``W``: clipped rank-k update, column (and row) sums and a product.
 
     ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
     ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
-    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. Each row
-    is read once from memory and worked on while it sits in L1 (a few short
-    passes); zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
+    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
+    columns are cut into blocks of ``BLOCK``, one task each (on all threads):
+    each row segment is read once from memory and worked on while it sits in
+    L1; zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
     pixels make common. For the input weights of a DRN this fuses the previous
-    batch's EP update with the next batch's input product.
+    batch's EP update with the next batch's input product. Row sums add the
+    blocks' partial sums in block order, so no result depends on the threads.
 
     Readable equivalent (left for reference)::
 
         W[:] = np.maximum(W + r[:, None] + c[None, :] + U.T @ E, 0)
         rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
     """
-    colsum[:] = 0.0
-    P[:] = 0.0
+    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
+    rowparts = np.empty((n_blocks, W.shape[0] if want_rowsum else 0), dtype=W.dtype)
+    if n_blocks == 1:  # no thread start-up for a narrow matrix
+        _update_block(0, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
+    else:
+        for cb in prange(n_blocks):
+            _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
+    if want_rowsum:
+        for i in range(W.shape[0]):
+            s = W.dtype.type(0.0)
+            for cb in range(n_blocks):
+                s += rowparts[cb, i]
+            rowsum[i] = s
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _project_block(cb, W, Xp, P):
+    j0 = cb * BLOCK
+    j1 = min(j0 + BLOCK, W.shape[1])
+    for b in range(Xp.shape[0]):
+        P[b, j0:j1] = 0.0
     for i in range(W.shape[0]):
-        w = W[i]
-        _add_row(w, r[i], c)
-        for k in range(U.shape[0]):
-            if U[k, i] != 0.0:
-                _axpy(U[k, i], E[k], w)
-        _clip_row(w)
-        _accumulate(w, colsum)
-        if want_rowsum:
-            rowsum[i] = _row_sum(w)
         for b in range(Xp.shape[0]):
             if Xp[b, i] != 0.0:
-                _axpy(Xp[b, i], w, P[b])
+                _axpy(Xp[b, i], W[i, j0:j1], P[b, j0:j1])
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def project(W, Xp, P):
+    """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
+    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
+    if n_blocks == 1:
+        _project_block(0, W, Xp, P)
+    else:
+        for cb in prange(n_blocks):
+            _project_block(cb, W, Xp, P)
+
+
+#: How the input from a neighbouring layer reaches a block (see :func:`_relax_block`).
+_NONE, _PRODUCT, _NARROW, _WIDE = 0, 1, 2, 3
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _layer_input(k, P, Vs, Ws, WTs, bs, acc):
-    """acc = (input from the layer below) + (input from the layer above) + bias."""
-    L = len(Vs)
-    B = acc.shape[0]
+def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, WTa,
+                 is_output, y, beta):
+    """Exact block minimiser of columns ``[j0, j1)`` of one layer.
+
+    ``acc`` = bias + input from below (``below``: ``_PRODUCT`` adds the
+    precomputed ``Vb = X_in @ W[0]``; ``_NARROW`` dots with the rows of
+    ``WTb = Wb.T``; ``_WIDE`` adds rows of ``Wb``) + input from above
+    (``Va @ Wa.T``; ``_NONE`` for the output layer); then each node goes to
+    the weighted mean ``acc / den`` (output nodes nudged towards ``y`` with
+    conductance ``beta``), clipped by its diode: the first half of a hidden
+    layer is excitatory (``v >= 0``), the second inhibitory (``v <= 0``).
+    Every entry of the block is summed in the same order whatever the block.
+    """
+    B = V.shape[0]
     for b in range(B):
-        acc[b, :] = bs[k]
-    if k == 0:
-        acc += P
-    else:  # acc += Vs[k-1] @ Ws[k]
-        Wk = Ws[k]
-        Vp = Vs[k - 1]
-        if Wk.shape[1] < NARROW_COLUMNS:
-            WTk = WTs[k]
+        acc[b, j0:j1] = bias[j0:j1]
+    if below == _PRODUCT:
+        for b in range(B):
+            _axpy(V.dtype.type(1.0), Vb[b, j0:j1], acc[b, j0:j1])
+    elif below == _NARROW:
+        for b in range(B):
+            for j in range(j0, j1):
+                acc[b, j] += _dot(WTb[j], Vb[b])
+    else:
+        for i in range(Wb.shape[0]):
             for b in range(B):
-                for j in range(WTk.shape[0]):
-                    acc[b, j] += _dot(WTk[j], Vp[b])
+                if Vb[b, i] != 0.0:
+                    _axpy(Vb[b, i], Wb[i, j0:j1], acc[b, j0:j1])
+    if above == _NARROW:
+        for m in range(WTa.shape[0]):
+            for b in range(B):
+                if Va[b, m] != 0.0:
+                    _axpy(Va[b, m], WTa[m, j0:j1], acc[b, j0:j1])
+    elif above == _WIDE:
+        if B == 4:
+            _dots4(Wa[j0:j1], Va, acc[:, j0:j1])
         else:
-            for i in range(Wk.shape[0]):
+            for j in range(j0, j1):
                 for b in range(B):
-                    if Vp[b, i] != 0.0:
-                        _axpy(Vp[b, i], Wk[i], acc[b])
-    if k < L - 1:  # acc += Vs[k+1] @ Ws[k+1].T
-        Wn = Ws[k + 1]
-        Vn = Vs[k + 1]
-        if Wn.shape[1] < NARROW_COLUMNS:
-            WTn = WTs[k + 1]
-            for m in range(WTn.shape[0]):
-                for b in range(B):
-                    if Vn[b, m] != 0.0:
-                        _axpy(Vn[b, m], WTn[m], acc[b])
-        elif B == 4:
-            _dots4(Wn, Vn, acc)
-        else:
-            for j in range(Wn.shape[0]):
-                for b in range(B):
-                    acc[b, j] += _dot(Wn[j], Vn[b])
+                    acc[b, j] += _dot(Wa[j], Va[b])
+    if is_output:  # linear output nodes, nudged towards y with conductance beta
+        for b in range(B):
+            for j in range(j0, j1):
+                V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
+        return
+    half = V.shape[1] // 2
+    h = V.dtype.type(0.5)
+    for b in range(B):
+        for j in range(j0, min(j1, half)):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
+            v = acc[b, j] / den[j]
+            V[b, j] = (v + abs(v)) * h
+        for j in range(max(j0, half), j1):  # min(v, 0) = (v - |v|) / 2
+            v = acc[b, j] / den[j]
+            V[b, j] = (v - abs(v)) * h
 
 
-@njit(**DRN_NUMBA_OPTIONS)
-def _set_layer(k, acc, den, Vs, y, beta):
-    """Exact block minimiser of layer k: weighted mean of its neighbours, clipped by its diodes."""
+@njit(**DRN_PARALLEL_OPTIONS)
+def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs):
+    """Layer ``k`` to its exact minimiser given its neighbours, in blocks of ``BLOCK`` columns."""
     L = len(Vs)
     V = Vs[k]
+    if k == 0:
+        below, Vb, Wb, WTb = _PRODUCT, P, Ws[0], WTs[0]
+    else:
+        below = _NARROW if Ws[k].shape[1] < NARROW_COLUMNS else _WIDE
+        Vb, Wb, WTb = Vs[k - 1], Ws[k], WTs[k]
+    if k == L - 1:
+        above, Va, Wa, WTa = _NONE, V, Ws[k], WTs[k]
+    else:
+        above = _NARROW if Ws[k + 1].shape[1] < NARROW_COLUMNS else _WIDE
+        Va, Wa, WTa = Vs[k + 1], Ws[k + 1], WTs[k + 1]
     n = V.shape[1]
-    if k == L - 1:  # linear output nodes, nudged towards y with conductance beta
-        for b in range(V.shape[0]):
-            for j in range(n):
-                V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
-    else:  # first half excitatory (v >= 0), second half inhibitory (v <= 0)
-        half = n // 2
-        h = V.dtype.type(0.5)
-        for b in range(V.shape[0]):
-            for j in range(half):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
-                v = acc[b, j] / den[j]
-                V[b, j] = (v + abs(v)) * h
-            for j in range(half, n):  # min(v, 0) = (v - |v|) / 2
-                v = acc[b, j] / den[j]
-                V[b, j] = (v - abs(v)) * h
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    acc, bias, den, is_output = accs[k], bs[k], dens[k], k == L - 1
+    if n_blocks == 1:  # no thread start-up for a narrow layer
+        _relax_block(0, n, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, WTa,
+                     is_output, y, beta)
+    else:
+        for cb in prange(n_blocks):
+            j0 = cb * BLOCK
+            _relax_block(j0, min(j0 + BLOCK, n), V, acc, bias, den, below, Vb, Wb, WTb,
+                         above, Va, Wa, WTa, is_output, y, beta)
 
 
 @njit(**DRN_NUMBA_OPTIONS)
 def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
     """``n_iter`` block coordinate-descent iterations, in place on ``Vs``.
 
-    One iteration updates the odd network layers (free indices 0, 2, ...) all
-    at once, then the even ones: the layers form a bipartite chain, so each
-    half-step is an exact minimisation over a block. ``P`` is the input
-    layer's product ``X_in @ Ws[0]``; ``WTs[k]`` is ``Ws[k].T`` (C order) for
-    the narrow matrices (fewer than ``NARROW_COLUMNS`` columns), any array
-    otherwise; ``dens[k]`` is the total conductance at each node of free layer
-    ``k`` (without the nudging conductance ``beta``); ``accs[k]`` are scratch
-    arrays shaped like ``Vs[k]``.
+    One iteration updates the odd network layers (free indices 0, 2, ...),
+    then the even ones: the layers form a bipartite chain, so each half-step
+    is an exact minimisation over a block, and the layers of one half-step do
+    not read each other. ``P`` is the input layer's product ``X_in @ Ws[0]``;
+    ``WTs[k]`` is ``Ws[k].T`` (C order) for the narrow matrices (fewer than
+    ``NARROW_COLUMNS`` columns), any array otherwise; ``dens[k]`` is the
+    total conductance at each node of free layer ``k`` (without the nudging
+    conductance ``beta``); ``accs[k]`` are scratch arrays shaped like ``Vs[k]``.
     """
     L = len(Vs)
     for _ in range(n_iter):
         for parity in range(2):
             for k in range(parity, L, 2):
-                _layer_input(k, P, Vs, Ws, WTs, bs, accs[k])
-            for k in range(parity, L, 2):
-                _set_layer(k, accs[k], dens[k], Vs, y, beta)
+                _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs)
 
 
 # ----------------------------------------------------------------------------- EP training
