@@ -27,8 +27,10 @@ from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
 from .core.solution import KKTCertificate, Solution, kkt_certificate
 from .core.solve import solve
+from .core.batch import BatchSolution, solve_batch
 
 __all__ = sorted([
+    "BatchSolution",
     "DRN",
     "DatasetError",
     "NudgingError",
@@ -58,6 +60,7 @@ __all__ = sorted([
     "VoltageLoopError",
     "kkt_certificate",
     "read_netlist",
+    "solve_batch",
     "solve",
     "write_netlist",
 ])

@@ -9,5 +9,6 @@ holds the answer with its KKT certificate.
 from .network import GROUND, KINDS, Element, Network
 from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
+from .batch import BatchSolution, solve_batch
 
-__all__ = ["GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve"]
+__all__ = ["BatchSolution", "GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve", "solve_batch"]
