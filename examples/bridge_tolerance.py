@@ -16,20 +16,8 @@ import time
 
 import numpy as np
 
-from solver import Network, solve_batch
-
-
-def bridge_rectifier() -> Network:
-    net = Network()
-    net.add_voltage_source("s", "ac2", 5.0, name="Vac")
-    net.add_resistor("s", "ac1", resistance=10.0, name="Rs")
-    net.add_resistor("ac1", "0", resistance=1e6, name="Rleak1")
-    net.add_resistor("ac2", "0", resistance=1e6, name="Rleak2")
-    for name, a, c in (("D1", "ac1", "out"), ("D2", "ac2", "out"), ("D3", "0", "ac1"),
-                       ("D4", "0", "ac2")):
-        net.add_diode(a, c, threshold=0.7, name=name)
-    net.add_resistor("out", "0", resistance=1e3, name="Rload")
-    return net
+from explorer.gallery import bridge_rectifier  # the explorer's example circuit
+from solver import solve_batch
 
 
 def tolerance_variants(net, n, seed=0):

@@ -3,26 +3,11 @@
 import numpy as np
 import pytest
 
-from solver import InvalidValueError, Network, UnknownElementError, solve, solve_batch
+from explorer.gallery import bridge_rectifier
+from solver import InvalidValueError, UnknownElementError, solve, solve_batch
 
-
-def bridge_rectifier():
-    """Full-wave bridge: 5 V through 10 Ohm, four 0.7 V diodes, a 1 kOhm load.
-
-    Two diodes conduct: v(out) = (5 - 1.4) * 1000 / 1010 = 3.564 V, less the
-    microamps of the 1 MOhm leaks.
-    """
-    net = Network()
-    net.add_voltage_source("s", "ac2", 5.0, name="Vac")
-    net.add_resistor("s", "ac1", resistance=10.0, name="Rs")
-    net.add_resistor("ac1", "0", resistance=1e6, name="Rleak1")
-    net.add_resistor("ac2", "0", resistance=1e6, name="Rleak2")
-    net.add_diode("ac1", "out", threshold=0.7, name="D1")
-    net.add_diode("ac2", "out", threshold=0.7, name="D2")
-    net.add_diode("0", "ac1", threshold=0.7, name="D3")
-    net.add_diode("0", "ac2", threshold=0.7, name="D4")
-    net.add_resistor("out", "0", resistance=1e3, name="Rload")
-    return net
+# bridge_rectifier: 5 V through 10 Ohm, four 0.7 V diodes, a 1 kOhm load. Two diodes conduct:
+# v(out) = (5 - 1.4) * 1000 / 1010 = 3.564 V, less the microamps of the 1 MOhm leaks.
 
 
 def tolerance_variants(net, n, seed=0):

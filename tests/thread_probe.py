@@ -15,8 +15,10 @@ from solver.learning.drn import DRN, using_threads
 from solver.learning.ep import Trainer
 
 THREADS = (1, 2, 3)
-#: Wide (> K.BLOCK, several blocks) and narrow (< K.NARROW_COLUMNS) layers, both products.
-SIZES = [40, 3 * K.BLOCK + 6, K.BLOCK + 4, 10]
+#: Wide (> K.BLOCK, several blocks) and narrow (< K.NARROW_COLUMNS) layers, both products,
+#: every wide layer's relaxation and update above K.PARALLEL_MIN_WORK (so run in parallel).
+SIZES = [64, 6 * K.BLOCK + 4, 2 * K.BLOCK + 4, 10]
+assert 4 * SIZES[2] * (SIZES[1] + SIZES[3]) > 4 * SIZES[1] * (1 + SIZES[2]) > K.PARALLEL_MIN_WORK
 
 
 def digest(*arrays):
@@ -59,7 +61,7 @@ def results(threads):
                                   rng.normal(0, 1, (5, n_in)).astype(dtype),
                                   rng.normal(0, 0.01, (5, n_out)).astype(dtype),
                                   rowsum, colsum, rng.uniform(0, 1, (3, n_in)).astype(dtype),
-                                  P, True)
+                                  P, True, K.parallel_now())
         out[f"rank_update_project {name}"] = digest(W, rowsum, colsum, P)
         for algorithm in ("ep", "bp"):
             net = model(dtype)

@@ -13,6 +13,7 @@ weights ``Ws[k]`` of shape ``(n_k, n_{k+1})`` between network layers ``k`` and
 """
 
 import numpy as np
+import numba
 from numba import njit, prange
 from numba.typed import List
 
@@ -33,9 +34,23 @@ DRN_PARALLEL_OPTIONS = dict(DRN_NUMBA_OPTIONS, parallel=True)
 #: for any thread count, which makes results bit-identical across thread counts.
 BLOCK = 128
 
+#: Multiply-adds below which a kernel call runs its blocks on the calling thread:
+#: waking the pool costs microseconds, a small layer's update less. Which path
+#: runs depends on the shapes only, and both compute the same blocks the same way.
+PARALLEL_MIN_WORK = 2**18
+
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
 NARROW_COLUMNS = 64
+
+def parallel_now():
+    """Whether the kernels may use the thread pool: more than one thread is set for this thread.
+
+    Passed to the kernels as an argument (numba cannot cache a function that
+    asks for the thread count itself).
+    """
+    return numba.get_num_threads() > 1
+
 
 def seq(arrays):
     """A numba typed list of same-typed arrays (one per layer).
@@ -118,6 +133,12 @@ def _row_sum(w):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
+def _serial(n_blocks, work, parallel):
+    """Whether to run ``n_blocks`` blocks of ``work`` multiply-adds in all on this thread."""
+    return n_blocks == 1 or work < PARALLEL_MIN_WORK or not parallel
+
+
+@njit(**DRN_NUMBA_OPTIONS)
 def _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum):
     """Columns ``[cb * BLOCK, (cb + 1) * BLOCK)`` of :func:`rank_update_project`, row by row."""
     j0 = cb * BLOCK
@@ -143,13 +164,14 @@ def _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum):
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
-def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
+def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, parallel):
     """One pass over ``W``: clipped rank-k update, column (and row) sums and a product.
 
     ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
     ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
     when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
-    columns are cut into blocks of ``BLOCK``, one task each (on all threads):
+    columns are cut into blocks of ``BLOCK``, one task each (on the thread
+    pool if ``parallel``, see :func:`parallel_now`):
     each row segment is read once from memory and worked on while it sits in
     L1; zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
     pixels make common. For the input weights of a DRN this fuses the previous
@@ -163,8 +185,9 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
     """
     n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
     rowparts = np.empty((n_blocks, W.shape[0] if want_rowsum else 0), dtype=W.dtype)
-    if n_blocks == 1:  # no thread start-up for a narrow matrix
-        _update_block(0, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
+    if _serial(n_blocks, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
+        for cb in range(n_blocks):
+            _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
     else:
         for cb in prange(n_blocks):
             _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
@@ -189,11 +212,12 @@ def _project_block(cb, W, Xp, P):
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
-def project(W, Xp, P):
+def project(W, Xp, P, parallel):
     """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
     n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
-    if n_blocks == 1:
-        _project_block(0, W, Xp, P)
+    if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
+        for cb in range(n_blocks):
+            _project_block(cb, W, Xp, P)
     else:
         for cb in prange(n_blocks):
             _project_block(cb, W, Xp, P)
@@ -261,7 +285,7 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
-def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs):
+def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
     """Layer ``k`` to its exact minimiser given its neighbours, in blocks of ``BLOCK`` columns."""
     L = len(Vs)
     V = Vs[k]
@@ -278,9 +302,12 @@ def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs):
     n = V.shape[1]
     n_blocks = (n + BLOCK - 1) // BLOCK
     acc, bias, den, is_output = accs[k], bs[k], dens[k], k == L - 1
-    if n_blocks == 1:  # no thread start-up for a narrow layer
-        _relax_block(0, n, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, WTa,
-                     is_output, y, beta)
+    fan = (1 if k == 0 else Vb.shape[1]) + (0 if k == L - 1 else Va.shape[1])
+    if _serial(n_blocks, V.shape[0] * n * fan, parallel):
+        for cb in range(n_blocks):
+            j0 = cb * BLOCK
+            _relax_block(j0, min(j0 + BLOCK, n), V, acc, bias, den, below, Vb, Wb, WTb,
+                         above, Va, Wa, WTa, is_output, y, beta)
     else:
         for cb in prange(n_blocks):
             j0 = cb * BLOCK
@@ -289,7 +316,7 @@ def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
+def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs, parallel):
     """``n_iter`` block coordinate-descent iterations, in place on ``Vs``.
 
     One iteration updates the odd network layers (free indices 0, 2, ...),
@@ -299,13 +326,14 @@ def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
     ``WTs[k]`` is ``Ws[k].T`` (C order) for the narrow matrices (fewer than
     ``NARROW_COLUMNS`` columns), any array otherwise; ``dens[k]`` is the
     total conductance at each node of free layer ``k`` (without the nudging
-    conductance ``beta``); ``accs[k]`` are scratch arrays shaped like ``Vs[k]``.
+    conductance ``beta``); ``accs[k]`` are scratch arrays shaped like ``Vs[k]``;
+    ``parallel``: whether the wide layers may use the thread pool.
     """
     L = len(Vs)
     for _ in range(n_iter):
         for parity in range(2):
             for k in range(parity, L, 2):
-                _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs)
+                _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel)
 
 
 # ----------------------------------------------------------------------------- EP training
@@ -351,7 +379,7 @@ def _check_dens(dens, beta):
 @njit(**DRN_NUMBA_OPTIONS)
 def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, Vs,
                      pend_c, pend_U, pend_E, pending, lr_w, lr_b, beta, n_iter, n_iter_free,
-                     Vm, Vp, accs, dens):
+                     Vm, Vp, accs, dens, parallel):
     """Centered-EP SGD over the batches ``order[0:B], order[B:2B], ...`` (whole batches only).
 
     Per batch: input sources ``gain * [x, -x]``; the deferred ``W[0]`` update
@@ -390,17 +418,17 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
         # deferred W[0] update + this batch's input product (one pass over W[0])
         if pending[0]:
             rank_update_project(Ws[0], r0, pend_c, pend_U, pend_E, rowsums[0], colsums[0],
-                                vin, P, False)
+                                vin, P, False, parallel)
             pending[0] = 0
         else:
             rank_update_project(Ws[0], r0, c0, zero_U, zero_E, rowsums[0], colsums[0],
-                                vin, P, False)
+                                vin, P, False, parallel)
         _conductance_sums(colsums, rowsums, dens)
         status = _check_dens(dens, beta)
         if status:
             return errors, status, bi
         # free phase from the carried state
-        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs)
+        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
         out = Vs[L - 1]
         for b in range(B):
             best = 0
@@ -411,9 +439,9 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                 errors += 1
         # nudged phases from the free state
         _copy_state(Vs, Vm)
-        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs)
+        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
         _copy_state(Vs, Vp)
-        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs)
+        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, parallel)
         # biases: b += lr_b * mean(v+ - v-) / (2 beta)
         for k in range(L):
             f = dt.type(lr_b[k] / (2.0 * beta * B))
@@ -457,7 +485,7 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                         E[B + b, j] = dt.type(2.0 * s / B) * post_m[b, j]
                 rank_update_project(Ws[k], r, c, U, E, rowsums[k], colsums[k],
                                     np.zeros((0, n_pre), dtype=dt),
-                                    np.zeros((0, n_post), dtype=dt), True)
+                                    np.zeros((0, n_post), dtype=dt), True, parallel)
                 if Ws[k].shape[1] < NARROW_COLUMNS:
                     _refresh_transpose(Ws[k], WTs[k])
         _copy_state(Vp, Vs)

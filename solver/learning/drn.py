@@ -293,7 +293,8 @@ class DRN:
         with using_threads(threads):
             P = self.input_product(x)
             K.relax(P, K.seq(state), K.seq(self.weights), K.seq(self.transposes()),
-                    K.seq(self.biases), K.seq(dens), t, self.dtype.type(beta), n_iter, accs)
+                    K.seq(self.biases), K.seq(dens), t, self.dtype.type(beta), n_iter, accs,
+                    K.parallel_now())
         return state
 
     def input_product(self, x) -> np.ndarray:
@@ -305,7 +306,7 @@ class DRN:
         vin = self.input_voltages(x)
         W0 = self.weights[0]
         P = np.empty((vin.shape[0], W0.shape[1]), dtype=self.dtype)
-        K.project(W0, vin, P)
+        K.project(W0, vin, P, K.parallel_now())
         return P
 
     def check_state(self, state, batch):

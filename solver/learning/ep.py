@@ -319,7 +319,8 @@ class Trainer:
             K.rank_update_project(W0, r=np.zeros(W0.shape[0], dtype=dt), c=self._pend_c,
                                   U=self._pend_U, E=self._pend_E, rowsum=self._rowsums[0],
                                   colsum=self._colsums[0], Xp=np.zeros((0, W0.shape[0]), dtype=dt),
-                                  P=np.zeros((0, W0.shape[1]), dtype=dt), want_rowsum=False)
+                                  P=np.zeros((0, W0.shape[1]), dtype=dt), want_rowsum=False,
+                                  parallel=K.parallel_now())
         self._pending[0] = 0
 
     def _raise_status(self, status):
@@ -343,7 +344,8 @@ class Trainer:
                 pend_c=self._pend_c, pend_U=self._pend_U, pend_E=self._pend_E,
                 pending=self._pending, lr_w=np.array(lr_w, dtype=np.float64),
                 lr_b=np.array(lr_b, dtype=np.float64), beta=self.beta, n_iter=self.n_iter,
-                n_iter_free=self.n_iter_inference, Vm=Vm, Vp=Vp, accs=accs, dens=dens)
+                n_iter_free=self.n_iter_inference, Vm=Vm, Vp=Vp, accs=accs, dens=dens,
+                parallel=K.parallel_now())
         if status:
             self._raise_status(status)
         return errors
