@@ -139,7 +139,27 @@ def _serial(n_blocks, work, parallel):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum):
+def _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
+    """:func:`rank_update_project` on this thread, row by row (each row read once)."""
+    colsum[:] = 0.0
+    P[:] = 0.0
+    for i in range(W.shape[0]):
+        w = W[i]
+        _add_row(w, r[i], c)
+        for k in range(U.shape[0]):
+            if U[k, i] != 0.0:
+                _axpy(U[k, i], E[k], w)
+        _clip_row(w)
+        _accumulate(w, colsum)
+        if want_rowsum:
+            rowsum[i] = _row_sum(w)
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], w, P[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _update_block(cb, W, r, c, U, E, colsum, Xp, P):
     """Columns ``[cb * BLOCK, (cb + 1) * BLOCK)`` of :func:`rank_update_project`, row by row."""
     j0 = cb * BLOCK
     j1 = min(j0 + BLOCK, W.shape[1])
@@ -156,8 +176,6 @@ def _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum):
                 _axpy(U[k, i], E[k, j0:j1], w)
         _clip_row(w)
         _accumulate(w, cs)
-        if want_rowsum:
-            rowparts[cb, i] = _row_sum(w)
         for b in range(Xp.shape[0]):
             if Xp[b, i] != 0.0:
                 _axpy(Xp[b, i], w, P[b, j0:j1])
@@ -170,13 +188,16 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, paral
     ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
     ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
     when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
-    columns are cut into blocks of ``BLOCK``, one task each (on the thread
-    pool if ``parallel``, see :func:`parallel_now`):
-    each row segment is read once from memory and worked on while it sits in
-    L1; zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
-    pixels make common. For the input weights of a DRN this fuses the previous
-    batch's EP update with the next batch's input product. Row sums add the
-    blocks' partial sums in block order, so no result depends on the threads.
+    row (or, on the thread pool, each block of ``BLOCK`` columns of a row) is
+    read once from memory and worked on while it sits in L1; zero entries of
+    ``U`` and ``Xp`` are skipped, which MNIST's dark pixels make common. For
+    the input weights of a DRN this fuses the previous batch's EP update with
+    the next batch's input product.
+
+    Both paths compute every entry with the same operations in the same
+    order (the updates are elementwise, the column sums and products run
+    over the rows in order, and the row sums over whole rows), so the
+    results are bit-identical whether and however the work is split.
 
     Readable equivalent (left for reference)::
 
@@ -184,19 +205,14 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, paral
         rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
     """
     n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
-    rowparts = np.empty((n_blocks, W.shape[0] if want_rowsum else 0), dtype=W.dtype)
     if _serial(n_blocks, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
-        for cb in range(n_blocks):
-            _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
-    else:
-        for cb in prange(n_blocks):
-            _update_block(cb, W, r, c, U, E, rowparts, colsum, Xp, P, want_rowsum)
-    if want_rowsum:
-        for i in range(W.shape[0]):
-            s = W.dtype.type(0.0)
-            for cb in range(n_blocks):
-                s += rowparts[cb, i]
-            rowsum[i] = s
+        _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum)
+        return
+    for cb in prange(n_blocks):
+        _update_block(cb, W, r, c, U, E, colsum, Xp, P)
+    if want_rowsum:  # whole rows, as _update_rows sums them
+        for i in prange(W.shape[0]):
+            rowsum[i] = _row_sum(W[i])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -216,8 +232,11 @@ def project(W, Xp, P, parallel):
     """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
     n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
     if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
-        for cb in range(n_blocks):
-            _project_block(cb, W, Xp, P)
+        P[:] = 0.0
+        for i in range(W.shape[0]):
+            for b in range(Xp.shape[0]):
+                if Xp[b, i] != 0.0:
+                    _axpy(Xp[b, i], W[i], P[b])
     else:
         for cb in prange(n_blocks):
             _project_block(cb, W, Xp, P)
@@ -284,6 +303,67 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
             V[b, j] = (v - abs(v)) * h
 
 
+@njit(**DRN_NUMBA_OPTIONS)
+def _layer_input(k, P, Vs, Ws, WTs, bs, acc):
+    """acc = (input from the layer below) + (input from the layer above) + bias."""
+    L = len(Vs)
+    B = acc.shape[0]
+    for b in range(B):
+        acc[b, :] = bs[k]
+    if k == 0:
+        acc += P
+    else:  # acc += Vs[k-1] @ Ws[k]
+        Wk = Ws[k]
+        Vp = Vs[k - 1]
+        if Wk.shape[1] < NARROW_COLUMNS:
+            WTk = WTs[k]
+            for b in range(B):
+                for j in range(WTk.shape[0]):
+                    acc[b, j] += _dot(WTk[j], Vp[b])
+        else:
+            for i in range(Wk.shape[0]):
+                for b in range(B):
+                    if Vp[b, i] != 0.0:
+                        _axpy(Vp[b, i], Wk[i], acc[b])
+    if k < L - 1:  # acc += Vs[k+1] @ Ws[k+1].T
+        Wn = Ws[k + 1]
+        Vn = Vs[k + 1]
+        if Wn.shape[1] < NARROW_COLUMNS:
+            WTn = WTs[k + 1]
+            for m in range(WTn.shape[0]):
+                for b in range(B):
+                    if Vn[b, m] != 0.0:
+                        _axpy(Vn[b, m], WTn[m], acc[b])
+        elif B == 4:
+            _dots4(Wn, Vn, acc)
+        else:
+            for j in range(Wn.shape[0]):
+                for b in range(B):
+                    acc[b, j] += _dot(Wn[j], Vn[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _set_layer(k, acc, den, Vs, y, beta):
+    """Exact block minimiser of layer k: weighted mean of its neighbours, clipped by its diodes."""
+    L = len(Vs)
+    V = Vs[k]
+    n = V.shape[1]
+    if k == L - 1:  # linear output nodes, nudged towards y with conductance beta
+        for b in range(V.shape[0]):
+            for j in range(n):
+                V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
+    else:  # first half excitatory (v >= 0), second half inhibitory (v <= 0)
+        half = n // 2
+        h = V.dtype.type(0.5)
+        for b in range(V.shape[0]):
+            for j in range(half):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
+                v = acc[b, j] / den[j]
+                V[b, j] = (v + abs(v)) * h
+            for j in range(half, n):  # min(v, 0) = (v - |v|) / 2
+                v = acc[b, j] / den[j]
+                V[b, j] = (v - abs(v)) * h
+
+
 @njit(**DRN_PARALLEL_OPTIONS)
 def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
     """Layer ``k`` to its exact minimiser given its neighbours, in blocks of ``BLOCK`` columns."""
@@ -303,11 +383,9 @@ def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
     n_blocks = (n + BLOCK - 1) // BLOCK
     acc, bias, den, is_output = accs[k], bs[k], dens[k], k == L - 1
     fan = (1 if k == 0 else Vb.shape[1]) + (0 if k == L - 1 else Va.shape[1])
-    if _serial(n_blocks, V.shape[0] * n * fan, parallel):
-        for cb in range(n_blocks):
-            j0 = cb * BLOCK
-            _relax_block(j0, min(j0 + BLOCK, n), V, acc, bias, den, below, Vb, Wb, WTb,
-                         above, Va, Wa, WTa, is_output, y, beta)
+    if _serial(n_blocks, V.shape[0] * n * fan, parallel):  # whole rows, this thread
+        _layer_input(k, P, Vs, Ws, WTs, bs, acc)
+        _set_layer(k, acc, den, Vs, y, beta)
     else:
         for cb in prange(n_blocks):
             j0 = cb * BLOCK
