@@ -227,16 +227,23 @@ def _project_block(cb, W, Xp, P):
                 _axpy(Xp[b, i], W[i, j0:j1], P[b, j0:j1])
 
 
+@njit(**DRN_NUMBA_OPTIONS)
+def _project_rows(W, Xp, P):
+    """``P = Xp @ W`` on this thread, row by row (kept out of the parallel kernel, where
+    numba would turn ``P[:] = 0`` into a pool task)."""
+    P[:] = 0.0
+    for i in range(W.shape[0]):
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], W[i], P[b])
+
+
 @njit(**DRN_PARALLEL_OPTIONS)
 def project(W, Xp, P, parallel):
     """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
     n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
     if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
-        P[:] = 0.0
-        for i in range(W.shape[0]):
-            for b in range(Xp.shape[0]):
-                if Xp[b, i] != 0.0:
-                    _axpy(Xp[b, i], W[i], P[b])
+        _project_rows(W, Xp, P)
     else:
         for cb in prange(n_blocks):
             _project_block(cb, W, Xp, P)
