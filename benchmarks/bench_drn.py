@@ -3,7 +3,7 @@
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_drn.py [--data-dir DIR] [--out FILE]
-        [--presets drn-xs,drn-1h,...] [--scale 1.0]
+        [--presets drn-xs,drn-1h,...] [--scale 1.0] [--threads 1,2]
 
 For each preset and algorithm, times a number of batches of 4 MNIST examples
 (a few hundred for the big presets) after a warm-up, and extrapolates to a
@@ -14,6 +14,11 @@ and set against a measured peak: a large float32 matmul (GFLOP/s, with the
 BLAS numpy links) and array copies (GB/s, read + write) of a DRAM-sized and
 of an L3-sized array. The *floor* of an EP epoch is its minimal traffic over
 the measured copy bandwidth of an array the size of the weights.
+
+With ``--threads 1,2`` each preset is timed once per thread count, the
+segments of the different counts interleaved (1, 2, 1, 2, ...) so that a
+change of the machine's load hits them alike; the last column gives the
+speed-up over the first count.
 
 Also compares, for the input weights of ``drn-1h``, the fused numba pass
 (update + clip + column sums + next product) with the numpy/BLAS sequence.
@@ -131,29 +136,34 @@ def counts(preset, algorithm):
     return flops, bytes_
 
 
-def time_preset(name, algorithm, x, y, n_batches, segments=3):
-    """Seconds per batch: the fastest of ``segments`` runs of ``n_batches / segments`` batches.
+def time_preset(name, algorithm, x, y, n_batches, threads=(None,), segments=3):
+    """Seconds per batch for each thread count: ``{threads: (fastest segment, mean)}``.
 
     The machine is shared, so the best segment (as ``timeit`` takes the best
     repeat) is the estimate least disturbed by other processes; the mean over
-    all segments is returned too.
+    all segments is returned too. The thread counts take turns segment by
+    segment, each on its own copy of the same network and batches.
     """
     p = PRESETS[name]
-    net = DRN(p.layer_sizes, p.input_gain, seed=0)
-    tr = Trainer(net, algorithm=algorithm, n_iter=p.n_iter, beta=p.beta,
-                 lr_weights=p.lr_weights, lr_biases=p.lr_biases)
+    trainers = {}
+    for t in threads:
+        net = DRN(p.layer_sizes, p.input_gain, seed=0)
+        trainers[t] = Trainer(net, algorithm=algorithm, n_iter=p.n_iter, beta=p.beta,
+                              lr_weights=p.lr_weights, lr_biases=p.lr_biases, threads=t)
     warm = min(5, n_batches) * B
-    tr.train_epoch(x[:warm], y[:warm], rng=0)  # compile + caches
+    for tr in trainers.values():
+        tr.train_epoch(x[:warm], y[:warm], rng=0)  # compile + caches
     per = max(1, n_batches // segments)
-    times = []
+    times = {t: [] for t in threads}
     start = warm
     for s in range(segments):
         n = per * B
-        t = time.perf_counter()
-        tr.train_epoch(x[start:start + n], y[start:start + n], rng=s + 1)
-        times.append((time.perf_counter() - t) / per)
+        for t, tr in trainers.items():
+            clock = time.perf_counter()
+            tr.train_epoch(x[start:start + n], y[start:start + n], rng=s + 1)
+            times[t].append((time.perf_counter() - clock) / per)
         start += n
-    return min(times), sum(times) / len(times)
+    return {t: (min(v), sum(v) / len(v)) for t, v in times.items()}
 
 
 def fused_vs_blas(x):
@@ -170,7 +180,7 @@ def fused_vs_blas(x):
     rows, cols, P = np.empty(n0, np.float32), np.empty(n1, np.float32), np.empty((B, n1), np.float32)
 
     def fused():
-        K.rank_update_project(W, r, c, vin, E, rows, cols, vnext, P, False)
+        K.rank_update_project(W, r, c, vin, E, rows, cols, vnext, P, False, False)
 
     def blas():
         W[...] += c
@@ -191,7 +201,10 @@ def main(argv=None):
     ap.add_argument("--presets", default=",".join(BATCHES))
     ap.add_argument("--algorithms", default="ep,bp")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the batch counts")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated kernel thread counts (default: numba's, all cores)")
     args = ap.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else [None]
 
     try:
         from solver.learning.datasets import load_mnist
@@ -215,25 +228,28 @@ def main(argv=None):
     lines += [f"Data: {source}. Epoch times extrapolate the timed batches to {EPOCH:,} examples: "
               "the fastest of 3 segments, then (in brackets) their mean; examples/s and the "
               "throughput columns use the fastest segment.", ""]
-    lines += ["| preset | alg. | batches timed | examples/s | s / epoch (mean) | GFLOP/s | GB/s "
-              "| % matmul peak | % copy peak | memory floor s / epoch |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| preset | alg. | threads | batches timed | examples/s | s / epoch (mean) | GFLOP/s "
+              "| GB/s | % matmul peak | % copy peak | memory floor s / epoch | speed-up |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in args.presets.split(","):
         for alg in args.algorithms.split(","):
             nb = max(2, int(BATCHES[name][0 if alg == "ep" else 1] * args.scale))
-            per_batch, mean_batch = time_preset(name, alg, x, y, nb)
+            timed = time_preset(name, alg, x, y, nb, threads)
             flops, bytes_ = counts(PRESETS[name], alg)
             wbytes = 4 * sum(a * b for a, b in zip(PRESETS[name].layer_sizes[:-1],
                                                     PRESETS[name].layer_sizes[1:]))
             bw = pk["copy_gbs_l3"] if wbytes <= 24 * 2**20 else pk["copy_gbs_dram"]
             floor = bytes_ / (bw * 1e9) * EPOCH / B
-            gf, gb = flops / per_batch / 1e9, bytes_ / per_batch / 1e9
-            row = (f"| {name} | {alg.upper()} | {nb} | {B / per_batch:,.0f} | "
-                   f"{per_batch * EPOCH / B:,.1f} ({mean_batch * EPOCH / B:,.1f}) | "
-                   f"{gf:.1f} | {gb:.1f} | "
-                   f"{100 * gf / pk['matmul_gflops']:.0f} | {100 * gb / bw:.0f} | {floor:,.1f} |")
-            lines.append(row)
-            print(row, flush=True)
+            first = timed[threads[0]][0]
+            for t, (per_batch, mean_batch) in timed.items():
+                gf, gb = flops / per_batch / 1e9, bytes_ / per_batch / 1e9
+                row = (f"| {name} | {alg.upper()} | {t or 'all'} | {nb} | {B / per_batch:,.0f} | "
+                       f"{per_batch * EPOCH / B:,.1f} ({mean_batch * EPOCH / B:,.1f}) | "
+                       f"{gf:.1f} | {gb:.1f} | "
+                       f"{100 * gf / pk['matmul_gflops']:.0f} | {100 * gb / bw:.0f} | {floor:,.1f} "
+                       f"| {first / per_batch:.2f}x |")
+                lines.append(row)
+                print(row, flush=True)
     fused, blas = fused_vs_blas(x)
     lines += ["", f"drn-1h input weights (1568 x 1024), one batch: fused numba pass "
               f"(update + clip + column sums + next product) {fused * 1e6:.0f} us; "

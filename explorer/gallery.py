@@ -11,7 +11,7 @@ import numpy as np
 
 from solver import Network
 from solver.circuits.generators import grid_edges
-from solver.learning.circuit_learner import encode_inputs, layered_network
+from solver.learning.drn import DRN
 
 __all__ = ["EXAMPLES", "build", "describe", "mesh"]
 
@@ -151,13 +151,19 @@ def cd_stall() -> Network:
 
 
 def small_drn() -> Network:
-    """A small deep resistive network (2 inputs, 4 rectified hidden nodes, 1 output) on input (1, 0)."""
-    net, inputs, outputs, layers = layered_network(2, [4], 1, seed=1)
-    for name, value in zip(inputs, encode_inputs([[1.0, 0.0]])[0]):
-        net.set_value(name, float(value))
-    for depth, layer in enumerate(layers):
-        for k, node in enumerate(layer):
-            net.add_node(node, x=2.0 * depth, y=float(len(layer) - 1) / 2 - k)
+    """A small deep resistive network (2 inputs, 4 hidden nodes, 1 output) on input (1, 0).
+
+    Built by :class:`solver.learning.drn.DRN` (the paper's encoding: sources at
+    ``cat(x, -x)``; hidden nodes 0-1 excitatory, 2-3 inhibitory; zero biases),
+    with every weight drawn in [0.05, 0.5] S so that each resistor conducts.
+    """
+    drn = DRN([4, 4, 1], input_gain=1.0, seed=1, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    drn.weights = [rng.uniform(0.05, 0.5, W.shape) for W in drn.weights]
+    net = drn.to_network([[1.0, 0.0]])
+    for depth, n in enumerate(drn.layer_sizes):
+        for k in range(n):
+            net.add_node(drn.node_name(depth, k), x=2.0 * depth, y=float(n - 1) / 2 - k)
     net.add_node("0", x=2.0, y=-3.5)
     return net
 

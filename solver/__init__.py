@@ -30,8 +30,10 @@ from .core.solution import KKTCertificate, Solution, kkt_certificate
 from .core.solve import solve
 from .core.sweep import SweepInfeasibleError, sweep
 from .core.sweep_result import Breakpoint, SampledSweep, Segment, Sweep
+from .core.batch import BatchSolution, solve_batch
 
 __all__ = sorted([
+    "BatchSolution",
     "DRN",
     "DatasetError",
     "NudgingError",
@@ -62,6 +64,7 @@ __all__ = sorted([
     "kkt_certificate",
     "read_netlist",
     "run_netlist",
+    "solve_batch",
     "solve",
     "sweep",
     "Breakpoint",

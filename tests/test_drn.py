@@ -149,7 +149,7 @@ def test_rank_update_project_matches_numpy(n_rows, n_b):
     expected = np.maximum(W.astype(np.float64) + r[:, None] + c[None, :] + U.T.astype(np.float64) @ E, 0)
     rowsum, colsum = np.empty(n_in, np.float32), np.empty(n_out, np.float32)
     P = np.empty((n_b, n_out), np.float32)
-    K.rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, True)
+    K.rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, True, False)
     np.testing.assert_allclose(W, expected, atol=1e-6)
     assert (W >= 0).all()
     np.testing.assert_allclose(rowsum, expected.sum(1), atol=1e-5)

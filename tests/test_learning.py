@@ -115,14 +115,14 @@ def test_coupled_learning_is_output_conductance_times_gradient():
     v0 = solve(probe).voltages["out"]
     probe.add_current_source("0", "out", 1e-3)
     H = 1e-3 / (solve(probe).voltages["out"] - v0)
-    learner = Learner(net, ["V1", "V2"], ["out"], rule="cl", eta=1e-5)
+    learner = Learner(net, ["V1", "V2"], ["out"], algorithm="cl", eta=1e-5)
     grad, _ = learner.gradient(x, y)
     np.testing.assert_allclose(grad, H * fd, rtol=1e-3, atol=1e-5 * np.abs(fd).max())
 
 
 def test_coupled_learning_rule_is_the_squared_drop_difference():
     net = linear_network()
-    learner = Learner(net, ["V1", "V2"], ["out"], rule="cl", eta=0.5)
+    learner = Learner(net, ["V1", "V2"], ["out"], algorithm="cl", eta=0.5)
     x, y = [1.0, -0.5], [0.6]
     grad, _, free, clamped = learner.gradient(x, y, return_states=True)
     vf = free.voltages["out"]
@@ -136,10 +136,11 @@ def test_coupled_learning_rule_is_the_squared_drop_difference():
     np.testing.assert_allclose(grad, expected, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("rule", ["ep", "cl"])
-def test_training_lowers_the_cost_and_clips_weights(rule):
+@pytest.mark.parametrize("algorithm", ["ep", "cl"])
+def test_training_lowers_the_cost_and_clips_weights(algorithm):
     net = linear_network()
-    learner = Learner(net, ["V1", "V2"], ["out"], rule=rule, beta=1e-3, eta=0.3, lr=3.0,
+    learner = Learner(net, ["V1", "V2"], ["out"], algorithm=algorithm, beta=1e-3, eta=0.3,
+                      lr_weights=3.0,
                       g_min=0.05, g_max=3.0)
     X = np.array([[1.0, -0.5], [0.2, 0.4], [-0.6, 0.1]])
     Y = np.array([[0.5], [0.05], [-0.2]])
@@ -156,7 +157,7 @@ def test_ep_learns_xor_on_a_layered_network():
     net, inputs, outputs, layers = layered_network(2, [4], 1, seed=1)
     X = encode_inputs([[0, 0], [0, 1], [1, 0], [1, 1]])
     Y = np.array([[-0.1], [0.1], [0.1], [-0.1]])
-    learner = Learner(net, inputs, outputs, beta=1e-2, lr=0.5)
+    learner = Learner(net, inputs, outputs, beta=1e-2, lr_weights=0.5)
     before = learner.cost(X, Y)
     for _ in range(150):
         learner.step(X, Y)
@@ -175,7 +176,37 @@ def test_learner_validates_its_settings():
     with pytest.raises(NetworkError, match="centered"):
         Learner(net, ["V1"], ["out"], centered=True, nudge="resistor")
     with pytest.raises(NetworkError, match="eta"):
-        Learner(net, ["V1"], ["out"], rule="cl", eta=0.0)
+        Learner(net, ["V1"], ["out"], algorithm="cl", eta=0.0)
+    with pytest.raises(NetworkError, match=r"algorithm must be one of \('ep', 'cl'\)"):
+        Learner(net, ["V1"], ["out"], algorithm="bp")
     learner = Learner(net, ["V1", "V2"], ["out"])
     with pytest.raises(NetworkError, match="targets"):
         learner.gradient([1.0, 0.0], [0.1, 0.2])
+
+
+def test_old_keywords_rule_and_lr_still_work_with_a_warning():
+    """``rule``/``lr`` became ``algorithm``/``lr_weights`` (the Trainer's names); the old ones stay."""
+    net = linear_network()
+    with pytest.warns(DeprecationWarning, match="is now Learner"):
+        old = Learner(net.copy(), ["V1", "V2"], ["out"], rule="cl", lr=2.0)
+    assert (old.algorithm, old.lr_weights) == ("cl", 2.0)
+    old.rule, old.lr = "ep", 0.5  # attribute aliases write the new names
+    assert (old.algorithm, old.lr_weights) == ("ep", 0.5)
+    new = Learner(net.copy(), ["V1", "V2"], ["out"], algorithm="ep", lr_weights=0.5)
+    X, Y = np.array([[1.0, -0.5]]), np.array([[0.6]])
+    np.testing.assert_array_equal(old.step(X, Y).update, new.step(X, Y).update)
+
+
+def test_inputs_are_encoded_as_in_a_drn():
+    """The paper's cat(x, -x), written out by hand, in both builders."""
+    from solver.learning.drn import DRN
+
+    X = np.array([[0.25, 1.0, 0.5], [0.0, 0.75, 1.0]])
+    by_hand = np.array([[0.25, 1.0, 0.5, -0.25, -1.0, -0.5], [0.0, 0.75, 1.0, -0.0, -0.75, -1.0]])
+    np.testing.assert_array_equal(encode_inputs(X), by_hand)
+    drn = DRN([6, 2, 1], input_gain=1.0, seed=0, dtype=np.float64)
+    np.testing.assert_array_equal(drn.input_voltages(X), by_hand)
+    net, inputs, _, _ = layered_network(3, [2], 1)
+    assert inputs == ["Vi0p", "Vi1p", "Vi2p", "Vi0n", "Vi1n", "Vi2n"]
+    for name in inputs:  # each source sits on the node its name says
+        assert net.element(name).p == "x" + name[2:]

@@ -11,6 +11,7 @@ from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
 from .sweep import SweepInfeasibleError, sweep
 from .sweep_result import Breakpoint, SampledSweep, Segment, Sweep
+from .batch import BatchSolution, solve_batch
 
-__all__ = ["Breakpoint", "Element", "GROUND", "KINDS", "KKTCertificate", "Network", "SampledSweep", "Segment",
-           "Solution", "Sweep", "SweepInfeasibleError", "kkt_certificate", "solve", "sweep"]
+__all__ = ["BatchSolution", "Breakpoint", "Element", "GROUND", "KINDS", "KKTCertificate", "Network", "SampledSweep",
+           "Segment", "Solution", "Sweep", "SweepInfeasibleError", "kkt_certificate", "solve", "solve_batch", "sweep"]

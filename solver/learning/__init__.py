@@ -4,8 +4,11 @@
   exact block coordinate descent;
 * ``ep``: the ``Trainer`` and the EP and BP gradients of a DRN;
 * ``circuit_learner``: EP and coupled learning on any :class:`solver.Network`;
-* ``presets`` (the paper's architectures), ``datasets`` (MNIST, digits) and
-  ``cli`` (``python -m solver train``).
+* ``presets`` (the paper's architectures), ``datasets`` (MNIST, digits),
+  ``cli`` (``python -m solver train``) and ``grid`` (``python -m solver grid``,
+  many trainings on Dask);
+* ``checks``: argument checks and the vocabulary ``Trainer`` and ``Learner``
+  share (``algorithm``, ``beta``, ``nudge``, ``centered``, ``lr_weights``).
 
 It uses the circuit solver only through its public API.
 """

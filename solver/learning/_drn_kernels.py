@@ -13,7 +13,8 @@ weights ``Ws[k]`` of shape ``(n_k, n_{k+1})`` between network layers ``k`` and
 """
 
 import numpy as np
-from numba import njit
+import numba
+from numba import njit, prange
 from numba.typed import List
 
 from ..config import NUMBA_OPTIONS
@@ -23,9 +24,33 @@ from ..config import NUMBA_OPTIONS
 #: semantics stay exact (no ``nnan``/``ninf``), so checks keep working.
 DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", "arcp"})
 
+#: The parallel kernels (:func:`rank_update_project`, :func:`relax`): the same flags
+#: with numba's thread pool. They only parallelise explicit ``prange`` loops over
+#: blocks of columns; they hold no array reductions that numba could split by thread.
+DRN_PARALLEL_OPTIONS = dict(DRN_NUMBA_OPTIONS, parallel=True)
+
+#: Columns per task of the parallel kernels. A constant, not derived from the
+#: number of threads: the partition, and so the order of every sum, is the same
+#: for any thread count, which makes results bit-identical across thread counts.
+BLOCK = 128
+
+#: Multiply-adds below which a kernel call runs its blocks on the calling thread:
+#: waking the pool costs microseconds, a small layer's update less. Which path
+#: runs depends on the shapes only, and both compute the same blocks the same way.
+PARALLEL_MIN_WORK = 2**18
+
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
 NARROW_COLUMNS = 64
+
+def parallel_now():
+    """Whether the kernels may use the thread pool: more than one thread is set for this thread.
+
+    Passed to the kernels as an argument (numba cannot cache a function that
+    asks for the thread count itself).
+    """
+    return numba.get_num_threads() > 1
+
 
 def seq(arrays):
     """A numba typed list of same-typed arrays (one per layer).
@@ -108,22 +133,14 @@ def _row_sum(w):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
-    """One pass over ``W``: clipped rank-k update, column (and row) sums and a product.
+def _serial(n_blocks, work, parallel):
+    """Whether to run ``n_blocks`` blocks of ``work`` multiply-adds in all on this thread."""
+    return n_blocks == 1 or work < PARALLEL_MIN_WORK or not parallel
 
-    ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
-    ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
-    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. Each row
-    is read once from memory and worked on while it sits in L1 (a few short
-    passes); zero entries of ``U`` and ``Xp`` are skipped, which MNIST's dark
-    pixels make common. For the input weights of a DRN this fuses the previous
-    batch's EP update with the next batch's input product.
 
-    Readable equivalent (left for reference)::
-
-        W[:] = np.maximum(W + r[:, None] + c[None, :] + U.T @ E, 0)
-        rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
-    """
+@njit(**DRN_NUMBA_OPTIONS)
+def _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
+    """:func:`rank_update_project` on this thread, row by row (each row read once)."""
     colsum[:] = 0.0
     P[:] = 0.0
     for i in range(W.shape[0]):
@@ -139,6 +156,158 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
         for b in range(Xp.shape[0]):
             if Xp[b, i] != 0.0:
                 _axpy(Xp[b, i], w, P[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _update_block(cb, W, r, c, U, E, colsum, Xp, P):
+    """Columns ``[cb * BLOCK, (cb + 1) * BLOCK)`` of :func:`rank_update_project`, row by row."""
+    j0 = cb * BLOCK
+    j1 = min(j0 + BLOCK, W.shape[1])
+    cs = colsum[j0:j1]
+    cs[:] = 0.0
+    for b in range(Xp.shape[0]):
+        P[b, j0:j1] = 0.0
+    cc = c[j0:j1]
+    for i in range(W.shape[0]):
+        w = W[i, j0:j1]
+        _add_row(w, r[i], cc)
+        for k in range(U.shape[0]):
+            if U[k, i] != 0.0:
+                _axpy(U[k, i], E[k, j0:j1], w)
+        _clip_row(w)
+        _accumulate(w, cs)
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], w, P[b, j0:j1])
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, parallel):
+    """One pass over ``W``: clipped rank-k update, column (and row) sums and a product.
+
+    ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
+    ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
+    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
+    row (or, on the thread pool, each block of ``BLOCK`` columns of a row) is
+    read once from memory and worked on while it sits in L1; zero entries of
+    ``U`` and ``Xp`` are skipped, which MNIST's dark pixels make common. For
+    the input weights of a DRN this fuses the previous batch's EP update with
+    the next batch's input product.
+
+    Both paths compute every entry with the same operations in the same
+    order (the updates are elementwise, the column sums and products run
+    over the rows in order, and the row sums over whole rows), so the
+    results are bit-identical whether and however the work is split.
+
+    Readable equivalent (left for reference)::
+
+        W[:] = np.maximum(W + r[:, None] + c[None, :] + U.T @ E, 0)
+        rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
+    """
+    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
+    if _serial(n_blocks, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
+        _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum)
+        return
+    for cb in prange(n_blocks):
+        _update_block(cb, W, r, c, U, E, colsum, Xp, P)
+    if want_rowsum:  # whole rows, as _update_rows sums them
+        for i in prange(W.shape[0]):
+            rowsum[i] = _row_sum(W[i])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _project_block(cb, W, Xp, P):
+    j0 = cb * BLOCK
+    j1 = min(j0 + BLOCK, W.shape[1])
+    for b in range(Xp.shape[0]):
+        P[b, j0:j1] = 0.0
+    for i in range(W.shape[0]):
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], W[i, j0:j1], P[b, j0:j1])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _project_rows(W, Xp, P):
+    """``P = Xp @ W`` on this thread, row by row (kept out of the parallel kernel, where
+    numba would turn ``P[:] = 0`` into a pool task)."""
+    P[:] = 0.0
+    for i in range(W.shape[0]):
+        for b in range(Xp.shape[0]):
+            if Xp[b, i] != 0.0:
+                _axpy(Xp[b, i], W[i], P[b])
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def project(W, Xp, P, parallel):
+    """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
+    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
+    if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
+        _project_rows(W, Xp, P)
+    else:
+        for cb in prange(n_blocks):
+            _project_block(cb, W, Xp, P)
+
+
+#: How the input from a neighbouring layer reaches a block (see :func:`_relax_block`).
+_NONE, _PRODUCT, _NARROW, _WIDE = 0, 1, 2, 3
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, WTa,
+                 is_output, y, beta):
+    """Exact block minimiser of columns ``[j0, j1)`` of one layer.
+
+    ``acc`` = bias + input from below (``below``: ``_PRODUCT`` adds the
+    precomputed ``Vb = X_in @ W[0]``; ``_NARROW`` dots with the rows of
+    ``WTb = Wb.T``; ``_WIDE`` adds rows of ``Wb``) + input from above
+    (``Va @ Wa.T``; ``_NONE`` for the output layer); then each node goes to
+    the weighted mean ``acc / den`` (output nodes nudged towards ``y`` with
+    conductance ``beta``), clipped by its diode: the first half of a hidden
+    layer is excitatory (``v >= 0``), the second inhibitory (``v <= 0``).
+    Every entry of the block is summed in the same order whatever the block.
+    """
+    B = V.shape[0]
+    for b in range(B):
+        acc[b, j0:j1] = bias[j0:j1]
+    if below == _PRODUCT:
+        for b in range(B):
+            _axpy(V.dtype.type(1.0), Vb[b, j0:j1], acc[b, j0:j1])
+    elif below == _NARROW:
+        for b in range(B):
+            for j in range(j0, j1):
+                acc[b, j] += _dot(WTb[j], Vb[b])
+    else:
+        for i in range(Wb.shape[0]):
+            for b in range(B):
+                if Vb[b, i] != 0.0:
+                    _axpy(Vb[b, i], Wb[i, j0:j1], acc[b, j0:j1])
+    if above == _NARROW:
+        for m in range(WTa.shape[0]):
+            for b in range(B):
+                if Va[b, m] != 0.0:
+                    _axpy(Va[b, m], WTa[m, j0:j1], acc[b, j0:j1])
+    elif above == _WIDE:
+        if B == 4:
+            _dots4(Wa[j0:j1], Va, acc[:, j0:j1])
+        else:
+            for j in range(j0, j1):
+                for b in range(B):
+                    acc[b, j] += _dot(Wa[j], Va[b])
+    if is_output:  # linear output nodes, nudged towards y with conductance beta
+        for b in range(B):
+            for j in range(j0, j1):
+                V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
+        return
+    half = V.shape[1] // 2
+    h = V.dtype.type(0.5)
+    for b in range(B):
+        for j in range(j0, min(j1, half)):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
+            v = acc[b, j] / den[j]
+            V[b, j] = (v + abs(v)) * h
+        for j in range(max(j0, half), j1):  # min(v, 0) = (v - |v|) / 2
+            v = acc[b, j] / den[j]
+            V[b, j] = (v - abs(v)) * h
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -202,26 +371,54 @@ def _set_layer(k, acc, den, Vs, y, beta):
                 V[b, j] = (v - abs(v)) * h
 
 
+@njit(**DRN_PARALLEL_OPTIONS)
+def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
+    """Layer ``k`` to its exact minimiser given its neighbours, in blocks of ``BLOCK`` columns."""
+    L = len(Vs)
+    V = Vs[k]
+    if k == 0:
+        below, Vb, Wb, WTb = _PRODUCT, P, Ws[0], WTs[0]
+    else:
+        below = _NARROW if Ws[k].shape[1] < NARROW_COLUMNS else _WIDE
+        Vb, Wb, WTb = Vs[k - 1], Ws[k], WTs[k]
+    if k == L - 1:
+        above, Va, Wa, WTa = _NONE, V, Ws[k], WTs[k]
+    else:
+        above = _NARROW if Ws[k + 1].shape[1] < NARROW_COLUMNS else _WIDE
+        Va, Wa, WTa = Vs[k + 1], Ws[k + 1], WTs[k + 1]
+    n = V.shape[1]
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    acc, bias, den, is_output = accs[k], bs[k], dens[k], k == L - 1
+    fan = (1 if k == 0 else Vb.shape[1]) + (0 if k == L - 1 else Va.shape[1])
+    if _serial(n_blocks, V.shape[0] * n * fan, parallel):  # whole rows, this thread
+        _layer_input(k, P, Vs, Ws, WTs, bs, acc)
+        _set_layer(k, acc, den, Vs, y, beta)
+    else:
+        for cb in prange(n_blocks):
+            j0 = cb * BLOCK
+            _relax_block(j0, min(j0 + BLOCK, n), V, acc, bias, den, below, Vb, Wb, WTb,
+                         above, Va, Wa, WTa, is_output, y, beta)
+
+
 @njit(**DRN_NUMBA_OPTIONS)
-def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
+def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs, parallel):
     """``n_iter`` block coordinate-descent iterations, in place on ``Vs``.
 
-    One iteration updates the odd network layers (free indices 0, 2, ...) all
-    at once, then the even ones: the layers form a bipartite chain, so each
-    half-step is an exact minimisation over a block. ``P`` is the input
-    layer's product ``X_in @ Ws[0]``; ``WTs[k]`` is ``Ws[k].T`` (C order) for
-    the narrow matrices (fewer than ``NARROW_COLUMNS`` columns), any array
-    otherwise; ``dens[k]`` is the total conductance at each node of free layer
-    ``k`` (without the nudging conductance ``beta``); ``accs[k]`` are scratch
-    arrays shaped like ``Vs[k]``.
+    One iteration updates the odd network layers (free indices 0, 2, ...),
+    then the even ones: the layers form a bipartite chain, so each half-step
+    is an exact minimisation over a block, and the layers of one half-step do
+    not read each other. ``P`` is the input layer's product ``X_in @ Ws[0]``;
+    ``WTs[k]`` is ``Ws[k].T`` (C order) for the narrow matrices (fewer than
+    ``NARROW_COLUMNS`` columns), any array otherwise; ``dens[k]`` is the
+    total conductance at each node of free layer ``k`` (without the nudging
+    conductance ``beta``); ``accs[k]`` are scratch arrays shaped like ``Vs[k]``;
+    ``parallel``: whether the wide layers may use the thread pool.
     """
     L = len(Vs)
     for _ in range(n_iter):
         for parity in range(2):
             for k in range(parity, L, 2):
-                _layer_input(k, P, Vs, Ws, WTs, bs, accs[k])
-            for k in range(parity, L, 2):
-                _set_layer(k, accs[k], dens[k], Vs, y, beta)
+                _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel)
 
 
 # ----------------------------------------------------------------------------- EP training
@@ -267,7 +464,7 @@ def _check_dens(dens, beta):
 @njit(**DRN_NUMBA_OPTIONS)
 def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, Vs,
                      pend_c, pend_U, pend_E, pending, lr_w, lr_b, beta, n_iter, n_iter_free,
-                     Vm, Vp, accs, dens):
+                     Vm, Vp, accs, dens, parallel):
     """Centered-EP SGD over the batches ``order[0:B], order[B:2B], ...`` (whole batches only).
 
     Per batch: input sources ``gain * [x, -x]``; the deferred ``W[0]`` update
@@ -306,17 +503,17 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
         # deferred W[0] update + this batch's input product (one pass over W[0])
         if pending[0]:
             rank_update_project(Ws[0], r0, pend_c, pend_U, pend_E, rowsums[0], colsums[0],
-                                vin, P, False)
+                                vin, P, False, parallel)
             pending[0] = 0
         else:
             rank_update_project(Ws[0], r0, c0, zero_U, zero_E, rowsums[0], colsums[0],
-                                vin, P, False)
+                                vin, P, False, parallel)
         _conductance_sums(colsums, rowsums, dens)
         status = _check_dens(dens, beta)
         if status:
             return errors, status, bi
         # free phase from the carried state
-        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs)
+        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
         out = Vs[L - 1]
         for b in range(B):
             best = 0
@@ -327,9 +524,9 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                 errors += 1
         # nudged phases from the free state
         _copy_state(Vs, Vm)
-        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs)
+        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
         _copy_state(Vs, Vp)
-        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs)
+        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, parallel)
         # biases: b += lr_b * mean(v+ - v-) / (2 beta)
         for k in range(L):
             f = dt.type(lr_b[k] / (2.0 * beta * B))
@@ -373,7 +570,7 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                         E[B + b, j] = dt.type(2.0 * s / B) * post_m[b, j]
                 rank_update_project(Ws[k], r, c, U, E, rowsums[k], colsums[k],
                                     np.zeros((0, n_pre), dtype=dt),
-                                    np.zeros((0, n_post), dtype=dt), True)
+                                    np.zeros((0, n_post), dtype=dt), True, parallel)
                 if Ws[k].shape[1] < NARROW_COLUMNS:
                     _refresh_transpose(Ws[k], WTs[k])
         _copy_state(Vp, Vs)

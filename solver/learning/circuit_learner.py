@@ -59,10 +59,12 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import ALGORITHMS, NUDGES
 from ..exceptions import NetworkError
 from ..core.network import Network
 from ..core.solve import solve
@@ -78,8 +80,8 @@ __all__ = [
 #: Prefix of the helper elements and nodes a :class:`Learner` adds for nudging.
 HELPER_PREFIX = "__"
 
-RULES = ("ep", "cl")
-NUDGES = ("resistor", "current")
+#: Gradient estimators of the general-network learner (see :data:`solver.learning.checks.ALGORITHMS`).
+LEARNER_ALGORITHMS = tuple(a for a in ALGORITHMS if a in ("ep", "cl"))
 
 
 def resistor_drops(net, solution, names) -> np.ndarray:
@@ -114,8 +116,10 @@ class Learner:
         Output nodes.
     trainable : list of str, optional
         Resistors whose conductances learn (default: every resistor).
-    rule : {"ep", "cl"}
-        Equilibrium propagation or coupled learning.
+    algorithm : {"ep", "cl"}
+        Equilibrium propagation or coupled learning (the keyword, and the
+        names below, are the learning stack's shared vocabulary, as in
+        :class:`solver.learning.ep.Trainer`; ``rule`` is a deprecated alias).
     beta : float
         EP nudging strength (S for the resistor nudge, S for the current nudge
         too: the injected current is ``beta (y - v)``).
@@ -125,14 +129,23 @@ class Learner:
         How EP nudges the outputs (see the module docstring).
     centered : bool
         EP with ``+beta`` and ``-beta`` (needs ``nudge="current"``).
-    lr : float
-        Learning rate.
+    lr_weights : float
+        Learning rate of the conductances (``lr`` is a deprecated alias).
     g_min, g_max : float
         Conductances are clipped to this range after each update.
     """
 
-    def __init__(self, net: Network, inputs, outputs, trainable=None, *, rule="ep", beta=1e-3,
-                 eta=0.5, nudge="resistor", centered=False, lr=0.1, g_min=1e-4, g_max=1e2):
+    def __init__(self, net: Network, inputs, outputs, trainable=None, *, algorithm="ep",
+                 beta=1e-3, eta=0.5, nudge="resistor", centered=False, lr_weights=0.1,
+                 g_min=1e-4, g_max=1e2, rule=None, lr=None):
+        if rule is not None:
+            warnings.warn("Learner(rule=...) is now Learner(algorithm=...)", DeprecationWarning,
+                          stacklevel=2)
+            algorithm = rule
+        if lr is not None:
+            warnings.warn("Learner(lr=...) is now Learner(lr_weights=...)", DeprecationWarning,
+                          stacklevel=2)
+            lr_weights = lr
         if not isinstance(net, Network):
             raise NetworkError(f"Learner needs a solver.Network, not {type(net).__name__}")
         self.net = net
@@ -147,27 +160,34 @@ class Learner:
         for name in self.trainable:
             if net.element(name).kind != "resistor":
                 raise NetworkError(f"trainable element {name!r} must be a resistor")
-        self.rule = rule
+        self.algorithm = algorithm
         self.beta = beta
         self.eta = eta
         self.nudge = nudge
         self.centered = centered
-        self.lr = lr
+        self.lr_weights = lr_weights
         self.g_min = g_min
         self.g_max = g_max
         self._check_settings()
         self._helpers = {}
         self._warm = {}
 
+    # Deprecated names of ``algorithm`` and ``lr_weights``, kept working (read and write).
+    rule = property(lambda self: self.algorithm,
+                    lambda self, value: setattr(self, "algorithm", value))
+    lr = property(lambda self: self.lr_weights,
+                  lambda self, value: setattr(self, "lr_weights", value))
+
     # ------------------------------------------------------------ settings
     def _check_settings(self):
-        if self.rule not in RULES:
-            raise NetworkError(f"rule must be one of {RULES}, got {self.rule!r}")
+        if self.algorithm not in LEARNER_ALGORITHMS:
+            raise NetworkError(
+                f"algorithm must be one of {LEARNER_ALGORITHMS}, got {self.algorithm!r}")
         if self.nudge not in NUDGES:
             raise NetworkError(f"nudge must be one of {NUDGES}, got {self.nudge!r}")
-        if self.rule == "ep" and not self.beta > 0:
+        if self.algorithm == "ep" and not self.beta > 0:
             raise NetworkError(f"beta must be positive, got {self.beta!r}")
-        if self.rule == "cl" and not 0 < self.eta <= 1:
+        if self.algorithm == "cl" and not 0 < self.eta <= 1:
             raise NetworkError(f"eta must be in (0, 1], got {self.eta!r}")
         if self.centered and self.nudge != "current":
             raise NetworkError("centered EP needs nudge='current' (a resistor cannot have negative conductance)")
@@ -277,7 +297,7 @@ class Learner:
         v_out = np.array([free.voltages[o] for o in self.outputs])
         cost = 0.5 * float(np.sum((v_out - y) ** 2))
         dv_free = resistor_drops(self.net, free, self.trainable)
-        if self.rule == "cl":
+        if self.algorithm == "cl":
             other = self.clamped(x, y, free)
             dv = resistor_drops(self.net, other, self.trainable)
             grad = (dv ** 2 - dv_free ** 2) / (2 * self.eta)
@@ -309,7 +329,7 @@ class Learner:
             costs.append(cost)
         grad = total / max(len(X), 1)
         old = self.weights
-        new = np.clip(old - self.lr * grad, self.g_min, self.g_max)
+        new = np.clip(old - self.lr_weights * grad, self.g_min, self.g_max)
         self.weights = new
         return TrainingRecord(float(np.mean(costs)), grad, new - old, free, other)
 
@@ -333,18 +353,21 @@ def layered_network(n_inputs, hidden, n_outputs, *, seed=0, g_init=(0.05, 0.5), 
     Returns
     -------
     net, inputs, outputs, layers
-        The network, the input source names (two per feature, ``+`` then ``-``;
-        see :func:`encode_inputs`), the output nodes, and the node names of each
-        layer (sources first).
+        The network, the input source names in the order of
+        :func:`encode_inputs` (``cat(x, -x)``: every ``+`` source, then every
+        ``-`` source, as in a :class:`~solver.learning.drn.DRN`), the output
+        nodes, and the node names of each layer (sources first, each feature's
+        ``+`` and ``-`` sources side by side).
     """
     rng = np.random.default_rng(seed)
     net = Network()
-    inputs, source_nodes = [], []
+    source_nodes = []
     for i in range(n_inputs):
-        for sign, tag in ((1, "p"), (-1, "n")):
+        for tag in ("p", "n"):
             node = f"x{i}{tag}"
-            inputs.append(net.add_voltage_source(node, "0", 0.0, name=f"Vi{i}{tag}"))
+            net.add_voltage_source(node, "0", 0.0, name=f"Vi{i}{tag}")
             source_nodes.append(node)
+    inputs = [f"Vi{i}p" for i in range(n_inputs)] + [f"Vi{i}n" for i in range(n_inputs)]
     for value, tag in ((bias, "p"), (-bias, "n")):
         node = f"b{tag}"
         net.add_voltage_source(node, "0", value, name=f"Vb{tag}")
@@ -371,10 +394,11 @@ def layered_network(n_inputs, hidden, n_outputs, *, seed=0, g_init=(0.05, 0.5), 
 
 
 def encode_inputs(X) -> np.ndarray:
-    """Map features to the input sources of :func:`layered_network`: ``(x0, -x0, x1, -x1, ...)``."""
+    """Map features to the input sources of :func:`layered_network`: ``cat(x, -x)``.
+
+    The paper's encoding, the same as :meth:`solver.learning.drn.DRN.input_voltages`
+    (with gain 1): ``(x0, x1, ..., -x0, -x1, ...)``.
+    """
     X = np.atleast_2d(np.asarray(X, dtype=float))
-    out = np.empty((X.shape[0], 2 * X.shape[1]))
-    out[:, 0::2] = X
-    out[:, 1::2] = -X
-    return out
+    return np.concatenate([X, -X], axis=1)
 

@@ -266,13 +266,22 @@ def plot_learning_curves(rows, path, title=""):
 
 def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/out", seed=0,
           resume=False, dataset=None, limit=None, test_limit=None, progress=True,
-          log=print):
-    """Train a preset and write metrics, checkpoint and curves to ``out``; returns the metric rows."""
+          log=print, lr=None, beta=None, threads=None):
+    """Train a preset and write metrics, checkpoint and curves to ``out``; returns the metric rows.
+
+    ``lr`` (one rate for every layer, weights and biases) and ``beta`` override
+    the preset's; ``threads``: kernel threads (default all cores).
+    """
     from .drn import DRN
     from .ep import Trainer
     from .presets import get_preset
 
     preset = get_preset(model)
+    if lr is not None:
+        preset = preset.with_(lr_weights=(lr,) * len(preset.lr_weights),
+                              lr_biases=(lr,) * len(preset.lr_biases))
+    if beta is not None:
+        preset = preset.with_(beta=beta)
     algorithm = algorithm.lower()
     if algorithm not in ("ep", "bp"):
         raise ValueError(f"--algorithm must be 'ep' or 'bp', got {algorithm!r}")
@@ -300,7 +309,7 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
         net = DRN(sizes, preset.input_gain, seed=seed)
         start = 0
     trainer = Trainer(net, algorithm=algorithm, n_iter=preset.n_iter, beta=preset.beta,
-                      lr_weights=preset.lr_weights, lr_biases=preset.lr_biases)
+                      lr_weights=preset.lr_weights, lr_biases=preset.lr_biases, threads=threads)
     trainer.epoch = start
     if state:
         trainer.state = [np.ascontiguousarray(s, dtype=net.dtype) for s in state]
@@ -377,11 +386,20 @@ def _parser():
     t.add_argument("--limit", type=int, default=None, help="use the first N training examples")
     t.add_argument("--test-limit", type=int, default=None, help="use the first N test examples")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--threads", type=int, default=None,
+                   help="kernel threads (default: all cores; results do not depend on it)")
+    from .grid import add_grid_parser
+
+    add_grid_parser(sub)
     return p
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.command == "grid":
+        from .grid import grid_main
+
+        return grid_main(args)
     for name in ("limit", "test_limit", "epochs"):
         v = getattr(args, name)
         if v is not None and v < (0 if name == "epochs" else 1):
@@ -392,7 +410,8 @@ def main(argv=None):
         train(model=args.model, algorithm=args.algorithm, epochs=args.epochs,
               data_dir=args.data_dir, out=args.out, seed=args.seed, resume=args.resume,
               dataset=args.dataset, limit=args.limit, test_limit=args.test_limit,
-              progress=not args.no_progress, log=lambda m: print(m, flush=True))
+              progress=not args.no_progress, log=lambda m: print(m, flush=True),
+              threads=args.threads)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -38,15 +38,17 @@ at 0; one iteration updates the odd layers then the even ones
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from contextlib import contextmanager
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from . import _drn_kernels as K
+from .checks import check_int, check_real
 from ..exceptions import FloatingNodeError, InvalidValueError, NetworkError
 
-__all__ = ["DRN", "NudgingError", "DRN_DTYPE"]
+__all__ = ["DRN", "NudgingError", "DRN_DTYPE", "using_threads"]
 
 #: Default floating-point type of DRN states and weights (as the paper's PyTorch code).
 DRN_DTYPE = np.float32
@@ -68,18 +70,27 @@ class NudgingError(NetworkError):
         self.nodes = list(nodes)
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise InvalidValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+@contextmanager
+def using_threads(threads):
+    """Run the DRN kernels inside the ``with`` block on ``threads`` threads (``None``: all cores).
 
-
-def _check_real(name, value, positive=False):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InvalidValueError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise InvalidValueError(f"{name} must be positive, got {value!r}")
-    return float(value)
+    The kernels cut their work into blocks of a fixed size, each computed by
+    one thread, so results are bit-identical for every thread count.
+    """
+    if threads is None:
+        yield
+        return
+    threads = check_int("threads", threads, 1)
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        raise InvalidValueError(
+            f"threads must be at most {numba.config.NUMBA_NUM_THREADS} (numba's pool, set by "
+            f"NUMBA_NUM_THREADS before the first import), got {threads}")
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class DRN:
@@ -114,7 +125,7 @@ class DRN:
         if len(sizes) < 2:
             raise InvalidValueError(
                 f"layer_sizes needs an input and an output layer, got {layer_sizes!r}")
-        sizes = [_check_int(f"layer_sizes[{k}]", n, 1) for k, n in enumerate(sizes)]
+        sizes = [check_int(f"layer_sizes[{k}]", n, 1) for k, n in enumerate(sizes)]
         if sizes[0] % 2:
             raise InvalidValueError(
                 f"layer_sizes[0] = {sizes[0]} must be even: the input layer holds x and -x")
@@ -126,7 +137,7 @@ class DRN:
         if self.dtype not in (np.float32, np.float64):
             raise InvalidValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.layer_sizes = sizes
-        self.input_gain = _check_real("input_gain", input_gain, positive=True)
+        self.input_gain = check_real("input_gain", input_gain, positive=True)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.weights = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -241,8 +252,7 @@ class DRN:
                 "output conductances).",
                 nodes=[f"L{L}_{int(i)}" for i in bad])
 
-    def relax(self, x, state=None, *, n_iter=100, beta=0.0, y=None, P=None, dens=None,
-              check=True) -> list:
+    def relax(self, x, state=None, *, n_iter=100, beta=0.0, y=None, threads=None) -> list:
         """Block coordinate descent from ``state`` (default: zeros); returns the new state.
 
         Parameters
@@ -259,13 +269,14 @@ class DRN:
             ``C = 1/2 ||v_out - y||^2``). Negative ``beta`` is allowed while
             ``sum(g) + beta > 0`` at every output node, else :class:`NudgingError`.
         y : labels (batch,) or targets (batch, n_out), required when ``beta != 0``.
-        P, dens : precomputed input product ``X_in @ W[0]`` and conductance
-            sums (internal, for the trainers).
+        threads : int, optional
+            Threads of the kernels (default: all cores); the result does not
+            depend on it, bit for bit.
         """
         x = self.check_inputs(x)
         batch = x.shape[0]
-        n_iter = _check_int("n_iter", n_iter, 0)
-        beta = _check_real("beta", beta)
+        n_iter = check_int("n_iter", n_iter, 0)
+        beta = check_real("beta", beta)
         if beta != 0.0:
             if y is None:
                 raise InvalidValueError("beta != 0 needs targets y")
@@ -275,19 +286,31 @@ class DRN:
         if state is None:
             state = self.zero_state(batch)
         else:
-            self._check_state(state, batch)
-        if dens is None:
-            dens = self.conductance_sums()
-        if check:
-            self.check_conductances(dens, beta)
-        if P is None:
-            P = self.input_voltages(x) @ self.weights[0]
+            self.check_state(state, batch)
+        dens = self.conductance_sums()
+        self.check_conductances(dens, beta)
         accs = K.seq([np.empty_like(s) for s in state])
-        K.relax(np.ascontiguousarray(P, dtype=self.dtype), K.seq(state), K.seq(self.weights),
-                K.seq(self.transposes()), K.seq(self.biases), K.seq(dens), t, self.dtype.type(beta), n_iter, accs)
+        with using_threads(threads):
+            P = self.input_product(x)
+            K.relax(P, K.seq(state), K.seq(self.weights), K.seq(self.transposes()),
+                    K.seq(self.biases), K.seq(dens), t, self.dtype.type(beta), n_iter, accs,
+                    K.parallel_now())
         return state
 
-    def _check_state(self, state, batch):
+    def input_product(self, x) -> np.ndarray:
+        """``input_voltages(x) @ W[0]``: the input layer's current into layer 1, per unit voltage.
+
+        Computed by the same blocked kernel as training (its result does not
+        depend on the number of threads).
+        """
+        vin = self.input_voltages(x)
+        W0 = self.weights[0]
+        P = np.empty((vin.shape[0], W0.shape[1]), dtype=self.dtype)
+        K.project(W0, vin, P, K.parallel_now())
+        return P
+
+    def check_state(self, state, batch):
+        """Raise unless ``state`` is one C-contiguous ``(batch, n_k)`` array per free layer."""
         if len(state) != self.num_free_layers:
             raise InvalidValueError(
                 f"state must hold {self.num_free_layers} layers, got {len(state)}")
@@ -298,9 +321,9 @@ class DRN:
                     f"state[{k}] must be a C-contiguous {self.dtype.name} array of shape "
                     f"({batch}, {n}), got {getattr(s, 'shape', type(s))}")
 
-    def predict(self, x, n_iter=100) -> np.ndarray:
+    def predict(self, x, n_iter=100, *, threads=None) -> np.ndarray:
         """Output voltages after ``n_iter`` iterations from zero, shape ``(batch, n_out)``."""
-        return self.relax(x, n_iter=n_iter)[-1]
+        return self.relax(x, n_iter=n_iter, threads=threads)[-1]
 
     def energy(self, x, state, y=None, beta=0.0) -> np.ndarray:
         """Power function ``E + beta * C`` of each example (float64), for checks."""
@@ -337,7 +360,7 @@ class DRN:
         x = self.check_inputs(x)
         if x.shape[0] != 1:
             raise InvalidValueError(f"to_network takes one example, got a batch of {x.shape[0]}")
-        beta = _check_real("beta", beta)
+        beta = check_real("beta", beta)
         if beta < 0:
             raise InvalidValueError("to_network: beta must be >= 0 (a negative conductance "
                                     "is not a circuit element)")

@@ -54,7 +54,8 @@ import time
 import numpy as np
 
 from . import _drn_kernels as K
-from .drn import DRN, _check_int, _check_real
+from .checks import ALGORITHMS as _ALL_ALGORITHMS, check_choice, check_int, check_real
+from .drn import DRN, using_threads
 from ..exceptions import InvalidValueError
 
 __all__ = [
@@ -66,8 +67,8 @@ __all__ = [
     "truncated_loss",
 ]
 
-#: Gradient estimators.
-ALGORITHMS = ("ep", "bp")
+#: Gradient estimators of the DRN trainer (see :data:`solver.learning.checks.ALGORITHMS`).
+ALGORITHMS = tuple(a for a in _ALL_ALGORITHMS if a in ("ep", "bp"))
 
 #: Per-epoch multiplicative decay of the learning rates (the paper's ``ExponentialLR``).
 LR_DECAY = 0.99
@@ -90,7 +91,7 @@ def ep_gradients(net: DRN, x, y, *, beta, n_iter, state=None):
     from the free state. Returns ``(grad_W, grad_b, states)`` with
     ``states = (free, minus, plus)``; dense, for checks and small networks.
     """
-    beta = _check_real("beta", beta, positive=True)
+    beta = check_real("beta", beta, positive=True)
     x = net.check_inputs(x)
     free = net.relax(x, None if state is None else _state_copy(state), n_iter=n_iter)
     minus = net.relax(x, _state_copy(free), n_iter=n_iter, beta=-beta, y=y)
@@ -140,6 +141,53 @@ def _forward_record(net, vin, state, dens, n_iter):
     return V, tape
 
 
+def _backprop(net, vin, state, t, n_iter):
+    """The backward pass of truncated BP, shared by :func:`bp_gradients` and :class:`Trainer`.
+
+    Runs ``n_iter`` block-CD iterations from ``state`` (a constant) recording
+    them, then differentiates the mean cost ``C`` by hand in reverse (through
+    the weighted means, the diode clips and the conductance sums). Returns
+    ``(V, G0, gden0, gW, gb)``: the final state; the input weights' gradient
+    in factored form, ``dC/dW[0] = vin.T @ G0 + gden0[None, :]`` (rank
+    ``batch + 1``, so the trainer can apply it in one fused pass); the dense
+    gradients ``gW[k]`` of the other weights (``gW[0]`` is ``None``); and the
+    bias gradients.
+    """
+    dens = net.conductance_sums()
+    net.check_conductances(dens)
+    V, tape = _forward_record(net, vin, list(state), dens, n_iter)
+    W = net.weights
+    dt = net.dtype
+    L = net.num_free_layers
+    B = vin.shape[0]
+    gV = [np.zeros_like(v) for v in V]
+    gV[-1] = (V[-1] - t) / dt.type(B)
+    gW = [None] + [np.zeros_like(w) for w in W[1:]]
+    G0 = np.zeros((B, W[0].shape[1]), dtype=dt)
+    gb = [np.zeros_like(bb) for bb in net.biases]
+    gden = [np.zeros_like(d) for d in dens]
+    for k, z, mask, below, above in reversed(tape):
+        gz = gV[k] if mask is None else np.where(mask, gV[k], 0).astype(dt)
+        gV[k] = np.zeros_like(gV[k])  # the old value of layer k does not enter this update
+        gpre = gz / dens[k]
+        gden[k] -= np.sum(gz * z, axis=0) / dens[k]
+        gb[k] += gpre.sum(axis=0)
+        if k == 0:
+            G0 += gpre
+        else:
+            gW[k] += below.T @ gpre
+            gV[k - 1] += gpre @ W[k].T
+        if above is not None:
+            gW[k + 1] += gpre.T @ above
+            gV[k + 1] += gpre @ W[k + 1]
+    for k in range(L):  # dens[k] = colsum(W[k]) + rowsum(W[k + 1])
+        if k > 0:
+            gW[k] += gden[k][None, :]
+        if k < L - 1:
+            gW[k + 1] += gden[k][:, None]
+    return V, G0, gden[0], gW, gb
+
+
 def bp_gradients(net: DRN, x, y, *, n_iter, state):
     """Truncated BP: gradients of the mean cost after ``n_iter`` block-CD iterations from ``state``.
 
@@ -147,37 +195,13 @@ def bp_gradients(net: DRN, x, y, *, n_iter, state):
     ``(loss, grad_W, grad_b, final_state)``; ``grad_W[k]`` is dense.
     """
     x = net.check_inputs(x)
-    n_iter = _check_int("n_iter", n_iter, 1)
+    n_iter = check_int("n_iter", n_iter, 1)
     B = x.shape[0]
-    net._check_state(state, B)
+    net.check_state(state, B)
     t = net.check_targets(y, B)
-    dens = net.conductance_sums()
-    net.check_conductances(dens)
     vin = net.input_voltages(x)
-    V, tape = _forward_record(net, vin, list(state), dens, n_iter)
-    W = net.weights
-    L = net.num_free_layers
-    gV = [np.zeros_like(v) for v in V]
-    gV[-1] = (V[-1] - t) / B
-    gW = [np.zeros_like(w) for w in W]
-    gb = [np.zeros_like(bb) for bb in net.biases]
-    gden = [np.zeros_like(d) for d in dens]
-    for k, z, mask, below, above in reversed(tape):
-        gz = gV[k] if mask is None else np.where(mask, gV[k], 0.0).astype(z.dtype)
-        gV[k] = np.zeros_like(gV[k])  # the old value of layer k does not enter this update
-        gpre = gz / dens[k]
-        gden[k] -= np.sum(gz * z, axis=0) / dens[k]
-        gb[k] += gpre.sum(axis=0)
-        gW[k] += below.T @ gpre
-        if k > 0:
-            gV[k - 1] += gpre @ W[k].T
-        if above is not None:
-            gW[k + 1] += gpre.T @ above
-            gV[k + 1] += gpre @ W[k + 1]
-    for k in range(L):  # dens[k] = colsum(W[k]) + rowsum(W[k + 1])
-        gW[k] += gden[k][None, :]
-        if k < L - 1:
-            gW[k + 1] += gden[k][:, None]
+    V, G0, gden0, gW, gb = _backprop(net, vin, state, t, n_iter)
+    gW[0] = vin.T @ G0 + gden0[None, :]
     return _mean_cost(V[-1], t), gW, gb, V
 
 
@@ -192,34 +216,52 @@ def truncated_loss(net: DRN, x, y, *, n_iter, state=None) -> float:
 class Trainer:
     """SGD training of a :class:`DRN` by centered EP or truncated BP, batch by batch.
 
+    The keywords are the learning stack's shared vocabulary (see
+    :mod:`solver.learning.checks`), as in :class:`solver.learning.circuit_learner.Learner`.
+
     Parameters
     ----------
     net : DRN
     algorithm : {"ep", "bp"}
     n_iter : int
-        Block-CD iterations of every phase (free, nudged, inference, BP).
+        Block-CD iterations of every training phase (free, nudged, BP).
     beta : float
         EP nudging strength (> 0).
     lr_weights, lr_biases : sequence of float
         Per-layer learning rates at epoch 0 (one per weight matrix / free layer).
     lr_decay : float
         Multiplicative decay per epoch.
+    n_iter_inference : int, optional
+        Iterations of evaluation (default: ``n_iter``).
+    nudge, centered : "resistor", True
+        How EP nudges: a conductance ``+-beta`` to a source at the target,
+        two-sided (the paper's centered EP; the only choice for a DRN).
+    threads : int, optional
+        Threads of the kernels (default: all cores). Results are bit-identical
+        for every thread count.
     """
 
     def __init__(self, net: DRN, *, algorithm="ep", n_iter=4, beta=1.0, lr_weights, lr_biases,
-                 lr_decay=LR_DECAY, n_iter_inference=None):
-        if algorithm not in ALGORITHMS:
-            raise InvalidValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+                 lr_decay=LR_DECAY, n_iter_inference=None, nudge="resistor", centered=True,
+                 threads=None):
+        self.algorithm = check_choice("algorithm", algorithm, ALGORITHMS)
+        if (nudge, centered) != ("resistor", True):
+            raise InvalidValueError(
+                "the DRN trainer nudges with nudge='resistor' and centered=True only (the "
+                f"paper's centered EP), got nudge={nudge!r}, centered={centered!r}")
         self.net = net
-        self.algorithm = algorithm
-        self.n_iter = _check_int("n_iter", n_iter, 1)
-        self.n_iter_inference = _check_int(
+        self.nudge, self.centered = nudge, centered
+        self.n_iter = check_int("n_iter", n_iter, 1)
+        self.n_iter_inference = check_int(
             "n_iter_inference", self.n_iter if n_iter_inference is None else n_iter_inference, 1)
-        self.beta = _check_real("beta", beta, positive=True)
+        self.beta = check_real("beta", beta, positive=True)
         L = net.num_free_layers
         self.lr_weights = self._rates("lr_weights", lr_weights, L)
         self.lr_biases = self._rates("lr_biases", lr_biases, L)
-        self.lr_decay = _check_real("lr_decay", lr_decay, positive=True)
+        self.lr_decay = check_real("lr_decay", lr_decay, positive=True)
+        with using_threads(threads):  # validates now rather than at the first batch
+            pass
+        self.threads = threads
         self.epoch = 0
         self.state = None  # carried from batch to batch (the paper's reset=False)
         self._sums = None  # numba-side buffers, made by _init_buffers
@@ -230,7 +272,7 @@ class Trainer:
         rates = list(rates)
         if len(rates) != L:
             raise InvalidValueError(f"{name} needs {L} learning rates (one per layer), got {len(rates)}")
-        return [_check_real(f"{name}[{k}]", r) for k, r in enumerate(rates)]
+        return [check_real(f"{name}[{k}]", r) for k, r in enumerate(rates)]
 
     def learning_rates(self, epoch=None):
         """``(lr_weights, lr_biases)`` of ``epoch`` (default: the current one)."""
@@ -273,10 +315,12 @@ class Trainer:
             return
         W0 = self.net.weights[0]
         dt = W0.dtype
-        K.rank_update_project(W0, np.zeros(W0.shape[0], dtype=dt), self._pend_c, self._pend_U,
-                              self._pend_E, self._rowsums[0], self._colsums[0],
-                              np.zeros((0, W0.shape[0]), dtype=dt),
-                              np.zeros((0, W0.shape[1]), dtype=dt), False)
+        with using_threads(self.threads):
+            K.rank_update_project(W0, r=np.zeros(W0.shape[0], dtype=dt), c=self._pend_c,
+                                  U=self._pend_U, E=self._pend_E, rowsum=self._rowsums[0],
+                                  colsum=self._colsums[0], Xp=np.zeros((0, W0.shape[0]), dtype=dt),
+                                  P=np.zeros((0, W0.shape[1]), dtype=dt), want_rowsum=False,
+                                  parallel=K.parallel_now())
         self._pending[0] = 0
 
     def _raise_status(self, status):
@@ -286,16 +330,22 @@ class Trainer:
         raise RuntimeError(f"conductance check failed (status {status}) but was not reproduced")
 
     def _run_ep(self, x, labels, order, B):
+        """EP over whole batches in one kernel call (the fast path: see the module docstring)."""
         lr_w, lr_b = self.learning_rates()
-        dt = self.net.dtype
+        net = self.net
+        dt = net.dtype
         Vm, Vp, accs = self._scratch
-        dens = K.seq([np.empty(n, dtype=dt) for n in self.net.layer_sizes[1:]])
-        errors, status, _ = K.ep_train_batches(
-            x, labels, order, B, dt.type(self.net.input_gain), K.seq(self.net.weights), self._WTs,
-            K.seq(self.net.biases), self._colsums, self._rowsums, K.seq(self.state),
-            self._pend_c, self._pend_U, self._pend_E, self._pending,
-            np.array(lr_w, dtype=np.float64), np.array(lr_b, dtype=np.float64), self.beta,
-            self.n_iter, self.n_iter_inference, Vm, Vp, accs, dens)
+        dens = K.seq([np.empty(n, dtype=dt) for n in net.layer_sizes[1:]])
+        with using_threads(self.threads):
+            errors, status, _ = K.ep_train_batches(
+                X=x, labels=labels, order=order, B=B, gain=dt.type(net.input_gain),
+                Ws=K.seq(net.weights), WTs=self._WTs, bs=K.seq(net.biases),
+                colsums=self._colsums, rowsums=self._rowsums, Vs=K.seq(self.state),
+                pend_c=self._pend_c, pend_U=self._pend_U, pend_E=self._pend_E,
+                pending=self._pending, lr_w=np.array(lr_w, dtype=np.float64),
+                lr_b=np.array(lr_b, dtype=np.float64), beta=self.beta, n_iter=self.n_iter,
+                n_iter_free=self.n_iter_inference, Vm=Vm, Vp=Vp, accs=accs, dens=dens,
+                parallel=K.parallel_now())
         if status:
             self._raise_status(status)
         return errors
@@ -304,60 +354,28 @@ class Trainer:
         """One truncated-BP step (numpy; the BP baseline is not the fast path)."""
         net = self.net
         dt = net.dtype
-        B = xb.shape[0]
         lr_w, lr_b = self.learning_rates()
-        t = net.check_targets(yb, B)
-        vin = net.input_voltages(xb)
+        t = net.check_targets(yb, xb.shape[0])
         self.flush()
-        dens = net.conductance_sums()
-        net.check_conductances(dens)
-        P = np.ascontiguousarray(vin @ net.weights[0])
-        accs = K.seq([np.empty_like(s) for s in self.state])
-        K.relax(P, K.seq(self.state), K.seq(net.weights), K.seq(net.transposes()),
-                K.seq(net.biases), K.seq(dens), t, dt.type(0.0), self.n_iter_inference, accs)
+        net.relax(xb, self.state, n_iter=self.n_iter_inference, threads=self.threads)
         errors = int(np.count_nonzero(np.argmax(self.state[-1], axis=1) != yb))
-        V, tape = _forward_record(net, vin, list(self.state), dens, self.n_iter)
+        vin = net.input_voltages(xb)
+        V, G0, gden0, gW, gb = _backprop(net, vin, self.state, t, self.n_iter)
         W = net.weights
-        L = net.num_free_layers
-        gV = [np.zeros_like(v) for v in V]
-        gV[-1] = (V[-1] - t) / dt.type(B)
-        gW = [None] + [np.zeros_like(w) for w in W[1:]]
-        G0 = np.zeros((B, W[0].shape[1]), dtype=dt)
-        gb = [np.zeros_like(bb) for bb in net.biases]
-        gden = [np.zeros_like(d) for d in dens]
-        for k, z, mask, below, above in reversed(tape):
-            gz = gV[k] if mask is None else np.where(mask, gV[k], 0).astype(dt)
-            gV[k] = np.zeros_like(gV[k])
-            gpre = gz / dens[k]
-            gden[k] -= np.sum(gz * z, axis=0) / dens[k]
-            gb[k] += gpre.sum(axis=0)
-            if k == 0:
-                G0 += gpre
-            else:
-                gW[k] += below.T @ gpre
-                gV[k - 1] += gpre @ W[k].T
-            if above is not None:
-                gW[k + 1] += gpre.T @ above
-                gV[k + 1] += gpre @ W[k + 1]
-        for k in range(L):
-            if k > 0:
-                gW[k] += gden[k][None, :]
-            if k < L - 1:
-                gW[k + 1] += gden[k][:, None]
-        for k in range(L):
+        for k in range(net.num_free_layers):
             net.biases[k] -= dt.type(lr_b[k]) * gb[k]
-        for k in range(1, L):
+        for k in range(1, net.num_free_layers):
             np.subtract(W[k], dt.type(lr_w[k]) * gW[k], out=W[k])
             np.maximum(W[k], 0, out=W[k])
-        # W[0] -= lr * (vin^T G0 + 1 gden0^T): rank B + 1, deferred like EP's
-        self._pend_c[:] = -lr_w[0] * gden[0]
+        # W[0] -= lr * (vin^T G0 + 1 gden0^T): rank B + 1, applied like EP's deferred update
+        self._pend_c[:] = -lr_w[0] * gden0
         self._pend_U[:] = vin
         self._pend_E[:] = -lr_w[0] * G0
         self._pending[0] = 1
         self.flush()
         self._sync_sums()
-        for k in range(L):
-            self.state[k][:] = V[k]
+        for k, v in enumerate(V):
+            self.state[k][:] = v
         return errors
 
     # ---------------------------------------------------------------- public
@@ -396,7 +414,7 @@ class Trainer:
         a smaller batch. ``progress(done, total, errors)`` is called after
         every ``chunk`` batches.
         """
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
         x = self.net.check_inputs(x)
         y = self._labels(y, x.shape[0])
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -430,18 +448,8 @@ class Trainer:
         x = net.check_inputs(x)
         y = np.asarray(y)
         n_iter = self.n_iter_inference if n_iter is None else n_iter
-        dens = net.conductance_sums()
-        net.check_conductances(dens)
-        WTs = K.seq(net.transposes())
         errors = 0
         for s in range(0, x.shape[0], batch_size):
-            xb = x[s:s + batch_size]
-            vin = net.input_voltages(xb)
-            P = np.ascontiguousarray(vin @ net.weights[0])
-            st = net.zero_state(xb.shape[0])
-            t = np.zeros((xb.shape[0], net.layer_sizes[-1]), dtype=net.dtype)
-            accs = K.seq([np.empty_like(v) for v in st])
-            K.relax(P, K.seq(st), K.seq(net.weights), WTs, K.seq(net.biases), K.seq(dens), t,
-                    net.dtype.type(0.0), n_iter, accs)
-            errors += int(np.count_nonzero(np.argmax(st[-1], axis=1) != y[s:s + batch_size]))
+            out = net.predict(x[s:s + batch_size], n_iter=n_iter, threads=self.threads)
+            errors += int(np.count_nonzero(np.argmax(out, axis=1) != y[s:s + batch_size]))
         return 100.0 * errors / x.shape[0]
