@@ -32,6 +32,8 @@ import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
+import param
+
 from solver import NetworkError, solve
 
 from . import io as circuit_io
@@ -348,6 +350,7 @@ def release_session(explorer, session_context=None):
                 pause()
             except Exception as e:  # the session is going anyway
                 log.debug("could not pause %r on session close: %s", view, e)
+    _drop_js_callbacks(explorer)
     store = getattr(explorer, "store", None)
     for history in ("_undo", "_redo"):
         entries = getattr(store, history, None)
@@ -357,6 +360,29 @@ def release_session(explorer, session_context=None):
     # collecting is worth it once the session's objects are unreachable, i.e. after Bokeh and
     # Panel drop theirs: do it on a timer, at most once per second however many sessions close
     _schedule_trim()
+
+
+def _drop_js_callbacks(explorer):
+    """Unregister the JS callbacks of the session's widgets: Panel would otherwise keep them forever.
+
+    ``EditableFloatSlider`` registers a JS callback on its text box whose arguments hold the slider,
+    in ``panel.links.Callback.registry``, a ``WeakKeyDictionary`` keyed by the text box: the value
+    reaches the key (slider -> watcher -> composite -> text box), so the entry never dies, and
+    through the slider's watchers it kept the whole session (store, views, solution) alive.
+    """
+    try:
+        from panel.links import Callback
+    except ImportError:  # pragma: no cover - Panel always ships it
+        return
+    views = [explorer] + [v for v in vars(explorer).values() if isinstance(v, param.Parameterized)]
+    for view in views:
+        for value in list(vars(view).values()):
+            for widget in (value, getattr(value, "_value_edit", None), getattr(value, "_slider", None)):
+                if widget is not None:
+                    try:
+                        Callback.registry.pop(widget, None)
+                    except TypeError:  # not weak-referenceable: never a key
+                        pass
 
 
 def _schedule_trim(delay=1.0):
