@@ -12,7 +12,12 @@ painting) is included in its timings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 
 from bokeh.client.websocket import WebSocketClientConnectionWrapper
@@ -22,7 +27,9 @@ from bokeh.util.token import generate_jwt_token, generate_session_id
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-__all__ = ["AppSession", "models_of_document"]
+from .testing import free_port
+
+__all__ = ["AppSession", "models_of_document", "serve_explorer"]
 
 
 def models_of_document(doc_json):
@@ -56,6 +63,7 @@ class AppSession:
         self.session_id = generate_session_id()
         self.models = {}
         self.changed = {}  # model id -> time of the last patch touching it (perf_counter)
+        self.last_event = {}  # model id -> the last patch event touching it (as sent, JSON)
         self._socket = None
         self._receiver = Receiver(Protocol())
         self._reader = None
@@ -102,6 +110,20 @@ class AppSession:
         if not ids:
             raise LookupError(f"no model named {name!r} in the document")
         return ids[0]
+
+    async def click(self, model_id):
+        """Press a button (the ``button_click`` event a browser sends)."""
+        await self._patch([{"kind": "MessageSent", "msg_type": "bokeh_event",
+                            "msg_data": {"type": "event", "name": "button_click",
+                                         "values": {"type": "map", "entries": [["model", {"id": model_id}]]}}}])
+
+    async def upload(self, model_id, filename, data, mime_type="text/plain"):
+        """Choose a file in a ``FileInput``, as a browser does (base64 contents)."""
+        import base64
+
+        await self._patch([{"kind": "ModelChanged", "model": {"id": model_id}, "attr": attr, "new": new}
+                           for attr, new in (("mime_type", mime_type), ("filename", filename),
+                                             ("value", base64.b64encode(data).decode()))])
 
     async def set_value(self, model_id, attr, new):
         """Change one attribute of one model, as a browser widget does."""
@@ -159,7 +181,45 @@ class AppSession:
                 model = event.get("model")
                 if isinstance(model, dict) and "id" in model:
                     self.changed[model["id"]] = now
+                    self.last_event[model["id"]] = event
                 for item in (event.get("new") if isinstance(event.get("new"), list) else []):
                     if isinstance(item, dict) and item.get("type") == "object":  # new models (re-layouts)
                         self.models.update(models_of_document(item))
             self._patched.set()
+
+
+@contextlib.contextmanager
+def serve_explorer(*cli_args, timeout=180.0, log_path=None, env=None):
+    """Run ``python -m explorer.cli --no-browser`` on a free port of 127.0.0.1; yield (app URL, process).
+
+    Ready once the port accepts connections (no page is requested, so no session is created).
+    The server is terminated, then killed if it lingers, on exit.
+    """
+    port = free_port()
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "explorer.cli", "--no-browser", "--address", "127.0.0.1", "--port", str(port),
+         *map(str, cli_args)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the explorer server exited with code {process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the explorer server did not listen on port {port} within {timeout} s")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/app", process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+        if log_path:
+            log.close()
