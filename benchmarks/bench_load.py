@@ -46,6 +46,7 @@ from explorer.session_client import AppSession, serve_explorer  # noqa: E402
 from machine import describe  # noqa: E402
 
 WAIT_S = 60.0
+OPEN_WAIT_S = 600.0  # twenty sessions opened at once are built one after the other
 
 
 # ------------------------------------------------------------------ the server
@@ -87,7 +88,7 @@ class Student:
     """One session: the editor's value slider and the circuit's node data."""
 
     def __init__(self, url):
-        self.session = AppSession(url, timeout=WAIT_S * 3)
+        self.session = AppSession(url, timeout=OPEN_WAIT_S)
         self.slider = self.nodes = None
         self.value = 0.0
         self.step = 0.0
