@@ -3,7 +3,7 @@
 Tests and ``benchmarks/bench_load.py`` use it to open sessions on 127.0.0.1, change a widget's
 value the way a browser does (a ``PATCH-DOC`` message) and time how long the server takes to send
 back a change of some model. It speaks the protocol ``bokeh.client`` speaks (websocket to
-``/<app>/ws`` with the session's JWT token as subprotocol, ``PULL-DOC-REQ`` for the document) but
+``/<app>/ws`` with the session's token as subprotocol, ``PULL-DOC-REQ`` for the document) but
 keeps the document as plain JSON and never deserialises models, so twenty sessions cost the client
 little next to the server it measures. Nothing a browser does after the server answers (layout,
 painting) is included in its timings.
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from bokeh.client.websocket import WebSocketClientConnectionWrapper
 from bokeh.protocol import Protocol
 from bokeh.protocol.receiver import Receiver
 from bokeh.util.token import generate_jwt_token, generate_session_id
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from .testing import free_port
@@ -54,11 +55,10 @@ class AppSession:
     sends a change and :meth:`wait_for_change` waits until the server patches a given model.
     """
 
-    def __init__(self, url, *, timeout=120.0, arguments=None):
+    def __init__(self, url, *, timeout=120.0, page=True):
         http = url.rstrip("/")
+        self.page_url = http if page else None
         self.ws_url = "ws" + http[len("http"):] + "/ws"
-        if arguments:
-            self.ws_url += "?" + "&".join(f"{k}={v}" for k, v in arguments.items())
         self.timeout = timeout
         self.session_id = generate_session_id()
         self.models = {}
@@ -72,11 +72,22 @@ class AppSession:
 
     # -------------------------------------------------------------- lifetime
     async def open(self):
-        """Connect, pull the document, tell the server the page is ready; returns seconds taken."""
+        """Load the page, connect, pull the document, say the page is ready; returns seconds taken.
+
+        Like a browser, the page is requested first (the server builds the session then) and the
+        websocket presents the token found in it; with ``page=False`` the websocket comes first.
+        """
         t0 = time.perf_counter()
+        token = generate_jwt_token(self.session_id)
+        if self.page_url:
+            response = await AsyncHTTPClient().fetch(self.page_url, connect_timeout=self.timeout,
+                                                     request_timeout=self.timeout)
+            found = re.search(r'"token"\s*:\s*"([^"]+)"', response.body.decode("utf-8", "replace"))
+            if not found:
+                raise ConnectionError(f"no session token in the page {self.page_url}")
+            token = found.group(1)
         request = HTTPRequest(self.ws_url, connect_timeout=self.timeout, request_timeout=self.timeout)
-        socket = await websocket_connect(request, subprotocols=["bokeh", generate_jwt_token(self.session_id)],
-                                         max_message_size=100 * 2**20)
+        socket = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=100 * 2**20)
         self._socket = WebSocketClientConnectionWrapper(socket)
         ack = await asyncio.wait_for(self._read(), self.timeout)
         if ack is None or ack.msgtype != "ACK":

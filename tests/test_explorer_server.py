@@ -183,3 +183,16 @@ def test_a_hostile_upload_does_not_hold_up_another_session(tmp_path):
     assert not answered_before, "the upload was answered before the other session's three slider moves"
     assert "could not open bomb.cir" in text and "unchanged" in text
     assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_the_learning_tab_is_built_when_first_opened():
+    from bokeh.document import Document
+
+    from explorer.circuit_explorer import CircuitExplorer
+
+    explorer = CircuitExplorer("divider")
+    tabs = explorer.main()
+    tabs.get_root(Document())
+    assert explorer._learning_view is None  # a session that never opens it never pays for it
+    tabs.active = 1
+    assert explorer._learning_view is not None
