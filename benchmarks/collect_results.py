@@ -13,6 +13,7 @@ PARTS = [
     ("results_spice.md", "Netlists: `solve` against ngspice (issue 3)", "bench_spice.py"),
     ("results_drn.md", "Deep resistive networks on MNIST (issue 4)", "bench_drn.py"),
     ("results_latency.md", "Explorer latency (issue 5)", "bench_latency.py"),
+    ("results_load.md", "Explorer under load (issue 13)", "bench_load.py"),
 ]
 
 

@@ -28,9 +28,9 @@ from bokeh.util.token import generate_jwt_token, generate_session_id
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from .testing import free_port
+from .testing import free_port, stop_process
 
-__all__ = ["AppSession", "models_of_document", "serve_explorer"]
+__all__ = ["AppSession", "models_of_document", "serve_explorer", "wait_for_port"]
 
 
 def models_of_document(doc_json):
@@ -63,7 +63,7 @@ class AppSession:
         self.session_id = generate_session_id()
         self.models = {}
         self.changed = {}  # model id -> time of the last patch touching it (perf_counter)
-        self.last_event = {}  # model id -> the last patch event touching it (as sent, JSON)
+        self.last_event = {}  # (model id, attribute) -> the last patch event changing it (JSON)
         self._socket = None
         self._receiver = Receiver(Protocol())
         self._reader = None
@@ -192,11 +192,26 @@ class AppSession:
                 model = event.get("model")
                 if isinstance(model, dict) and "id" in model:
                     self.changed[model["id"]] = now
-                    self.last_event[model["id"]] = event
+                    self.last_event[model["id"], event.get("attr")] = event
                 for item in (event.get("new") if isinstance(event.get("new"), list) else []):
                     if isinstance(item, dict) and item.get("type") == "object":  # new models (re-layouts)
                         self.models.update(models_of_document(item))
             self._patched.set()
+
+
+def wait_for_port(port, timeout=180.0, alive=lambda: True):
+    """Return once 127.0.0.1:``port`` accepts connections; raise if ``alive()`` turns False or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not alive():
+            raise RuntimeError(f"the server for port {port} has exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listened on port {port} within {timeout} s") from None
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -213,24 +228,9 @@ def serve_explorer(*cli_args, timeout=180.0, log_path=None, env=None):
          *map(str, cli_args)],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the explorer server exited with code {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the explorer server did not listen on port {port} within {timeout} s")
-                time.sleep(0.2)
+        wait_for_port(port, timeout, alive=lambda: process.poll() is None)
         yield f"http://127.0.0.1:{port}/app", process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        stop_process(process, timeout=20)
         if log_path:
             log.close()

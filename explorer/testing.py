@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "launch_chromium", "serve_app"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "launch_chromium", "serve_app", "stop_process"]
 
 CHROMIUM = os.environ.get("RESISTIVE_EXPLORER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -55,14 +55,19 @@ def serve_app(port=None, timeout=120.0, log_path=None, app=APP):
                 time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
         if log_path:
             log.close()
+
+
+def stop_process(proc, timeout=15.0):
+    """Terminate a server subprocess, then kill it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 def launch_chromium(playwright):

@@ -118,7 +118,7 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
     import panel as pn
 
     from explorer import app as app_module
-    from explorer.session_client import AppSession
+    from explorer.session_client import AppSession, wait_for_port
     from explorer.testing import free_port
 
     stores = []
@@ -143,6 +143,7 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
                       websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
                       check_unused_sessions_milliseconds=200)
     try:
+        wait_for_port(port)
         for play in (False, True):
             asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", play), 300))
             deadline = time.monotonic() + 120
@@ -173,7 +174,13 @@ def test_a_hostile_upload_does_not_hold_up_another_session(tmp_path):
             await user.set_and_wait(slider, "value", start + 0.2 * (k + 1), nodes, timeout=120)
         answered_before = alert in attacker.changed
         await attacker.wait_for_change(alert, timeout=300)
-        text = str(attacker.last_event[alert].get("new"))
+        text = str(attacker.last_event[alert, "text"].get("new"))
+        # and a good file afterwards is read and drawn (the circuit's node data is replaced)
+        attacker_nodes = attacker.find_named("circuit-nodes")
+        before = attacker.changed.get(attacker_nodes)
+        clipper = circuit_io.write_network(gallery.build("clipper"), "json").encode()
+        await attacker.upload(attacker.find("FileInput")[0], "clipper.json", clipper)
+        await attacker.wait_for_change(attacker_nodes, after=before, timeout=300)
         await user.close()
         await attacker.close()
         return answered_before, text
