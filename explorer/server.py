@@ -87,8 +87,11 @@ def _process_context():
     """A fork-server context whose server has imported the explorer and loaded the numba kernels."""
     global _context
     if _context is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["explorer._upload_worker"])
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["explorer._upload_worker"])
+        else:  # Windows: each upload starts a fresh interpreter (slower, same isolation)
+            context = multiprocessing.get_context("spawn")
         _context = context
     return _context
 
@@ -104,7 +107,8 @@ def start_worker_processes():
     _started = True
 
     def start():
-        _process_context()
+        if _process_context().get_start_method() != "forkserver":
+            return
         from multiprocessing import forkserver
 
         try:
