@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,9 +27,9 @@ from bokeh.util.token import generate_jwt_token, generate_session_id
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from .testing import free_port, stop_process
+from .testing import free_port, stop_process, wait_for_port
 
-__all__ = ["AppSession", "models_of_document", "serve_explorer", "wait_for_port"]
+__all__ = ["AppSession", "models_of_document", "serve_explorer"]
 
 
 def models_of_document(doc_json):
@@ -197,21 +196,6 @@ class AppSession:
                     if isinstance(item, dict) and item.get("type") == "object":  # new models (re-layouts)
                         self.models.update(models_of_document(item))
             self._patched.set()
-
-
-def wait_for_port(port, timeout=180.0, alive=lambda: True):
-    """Return once 127.0.0.1:``port`` accepts connections; raise if ``alive()`` turns False or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not alive():
-            raise RuntimeError(f"the server for port {port} has exited")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listened on port {port} within {timeout} s") from None
-            time.sleep(0.2)
 
 
 @contextlib.contextmanager

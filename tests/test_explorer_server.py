@@ -118,8 +118,8 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
     import panel as pn
 
     from explorer import app as app_module
-    from explorer.session_client import AppSession, wait_for_port
-    from explorer.testing import free_port
+    from explorer.session_client import AppSession
+    from explorer.testing import free_port, wait_for_port
 
     stores = []
 
