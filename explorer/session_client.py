@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -210,11 +211,16 @@ def serve_explorer(*cli_args, timeout=180.0, log_path=None, env=None):
     process = subprocess.Popen(
         [sys.executable, "-m", "explorer.cli", "--no-browser", "--address", "127.0.0.1", "--port", str(port),
          *map(str, cli_args)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        start_new_session=True)  # its own process group: with --num-procs, the forked servers go too
     try:
         wait_for_port(port, timeout, alive=lambda: process.poll() is None)
         yield f"http://127.0.0.1:{port}/app", process
     finally:
         stop_process(process, timeout=20)
+        try:  # forked servers outlive their parent's SIGTERM
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         if log_path:
             log.close()
