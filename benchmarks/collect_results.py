@@ -15,6 +15,7 @@ PARTS = [
     ("results_latency.md", "Explorer latency (issue 5)", "bench_latency.py"),
     ("results_inputs.md", "Input paths under attack: reader budgets and fuzzing (issue 13)", "bench_inputs.py"),
     ("results_sweep.md", "Exact DC sweeps against warm re-solves and ngspice `.dc` (issue 11)", "bench_sweep.py"),
+    ("results_load.md", "Explorer under load (issue 13)", "bench_load.py"),
 ]
 
 

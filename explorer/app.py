@@ -14,6 +14,7 @@ import panel as pn
 from explorer.circuit_explorer import CircuitExplorer
 from explorer import gallery
 from explorer.responsive import send_websocket_frames_at_once
+from explorer.server import quiet_closed_connection_warnings, register_session_cleanup, start_worker_processes
 
 ENV_EXAMPLE = "RESISTIVE_EXPLORER_EXAMPLE"
 
@@ -60,10 +61,14 @@ def create_app(example="divider", nodes=None):
         busy_indicator=None,
     )
     template.explorer = explorer  # handy for debugging from the server console
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        register_session_cleanup(explorer)
     return template
 
 
 if pn.state.served:
     send_websocket_frames_at_once()
+    quiet_closed_connection_warnings()
+    start_worker_processes()  # idempotent: the fork server for uploads starts once per process
     args = pn.state.session_args if pn.state.curdoc else None
     create_app(example_name(args), mesh_size(args)).servable(title="resistive-explorer")

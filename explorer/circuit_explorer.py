@@ -74,8 +74,10 @@ class CircuitExplorer(pn.viewable.Viewer):
         )
         tabs = [("Circuit", circuit_tab), ("Sweep", self.sweep_view)]
         if self.learning:
-            tabs.append(("Learning", self.learning_view))
-        return pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=False)
+            # built when first opened: it is 300 of a session's 750 Bokeh models and half its start-up
+            tabs.append(("Learning", pn.param.ParamFunction(lambda: self.learning_view, lazy=True,
+                                                            sizing_mode="stretch_width")))
+        return pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
 
     def __panel__(self):
         return pn.Row(

@@ -20,6 +20,7 @@ from solver import NetworkError, solve
 from . import gallery
 from . import io as circuit_io
 from .responsive import ImmediateEditableFloatSlider
+from .server import open_upload
 from .state import BIG_NETWORK, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
 from .units import UNITS, si, user_value
@@ -365,13 +366,8 @@ class FilesPanel(pn.viewable.Viewer):
         if event.new is None:
             return
         filename = self.upload.filename or "upload.json"
-        try:
-            net = circuit_io.read_network(event.new, filename)
-        except NetworkError as e:
-            self.store.error = f"could not open {filename}: {e}"
-            self.store.version += 1
-            return
-        self.store.load(net, filename)
+        # parsed, laid out and test-solved in a child process with a time budget (explorer/server.py)
+        open_upload(self.store, event.new, filename)
 
     def _text(self, fmt):
         return _io.StringIO(circuit_io.write_network(self.store.network, fmt))

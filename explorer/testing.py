@@ -8,10 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "launch_chromium", "serve_app"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "launch_chromium", "serve_app", "stop_process", "wait_for_port"]
 
 CHROMIUM = os.environ.get("RESISTIVE_EXPLORER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,28 +41,38 @@ def serve_app(port=None, timeout=120.0, log_path=None, app=APP):
     )
     url = f"http://{address}/{Path(app).stem}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"panel serve exited with code {proc.returncode}")
-            try:
-                # a first page render can take tens of seconds on a loaded machine
-                with urllib.request.urlopen(f"http://{address}/", timeout=120):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the app did not start on {address} within {timeout} s") from None
-                time.sleep(0.3)
+        # the port, not a page: under load each page request builds a whole session
+        wait_for_port(port, timeout, alive=lambda: proc.poll() is None)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
         if log_path:
             log.close()
+
+
+def stop_process(proc, timeout=15.0):
+    """Terminate a server subprocess, then kill it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def wait_for_port(port, timeout=180.0, alive=lambda: True):
+    """Return once 127.0.0.1:``port`` accepts connections; raise if ``alive()`` turns False or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not alive():
+            raise RuntimeError(f"the server for port {port} has exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listened on port {port} within {timeout} s") from None
+            time.sleep(0.2)
 
 
 def launch_chromium(playwright):

@@ -1,0 +1,425 @@
+"""Serving the explorer to a class at once: heavy work off the event loop, sessions released on close.
+
+A Bokeh server runs every session's callbacks on one event loop, so one slow callback freezes
+every open tab. This module keeps the loop free:
+
+* :func:`run_isolated` runs a function in a fresh child process (forked from a preloaded fork
+  server, lower CPU priority, its own memory cap) and kills it when its time budget is spent.
+  Parsing untrusted files is pure Python and holds the GIL, and a hostile netlist can expand to
+  millions of elements, so uploads are parsed, laid out and test-solved there: nothing an upload
+  does can stall the server or grow its memory, and an abandoned upload leaves no thread behind.
+* :func:`run_off_loop` runs ``compute`` in a worker thread and then ``apply`` back on the
+  session's event loop (``Document.add_next_tick_callback``, the one thread-safe entry into a
+  session), so the loop only ever does the cheap part.
+* :func:`open_upload` is the upload path of the app built from the two: the last valid circuit
+  stays on screen until the new one is ready, and an upload that fails or runs out of time says so.
+* :func:`release_session` runs when a session is destroyed: it stops the session's periodic
+  callbacks, drops its edit history, and returns freed memory to the operating system.
+* :func:`quiet_closed_connection_warnings` turns Bokeh's "Failed sending message as connection
+  was closed" warnings (one per update pushed to a tab that has gone) into a debug message.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+
+import param
+
+from solver import NetworkError, solve
+
+from . import io as circuit_io
+
+__all__ = [
+    "UPLOAD_MEMORY_BYTES",
+    "UPLOAD_SECONDS",
+    "WorkAbandoned",
+    "open_upload",
+    "prepare_upload",
+    "quiet_closed_connection_warnings",
+    "release_session",
+    "run_isolated",
+    "run_off_loop",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _env_number(name, default):
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+#: Time budget of one upload (parse, layout and a first solve), seconds.
+UPLOAD_SECONDS = _env_number("RESISTIVE_EXPLORER_UPLOAD_SECONDS", 20.0)
+#: Memory an upload may take beyond what the process reading it starts with (address space).
+UPLOAD_MEMORY_BYTES = int(_env_number("RESISTIVE_EXPLORER_UPLOAD_MEMORY_MB", 1024) * 2**20)
+#: Uploads read at the same time across all sessions; further ones wait (inside their budget).
+PARALLEL_UPLOADS = 2
+#: Niceness added to the processes that read uploads: the server's own loop goes first.
+CHILD_NICENESS = 10
+
+#: Worker threads of :func:`run_off_loop` (they mostly wait on child processes or numba kernels).
+_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="explorer-work")
+_upload_slots = threading.BoundedSemaphore(PARALLEL_UPLOADS)
+_busy_stores = weakref.WeakSet()
+_context = None
+_started = False
+
+
+class WorkAbandoned(RuntimeError):
+    """Heavy work stopped because it ran out of its time or memory budget."""
+
+
+# ----------------------------------------------------------------- child processes
+def _process_context():
+    """A fork-server context whose server has imported the explorer and loaded the numba kernels."""
+    global _context
+    if _context is None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["explorer._upload_worker"])
+        else:  # Windows: each upload starts a fresh interpreter (slower, same isolation)
+            context = multiprocessing.get_context("spawn")
+        _context = context
+    return _context
+
+
+def start_worker_processes():
+    """Start the fork server now, in the background, so that the first upload does not wait for it.
+
+    Idempotent: the served app calls it for every session, and only the first call starts it.
+    """
+    global _started
+    if _started:
+        return
+    _started = True
+
+    def start():
+        if _process_context().get_start_method() != "forkserver":
+            return
+        from multiprocessing import forkserver
+
+        try:
+            forkserver.ensure_running()
+        except Exception as e:  # uploads will try again, and report
+            log.warning("could not start the upload fork server: %s", e)
+
+    threading.Thread(target=start, name="explorer-forkserver", daemon=True).start()
+
+
+def _address_space_bytes():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _limit_memory(extra_bytes):
+    """Cap this process's address space at what it uses now plus ``extra_bytes`` (Linux)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux
+        return
+    limit = _address_space_bytes() + extra_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _child_main(sender, function, args, memory_bytes):
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass
+    if memory_bytes:
+        _limit_memory(memory_bytes)
+    try:
+        outcome = ("ok", function(*args))
+    except MemoryError:
+        outcome = ("memory", None)
+    except RecursionError:
+        outcome = ("error", "the input is nested too deeply to read")
+    except NetworkError as e:
+        outcome = ("error", str(e))
+    except Exception as e:  # report, never crash: the parent shows it as a failed upload
+        outcome = ("error", f"{type(e).__name__}: {e}")
+    if outcome[0] == "memory":
+        gc.collect()  # what the task built is unreachable now: room to send the answer
+    try:
+        sender.send(outcome)
+    except MemoryError:
+        sender.send(("memory", None))
+    except Exception as e:  # a result that cannot be pickled
+        sender.send(("error", f"could not return the result ({type(e).__name__}: {e})"))
+    finally:
+        sender.close()
+    os._exit(0)  # skip the interpreter's shutdown (0.4 s with the explorer loaded): nothing to flush
+
+
+def run_isolated(function, args=(), *, seconds, memory_bytes=None, what="the task"):
+    """Return ``function(*args)`` computed in a child process, within ``seconds`` and ``memory_bytes``.
+
+    ``function`` must be importable (a module-level function). Raises :class:`WorkAbandoned` when
+    the budget runs out (the child is killed at once) and :class:`~explorer.io.UploadError`, with
+    the child's message, when the function raised. Blocks the calling thread: call it from a
+    worker thread (:func:`run_off_loop`) in a served app.
+    """
+    if not (seconds > 0):
+        raise ValueError(f"seconds must be a positive number, not {seconds!r}")
+    context = _process_context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child_main, args=(sender, function, args, memory_bytes),
+                              name="explorer-isolated", daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise WorkAbandoned(f"{what} took longer than its budget of {seconds:g} s and was stopped")
+        try:
+            status, payload = receiver.recv()
+        except EOFError:  # the child died without a word: out of memory in C code, or killed
+            process.join(5)
+            status, payload = "died", process.exitcode
+    finally:
+        if process.is_alive():  # at the budget, or done and exiting: either way nothing more to wait for
+            process.kill()
+        process.join()
+        receiver.close()
+        process.close()
+    if status == "ok":
+        return payload
+    if status == "memory":
+        limit = f" of {memory_bytes / 2**20:,.0f} MiB" if memory_bytes else ""
+        raise WorkAbandoned(f"{what} ran out of its memory budget{limit} and was stopped")
+    if status == "died":
+        raise WorkAbandoned(f"{what} stopped without a result (exit code {payload}), probably out of memory")
+    raise circuit_io.UploadError(payload)
+
+
+# ----------------------------------------------------------------------- uploads
+def prepare_upload(data, filename):
+    """Parse an upload, give its nodes positions and solve it once: ``(network, solve_seconds)``.
+
+    Runs in the child process of :func:`open_upload`; the solve checks, within the budget, that
+    the circuit can be shown, and its time is reported. A circuit with no valid steady state is
+    still returned (the app shows it with the solver's message).
+    """
+    from .state import _wired, ensure_layout
+
+    network = circuit_io.read_network(data, filename)
+    ensure_layout(network)
+    t0 = time.perf_counter()
+    try:
+        solve(_wired(network), trace=False)
+    except NetworkError:
+        pass
+    return network, time.perf_counter() - t0
+
+
+def _show_error(store, message):
+    store.error = message
+    store.version += 1
+
+
+def open_upload(store, data, filename, *, seconds=None, memory_bytes=None, doc=None):
+    """Read an uploaded file off the event loop and load it into ``store`` when ready.
+
+    The file is parsed, laid out and test-solved in a child process with a time budget
+    (:data:`UPLOAD_SECONDS`) and a memory cap (:data:`UPLOAD_MEMORY_BYTES`); then the network is
+    loaded on the session's loop. Any failure leaves the current circuit in place and shows why.
+    One upload per session at a time. Returns False when the upload was refused at once.
+    """
+    seconds = UPLOAD_SECONDS if seconds is None else seconds
+    memory_bytes = UPLOAD_MEMORY_BYTES if memory_bytes is None else memory_bytes
+    if store in _busy_stores:
+        _show_error(store, f"could not open {filename}: still reading the previous file")
+        return False
+    _busy_stores.add(store)
+
+    def compute():
+        deadline = time.monotonic() + seconds
+        if not _upload_slots.acquire(timeout=seconds):
+            raise WorkAbandoned(f"the server is busy reading other files; try again in {seconds:g} s")
+        try:
+            return run_isolated(prepare_upload, (data, filename), seconds=max(deadline - time.monotonic(), 0.1),
+                                memory_bytes=memory_bytes, what=f"reading {filename}")
+        finally:
+            _upload_slots.release()
+
+    def apply(outcome):
+        _busy_stores.discard(store)
+        if isinstance(outcome, (NetworkError, WorkAbandoned)):
+            _show_error(store, f"could not open {filename}: {outcome}; the circuit shown is unchanged")
+        elif isinstance(outcome, BaseException):
+            log.error("upload of %s failed", filename, exc_info=outcome)
+            _show_error(store, f"could not open {filename}: {type(outcome).__name__}: {outcome}")
+        else:
+            network, _ = outcome
+            store.load(network, filename)
+
+    run_off_loop(compute, apply, doc=doc)
+    return True
+
+
+# ------------------------------------------------------------------ event loop
+def served_document():
+    """The current session's document when served by a Bokeh server, else None."""
+    import panel as pn
+
+    doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
+
+
+def run_off_loop(compute, apply, *, doc=None):
+    """Run ``compute()`` in a worker thread, then ``apply(result)`` on the session's event loop.
+
+    ``apply`` receives the exception instead when ``compute`` raised. ``compute`` must not touch
+    the session's objects (it runs while the session keeps handling events); ``apply`` may, and
+    runs with the document locked and the session's document current. Outside a server (notebooks,
+    tests) both run at once in the calling thread. Returns the worker's future, or None.
+    """
+    doc = doc if doc is not None else served_document()
+    if doc is None:
+        try:
+            result = compute()
+        except Exception as e:
+            result = e
+        apply(result)
+        return None
+
+    def deliver(future):
+        error = future.exception()
+        outcome = error if error is not None else future.result()
+        try:
+            doc.add_next_tick_callback(lambda: _apply_in_session(doc, apply, outcome))
+        except Exception as e:  # the session has gone meanwhile: nobody to tell
+            log.debug("dropping the result of off-loop work for a closed session: %s", e)
+
+    future = _threads.submit(compute)
+    future.add_done_callback(deliver)
+    return future
+
+
+def _apply_in_session(doc, apply, outcome):
+    import panel as pn
+    from panel.io.state import set_curdoc
+
+    with set_curdoc(doc), pn.io.hold(doc):
+        apply(outcome)
+
+
+# ------------------------------------------------------------------- sessions
+_trim_lock = threading.Lock()
+_last_trim = [0.0]
+
+
+def _release_free_memory():
+    """Collect garbage and hand glibc's free heap pages back to the OS (RSS falls after sessions close)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
+
+
+def release_session(explorer, session_context=None):
+    """Free what one closed session held: periodic callbacks, edit history, and the memory itself.
+
+    Registered per session with ``pn.state.on_session_destroyed`` by the served app (``explorer``
+    is the session's :class:`~explorer.circuit_explorer.CircuitExplorer`, held weakly there).
+    """
+    if explorer is None:
+        return
+    for view in (getattr(explorer, "convergence", None), getattr(explorer, "_learning_view", None)):
+        pause = getattr(view, "pause", None)
+        if callable(pause):
+            try:
+                pause()
+            except Exception as e:  # the session is going anyway
+                log.debug("could not pause %r on session close: %s", view, e)
+    _drop_js_callbacks(explorer)
+    store = getattr(explorer, "store", None)
+    for history in ("_undo", "_redo"):
+        entries = getattr(store, history, None)
+        if isinstance(entries, list):
+            entries.clear()
+    _busy_stores.discard(store)
+    # collecting is worth it once the session's objects are unreachable, i.e. after Bokeh and
+    # Panel drop theirs: do it on a timer, at most once per second however many sessions close
+    _schedule_trim()
+
+
+def _drop_js_callbacks(explorer):
+    """Unregister the JS callbacks of the session's widgets: Panel would otherwise keep them forever.
+
+    ``EditableFloatSlider`` registers a JS callback on its text box whose arguments hold the slider,
+    in ``panel.links.Callback.registry``, a ``WeakKeyDictionary`` keyed by the text box: the value
+    reaches the key (slider -> watcher -> composite -> text box), so the entry never dies, and
+    through the slider's watchers it kept the whole session (store, views, solution) alive.
+    """
+    try:
+        from panel.links import Callback
+    except ImportError:  # pragma: no cover - Panel always ships it
+        return
+    views = [explorer] + [v for v in vars(explorer).values() if isinstance(v, param.Parameterized)]
+    for view in views:
+        for value in list(vars(view).values()):
+            for widget in (value, getattr(value, "_value_edit", None), getattr(value, "_slider", None)):
+                if widget is not None:
+                    try:
+                        Callback.registry.pop(widget, None)
+                    except TypeError:  # not weak-referenceable: never a key
+                        pass
+
+
+def _schedule_trim(delay=1.0):
+    with _trim_lock:
+        now = time.monotonic()
+        if now - _last_trim[0] < delay:
+            return
+        _last_trim[0] = now
+    timer = threading.Timer(delay, _release_free_memory)
+    timer.daemon = True
+    timer.start()
+
+
+def register_session_cleanup(explorer):
+    """Call :func:`release_session` for ``explorer`` when the current session is destroyed."""
+    import panel as pn
+
+    reference = weakref.ref(explorer)
+    pn.state.on_session_destroyed(lambda session_context: release_session(reference(), session_context))
+
+
+class _DropClosedConnectionWarnings(logging.Filter):
+    MESSAGE = "Failed sending message as connection was closed"
+
+    def filter(self, record):
+        if record.getMessage() == self.MESSAGE:
+            log.debug("an update for a closed tab was dropped")
+            return False
+        return True
+
+
+def quiet_closed_connection_warnings():
+    """Silence Bokeh's warning for updates sent to a closed tab (harmless: the session ends soon)."""
+    logger = logging.getLogger("bokeh.server.views.ws")
+    if not any(isinstance(f, _DropClosedConnectionWarnings) for f in logger.filters):
+        logger.addFilter(_DropClosedConnectionWarnings())

@@ -1,0 +1,205 @@
+"""Serving many sessions: budgeted off-loop work, uploads that keep the last circuit, session cleanup.
+
+The timings of the served app under load are measured in ``benchmarks/bench_load.py``; here only
+behaviour is checked (what is answered, in which order, what is released).
+"""
+
+import asyncio
+import gc
+import logging
+import math
+import time
+import weakref
+
+import pytest
+
+from explorer import gallery
+from explorer import io as circuit_io
+from explorer import server
+from explorer.cli import parse_args, serving_keywords
+from explorer.state import CircuitStore
+
+
+def subcircuit_bomb(levels=24):
+    """A netlist of about a kilobyte whose subcircuits expand to 2**levels resistors."""
+    lines = ["* the first line of a SPICE file is its title", ".subckt s0 a b", "R1 a b 1k", ".ends"]
+    for level in range(1, levels + 1):
+        lines += [f".subckt s{level} a b", f"X1 a m s{level - 1}", f"X2 m b s{level - 1}", ".ends"]
+    return "\n".join(lines + ["V1 in 0 1", f"X0 in 0 s{levels}", ".end"]).encode()
+
+
+# ----------------------------------------------------------------- run_isolated
+def test_run_isolated_returns_the_childs_result():
+    assert server.run_isolated(math.factorial, (25,), seconds=120) == math.factorial(25)
+
+
+def test_run_isolated_stops_work_that_runs_over_its_budget():
+    t0 = time.monotonic()
+    with pytest.raises(server.WorkAbandoned, match="budget of 1 s"):
+        server.run_isolated(time.sleep, (600,), seconds=1, what="sleeping")
+    assert time.monotonic() - t0 < 300  # it did not wait for the 600 s sleep
+
+
+def test_run_isolated_caps_the_childs_memory():
+    with pytest.raises(server.WorkAbandoned, match="memory"):
+        server.run_isolated(bytearray, (2**33,), seconds=120, memory_bytes=2**28)
+
+
+def test_run_isolated_reports_the_childs_error_as_an_upload_error():
+    with pytest.raises(circuit_io.UploadError, match="math domain error"):
+        server.run_isolated(math.sqrt, (-1.0,), seconds=120)
+
+
+def test_run_isolated_refuses_a_budget_that_is_not_positive():
+    with pytest.raises(ValueError, match="positive"):
+        server.run_isolated(math.sqrt, (1.0,), seconds=0)
+
+
+# ---------------------------------------------------------------------- uploads
+def test_an_upload_over_its_budget_keeps_the_last_valid_circuit():
+    store = CircuitStore.from_example("divider")
+    network, solution = store.network, store.solution
+    assert server.open_upload(store, subcircuit_bomb(), "bomb.cir", seconds=3)
+    assert "could not open bomb.cir" in store.error and "the circuit shown is unchanged" in store.error
+    assert ("budget" in store.error) or ("memory" in store.error)
+    assert store.network is network and store.solution is solution
+    assert store.solution.voltages["mid"] == pytest.approx(7.5)  # 10 V over two equal resistors
+
+
+def test_a_good_upload_is_loaded_and_a_bad_one_named():
+    store = CircuitStore.from_example("divider")
+    clipper = gallery.build("clipper")
+    assert server.open_upload(store, circuit_io.write_network(clipper, "json"), "clipper.json")
+    assert store.title == "clipper.json" and store.error == ""
+    assert sorted(e.name for e in store.network.elements()) == sorted(e.name for e in clipper.elements())
+    loaded = store.network
+    server.open_upload(store, b'{"nodes": [}', "broken.json")
+    assert store.error.startswith("could not open broken.json: could not read 'broken.json' as json")
+    assert store.network is loaded
+
+
+def test_run_off_loop_outside_a_server_runs_at_once_and_passes_errors_to_apply():
+    seen = []
+    assert server.run_off_loop(lambda: 6 * 7, seen.append) is None
+    assert server.run_off_loop(lambda: 1 / 0, seen.append) is None
+    assert seen[0] == 42 and isinstance(seen[1], ZeroDivisionError)
+
+
+# ------------------------------------------------------------------------- CLI
+def test_cli_has_the_serving_options():
+    args = parse_args(["--num-procs", "2", "--session-lifetime", "3", "--upload-seconds", "5", "--no-browser"])
+    assert (args.num_procs, args.session_lifetime, args.upload_seconds) == (2, 3.0, 5.0)
+    keywords = serving_keywords(args)
+    assert keywords["num_procs"] == 2 and keywords["unused_session_lifetime_milliseconds"] == 3000
+    assert 500 <= keywords["check_unused_sessions_milliseconds"] <= 3000
+
+
+@pytest.mark.parametrize("option, value", [("--num-procs", "-1"), ("--session-lifetime", "0"),
+                                           ("--upload-seconds", "-2")])
+def test_cli_refuses_bad_serving_options(option, value, capsys):
+    with pytest.raises(SystemExit):
+        parse_args([option, value])
+    assert option in capsys.readouterr().err
+
+
+def test_closed_connection_warnings_are_dropped_and_others_kept(caplog):
+    server.quiet_closed_connection_warnings()
+    server.quiet_closed_connection_warnings()  # idempotent
+    logger = logging.getLogger("bokeh.server.views.ws")
+    with caplog.at_level(logging.WARNING, logger="bokeh.server.views.ws"):
+        logger.warning("Failed sending message as connection was closed")
+        logger.warning("something else")
+    assert [r.getMessage() for r in caplog.records] == ["something else"]
+
+
+# --------------------------------------------------------------- served sessions
+@pytest.mark.slow
+def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
+    import panel as pn
+
+    from explorer import app as app_module
+    from explorer.session_client import AppSession
+    from explorer.testing import free_port, wait_for_port
+
+    stores = []
+
+    def make():
+        template = app_module.create_app("divider")
+        stores.append(weakref.ref(template.explorer.store))
+        return template
+
+    async def visit(url, play):
+        session = AppSession(url)
+        await session.open()
+        if play:
+            button = [mid for mid, m in session.models.items()
+                      if "Play" in str(m["attributes"].get("label", ""))][0]
+            await session.click(button)
+            await asyncio.sleep(1.0)
+        await session.close()
+
+    port = free_port()
+    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
+                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
+                      check_unused_sessions_milliseconds=200)
+    try:
+        wait_for_port(port)
+        for play in (False, True):
+            asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", play), 300))
+            deadline = time.monotonic() + 120
+            while stores[-1]() is not None and time.monotonic() < deadline:
+                time.sleep(0.3)
+                gc.collect()
+            assert stores[-1]() is None, f"the store of a closed session is still alive (play={play})"
+    finally:
+        served.stop()
+
+
+@pytest.mark.slow
+def test_a_hostile_upload_does_not_hold_up_another_session(tmp_path):
+    from explorer.session_client import AppSession, serve_explorer
+
+    async def scenario(url):
+        user, attacker = AppSession(url, timeout=300), AppSession(url, timeout=300)
+        await user.open()
+        await attacker.open()
+        slider = [mid for mid, m in user.models.items()
+                  if m["type"] == "Slider" and not m["attributes"].get("title")][0]
+        nodes = user.find_named("circuit-nodes")
+        alert = [mid for mid, m in attacker.models.items()
+                 if "solve-error" in (m["attributes"].get("css_classes") or [])][0]
+        start = float(user.models[slider]["attributes"]["value"])
+        await attacker.upload(attacker.find("FileInput")[0], "bomb.cir", subcircuit_bomb(26))
+        for k in range(3):  # the other session is served while the upload is being read
+            await user.set_and_wait(slider, "value", start + 0.2 * (k + 1), nodes, timeout=120)
+        answered_before = alert in attacker.changed
+        await attacker.wait_for_change(alert, timeout=300)
+        text = str(attacker.last_event[alert, "text"].get("new"))
+        # and a good file afterwards is read and drawn (the circuit's node data is replaced)
+        attacker_nodes = attacker.find_named("circuit-nodes")
+        before = attacker.changed.get(attacker_nodes)
+        clipper = circuit_io.write_network(gallery.build("clipper"), "json").encode()
+        await attacker.upload(attacker.find("FileInput")[0], "clipper.json", clipper)
+        await attacker.wait_for_change(attacker_nodes, after=before, timeout=300)
+        await user.close()
+        await attacker.close()
+        return answered_before, text
+
+    with serve_explorer("--upload-seconds", "60", log_path=tmp_path / "server.log") as (url, _):
+        answered_before, text = asyncio.run(asyncio.wait_for(scenario(url), 900))
+    assert not answered_before, "the upload was answered before the other session's three slider moves"
+    assert "could not open bomb.cir" in text and "unchanged" in text
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_the_learning_tab_is_built_when_first_opened():
+    from bokeh.document import Document
+
+    from explorer.circuit_explorer import CircuitExplorer
+
+    explorer = CircuitExplorer("divider")
+    tabs = explorer.main()
+    tabs.get_root(Document())
+    assert explorer._learning_view is None  # a session that never opens it never pays for it
+    tabs.active = 1
+    assert explorer._learning_view is not None
