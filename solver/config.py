@@ -4,14 +4,27 @@ Change them here (or pass the matching keyword to :func:`solver.solve`); no
 other module hard-codes a tolerance or a sweep limit.
 """
 
-import numpy as np
-
-#: Floating-point type of every potential, conductance and current.
-DTYPE = np.float64
-
-#: Default tolerance of :func:`solver.solve`, relative to the problem's scale
-#: (1 V plus the largest source voltage, threshold or current/conductance).
+#: Default tolerance of :func:`solver.solve`. The certificate judges every
+#: node's Kirchhoff residual against that node's own scale (the currents
+#: meeting there plus its conductances times its voltage scale) and every
+#: constraint against its own voltage scale; see :class:`solver.KKTCertificate`.
 DEFAULT_TOL = 1e-10
+
+#: Smallest tolerance that ``converged`` is ever judged at: below it, float64
+#: rounding alone (about 2e-16 per operation, summed over a node's terms) fails it.
+MIN_CERTIFICATE_TOL = 1e-12
+
+#: The voltage every node's scale includes on top of the largest potential
+#: around it (V), so that a node at 0 V is still judged to a finite scale.
+VOLTAGE_FLOOR = 1.0
+
+#: Usable ranges of element values. Outside them float64 cannot hold the
+#: answer to any useful accuracy (products such as g * v or I / g overflow or
+#: lose every digit), so the network is refused up front with InvalidValueError.
+MIN_CONDUCTANCE = 1e-15  # S (a resistance of at most 1e15 ohm)
+MAX_CONDUCTANCE = 1e15  # S (a resistance of at least 1e-15 ohm)
+MAX_ABS_VOLTAGE = 1e15  # V, sources and diode thresholds
+MAX_ABS_CURRENT = 1e15  # A, current sources
 
 #: Coordinate-descent sweeps spent before the active-set polish takes over.
 #: Sweeps are cheap and find most conducting diodes; the polish makes the
@@ -20,6 +33,14 @@ DEFAULT_CD_SWEEPS = 16
 
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
+
+#: Largest ``max_sweeps`` or ``cd_sweeps`` accepted: the per-sweep trace is
+#: allocated up front (16 bytes a sweep), so this bounds it to 160 MB.
+MAX_SWEEPS_LIMIT = 10_000_000
+
+#: Sweeps stop once no potential moves by more than this times the tolerance's
+#: voltage scale: the polish takes over from there.
+SWEEP_STEP_FRACTION = 1e-3
 
 #: Primal-dual active-set guesses tried before the monotone primal method.
 PRIMAL_DUAL_ITERATIONS = 50
@@ -40,6 +61,14 @@ MAX_ELEMENTS = 50_000_000
 
 #: Search directions slower than this (times the voltage scale) do not block a step.
 RATIO_TEST_EPS = 1e-14
+
+#: Steps of a primal active-set ratio test that lie within this relative
+#: distance of the shortest one block together (ties in one iteration).
+RATIO_TEST_TIE = 1e-12
+
+#: Iterative-refinement steps of an equality-QP solve, at most; refinement
+#: stops as soon as a step no longer shrinks the residual.
+REFINEMENT_STEPS = 4
 
 #: Relative residual at which conjugate gradients with a reused factor stop,
 #: and the iterations they get before the matrix is factorised afresh.

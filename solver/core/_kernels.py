@@ -349,3 +349,132 @@ def tree_flow(order, parent_edge, ep, en, imbalance):
         acc[parent] += acc[k]
         acc[k] = 0.0
     return flow, acc
+
+
+@njit(**NUMBA_OPTIONS)
+def reduced_residual(U, rhs, tree, ri, rj, rg):
+    """Residual ``rhs - A U`` of the working-set equality QP, and each row's rounding scale.
+
+    The scale of row k is ``(|A| |U|)_k + |rhs_k|``: what a backward-stable
+    solve leaves as residual is a few ulps of it, row by row.
+    """
+    r = rhs.copy()
+    scale = np.abs(rhs)
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b:
+            continue
+        xa = U[a] if a >= 0 else 0.0
+        xb = U[b] if b >= 0 else 0.0
+        flow = rg[t] * (xa - xb)
+        size = rg[t] * (abs(xa) + abs(xb))
+        if a >= 0:
+            r[a] -= flow
+            scale[a] += size
+        if b >= 0:
+            r[b] += flow
+            scale[b] += size
+    return r, scale
+
+
+@njit(**NUMBA_OPTIONS)
+def reduced_scales(u, indptr, nbr, g, c, f, gsum, dptr, d_inc, lam, floor):
+    """Local current scale of every free slot (A), ``inf`` for the fixed slot m.
+
+    Mirrors the certificate's node scale in component potentials: the resistor
+    currents and conductance times the local voltage scale, the injected
+    current, and the diode currents meeting at the slot.
+    """
+    m = gsum.shape[0]
+    sigma = np.empty(m + 1)
+    for k in range(m):
+        near = abs(u[k])
+        gross = abs(f[k])
+        for t in range(indptr[k], indptr[k + 1]):
+            other = u[nbr[t]] + c[t]
+            gross += abs(g[t] * (u[k] - other))
+            if abs(other) > near:
+                near = abs(other)
+        for t in range(dptr[k], dptr[k + 1]):
+            gross += abs(lam[d_inc[t]])
+        sigma[k] = gross + gsum[k] * (floor + near)
+    sigma[m] = np.inf
+    return sigma
+
+
+@njit(**NUMBA_OPTIONS)
+def tight_closure(u, da, dc, db, dptr, dother, dupper, d_inc, seeds, max_work):
+    """Diodes that would turn tight if the violated ``seeds`` were pulled onto their thresholds.
+
+    Each seed diode's cathode is raised to ``u[anode] - db`` and its anode
+    lowered to ``u[cathode] + db``; the change spreads along the diodes it
+    pushes against (label-correcting, as in Bellman-Ford, on two copies of
+    ``u``), the fixed slot never moving. Returns a bool per diode: the seeds
+    and every diode whose end was moved onto its bound. A chain of conducting
+    diodes thus joins the working set in one step instead of one per
+    iteration. Gives up spreading after ``max_work`` node visits.
+    """
+    m = dptr.shape[0] - 1
+    n_d = da.shape[0]
+    out = np.zeros(n_d, dtype=np.bool_)
+    queue = np.empty(m + 1, dtype=np.int64)
+    queued = np.zeros(m + 1, dtype=np.bool_)
+    work = 0
+    for direction in range(2):  # 0: raise cathodes downstream, 1: lower anodes upstream
+        x = u.copy()
+        head = 0
+        size = 0
+        for i in range(seeds.shape[0]):
+            e = seeds[i]
+            out[e] = True
+            k = dc[e] if direction == 0 else da[e]
+            if k == m:
+                continue
+            if direction == 0:
+                target = x[da[e]] - db[e]
+                if target > x[k]:
+                    x[k] = target
+            else:
+                target = x[dc[e]] + db[e]
+                if target < x[k]:
+                    x[k] = target
+            if not queued[k]:
+                queued[k] = True
+                queue[(head + size) % (m + 1)] = k
+                size += 1
+        while size > 0 and work < max_work:
+            k = queue[head]
+            head = (head + 1) % (m + 1)
+            size -= 1
+            queued[k] = False
+            work += 1
+            for t in range(dptr[k], dptr[k + 1]):
+                other = dother[t]
+                if other == m:
+                    continue
+                e = d_inc[t]
+                if direction == 0 and dupper[t]:  # k is the anode: the cathode must stay >= x[k] - db
+                    bound = x[k] - db[e]
+                    if x[other] < bound:
+                        x[other] = bound
+                    else:
+                        continue
+                elif direction == 1 and not dupper[t]:  # k is the cathode: the anode must stay <= x[k] + db
+                    bound = x[k] + db[e]
+                    if x[other] > bound:
+                        x[other] = bound
+                    else:
+                        continue
+                else:
+                    continue
+                out[e] = True
+                if not queued[other]:
+                    queued[other] = True
+                    queue[(head + size) % (m + 1)] = other
+                    size += 1
+        while size > 0:  # budget spent: empty the queue
+            queued[queue[head]] = False
+            head = (head + 1) % (m + 1)
+            size -= 1
+    return out

@@ -103,18 +103,27 @@ class CompiledNetwork:
 
 
 def compile_network(net) -> CompiledNetwork:
-    """Validate ``net`` as a whole and return its compiled form (cached)."""
-    cache = net._compiled_cache
-    if cache is not None and cache[0] == net._value_version:
+    """Validate ``net`` as a whole and return its compiled form.
+
+    The result is kept in ``net.derived`` with the network's versions: it is
+    reused until any value changes, and its structure until an element is
+    added or removed.
+    """
+    cache = net.derived.get(_CACHE_KEY)
+    if cache is not None and cache[0] == net.value_version:
         return cache[2]
     arrays = net.arrays()
-    if cache is not None and cache[1] == net._structure_version:
+    if cache is not None and cache[1] == net.structure_version:
         structure = cache[2].structure
     else:
         structure = _compile_structure(net, arrays)
     compiled = _compile_values(net, structure, arrays)
-    net._compiled_cache = (net._value_version, net._structure_version, compiled)
+    net.derived[_CACHE_KEY] = (net.value_version, net.structure_version, compiled)
     return compiled
+
+
+#: Key of the compiled form in ``Network.derived``.
+_CACHE_KEY = "solver.compiled"
 
 
 def _node_list(nodes, indices, limit=10):
