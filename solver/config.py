@@ -18,6 +18,12 @@ MIN_CERTIFICATE_TOL = 1e-12
 #: around it (V), so that a node at 0 V is still judged to a finite scale.
 VOLTAGE_FLOOR = 1.0
 
+#: Conductance ratio between the levels at which the certificate also checks
+#: Kirchhoff's law for whole clusters of strongly coupled nodes (see
+#: :class:`solver.KKTCertificate`): a network whose conductances span less than
+#: this has one level and costs nothing extra.
+CLUSTER_STEP = 1e3
+
 #: Usable ranges of element values. Outside them float64 cannot hold the
 #: answer to any useful accuracy (products such as g * v or I / g overflow or
 #: lose every digit), so the network is refused up front with InvalidValueError.

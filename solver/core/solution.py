@@ -20,8 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
-from ..config import VOLTAGE_FLOOR
+from ..config import CLUSTER_STEP, VOLTAGE_FLOOR
 
 __all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
 
@@ -109,6 +111,57 @@ def _node_sums(n_nodes, p, n, values):
     return np.bincount(p, weights=values, minlength=n_nodes) + np.bincount(n, weights=values, minlength=n_nodes)
 
 
+def _cluster_kcl(arrays, v, flows):
+    """Largest relative KCL residual over the clusters that much stronger resistors tie together.
+
+    Inside a cluster of large conductances, float64 potentials cannot resolve
+    the small currents that the weak resistors around it carry: every node's
+    own residual is then rounding of the large internal currents, and passes,
+    even when the cluster as a whole sits at the wrong potential. Kirchhoff's
+    law for the whole cluster (the currents crossing its boundary) has no
+    internal term and sees that. Clusters are the components of the resistors
+    of conductance >= level, for levels CLUSTER_STEP apart from the smallest
+    conductance up; the one holding ground is skipped. Returns the ratio and a
+    node of the worst cluster.
+    """
+    rp, rn, rg, _ = arrays["resistor"]
+    n_nodes = v.shape[0]
+    if rg.size == 0:
+        return 0.0, -1
+    worst, worst_node = 0.0, -1
+    level = float(rg.min()) * CLUSTER_STEP
+    top = float(rg.max())
+    while level <= top:
+        strong = rg >= level
+        graph = sp.coo_matrix((np.ones(int(strong.sum())), (rp[strong], rn[strong])), shape=(n_nodes, n_nodes))
+        n_clusters, label = connected_components(graph, directed=False)
+        if n_clusters < n_nodes:
+            flux = np.zeros(n_clusters)
+            gross = np.zeros(n_clusters)
+            for kind, i in flows.items():
+                p, n = label[arrays[kind][0]], label[arrays[kind][1]]
+                cross = p != n
+                flux += np.bincount(p[cross], weights=i[cross], minlength=n_clusters)
+                flux -= np.bincount(n[cross], weights=i[cross], minlength=n_clusters)
+                gross += _node_sums(n_clusters, p[cross], n[cross], np.abs(i[cross]))
+            near = np.zeros(n_clusters)
+            np.maximum.at(near, label, np.abs(v))
+            p, n = label[rp], label[rn]
+            cross = p != n
+            g_cross = _node_sums(n_clusters, p[cross], n[cross], rg[cross])
+            around = near.copy()  # largest |v| in the cluster and across its boundary
+            np.maximum.at(around, p[cross], near[n[cross]])
+            np.maximum.at(around, n[cross], near[p[cross]])
+            cluster_volts = VOLTAGE_FLOOR + around
+            relative = np.abs(flux) / np.maximum(gross + g_cross * cluster_volts, 1e-300)
+            relative[label[0]] = 0.0  # the ground cluster's flux goes to ground
+            c = int(np.argmax(relative))
+            if relative[c] > worst:
+                worst, worst_node = float(relative[c]), int(np.flatnonzero(label == c)[0])
+        level *= CLUSTER_STEP
+    return worst, worst_node
+
+
 def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     """Check Kirchhoff's laws and the diode conditions on node voltages and element currents.
 
@@ -152,6 +205,9 @@ def local_certificate(arrays, voltages, currents):
         relative = residual[1:] / np.maximum(scale[1:], 1e-300)
         worst = int(np.argmax(relative)) + 1 if relative.size else -1
         relative_kcl = float(relative[worst - 1]) if relative.size else 0.0
+        cluster_kcl, cluster_node = _cluster_kcl(arrays, v, flows)
+        if cluster_kcl > relative_kcl:
+            relative_kcl, worst = cluster_kcl, cluster_node
 
         def element_volts(p, n):
             return VOLTAGE_FLOOR + np.maximum(np.abs(v[p]), np.abs(v[n]))
