@@ -127,7 +127,7 @@ def _finite(kind, name, what, value) -> float:
         try:
             value = float(value)
         except OverflowError:  # an int beyond float64, e.g. 10**400
-            value = math.copysign(math.inf, value)
+            value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value):
         raise InvalidValueError(f"{kind} {name!r}: {what} must be finite, got {value}")
     return value
