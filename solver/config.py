@@ -40,9 +40,12 @@ DEFAULT_CD_SWEEPS = 16
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
 
-#: Largest ``max_sweeps`` or ``cd_sweeps`` accepted: the per-sweep trace is
-#: allocated up front (16 bytes a sweep), so this bounds it to 160 MB.
+#: Largest ``max_sweeps`` or ``cd_sweeps`` accepted.
 MAX_SWEEPS_LIMIT = 10_000_000
+
+#: Sweeps run per call of the kernel: its trace buffers (16 bytes a sweep) are
+#: allocated per chunk, never for the whole requested count.
+SWEEP_CHUNK = 4096
 
 #: Sweeps stop once no potential moves by more than this times the tolerance's
 #: voltage scale: the polish takes over from there.

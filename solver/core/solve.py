@@ -43,6 +43,7 @@ from ..config import (
     RATIO_TEST_EPS,
     RATIO_TEST_TIE,
     REFINEMENT_STEPS,
+    SWEEP_CHUNK,
     SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
     VOLTAGE_FLOOR,
@@ -288,19 +289,25 @@ class _State:
 
     # -- coordinate descent
     def sweep(self, u, n, step_tol):
+        """Run up to n sweeps in place, in chunks so that the trace buffers stay small."""
         cn, s = self.cn, self.cn.structure
-        if n <= 0 or s.m == 0:
+        if s.m == 0:
             return
-        residuals = np.empty(n)
-        energies = np.empty(n if self.record else 0)
-        done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
-                           cn.dbound, s.dupper, n, step_tol, residuals, energies,
-                           s.ri, s.rj, cn.rg, cn.rk)
-        self.sweeps += done
-        self.residuals.extend(residuals[:done])
-        if self.record:
-            self.energies.extend(energies[:done])
-        self.phases.extend([0] * done)
+        while n > 0:
+            chunk = min(int(n), SWEEP_CHUNK)
+            residuals = np.empty(chunk)
+            energies = np.empty(chunk if self.record else 0)
+            done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
+                               cn.dbound, s.dupper, chunk, step_tol, residuals, energies,
+                               s.ri, s.rj, cn.rg, cn.rk)
+            self.sweeps += done
+            self.residuals.extend(residuals[:done])
+            if self.record:
+                self.energies.extend(energies[:done])
+            self.phases.extend([0] * done)
+            if done < chunk:
+                return
+            n -= chunk
 
     # -- local scales: every decision is judged against the diode's own surroundings
     def diode_volts(self, u):
