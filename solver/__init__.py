@@ -25,7 +25,7 @@ from .exceptions import (
 from .circuits.netlist import NetlistError, NetlistWarning, read_netlist, write_netlist
 from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
-from .core.solution import KKTCertificate, Solution, kkt_certificate
+from .core.solution import KKTCertificate, Solution, WarmStart, kkt_certificate
 from .core.solve import solve
 
 __all__ = sorted([
@@ -56,6 +56,7 @@ __all__ = sorted([
     "Solution",
     "UnknownElementError",
     "VoltageLoopError",
+    "WarmStart",
     "kkt_certificate",
     "read_netlist",
     "solve",

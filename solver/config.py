@@ -79,6 +79,13 @@ RATIO_TEST_TIE = 1e-12
 #: stops as soon as a step no longer shrinks the residual.
 REFINEMENT_STEPS = 4
 
+#: ... and stops early once every row's residual is within this many ulps of its scale.
+REFINEMENT_TARGET = 4
+
+#: Node visits the tight closure of a primal-dual iteration may spend, per
+#: node and diode of the network, before it stops spreading.
+CLOSURE_WORK = 4
+
 #: Relative residual at which conjugate gradients with a reused factor stop,
 #: and the iterations they get before the matrix is factorised afresh.
 CG_TOLERANCE = 1e-14

@@ -69,7 +69,7 @@ def kkt_point(net, conducting):
         nodes, equalities, M, rhs = _system(net, conducting)
         try:
             x = mpmath.lu_solve(M, rhs)
-        except ZeroDivisionError:
+        except (ZeroDivisionError, TypeError):  # singular (mpmath's LU may fail either way)
             return None
         volts = {k: x[i] for i, k in enumerate(nodes)}
         volts["0"] = mpmath.mpf(0)

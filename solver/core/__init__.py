@@ -7,7 +7,7 @@ holds the answer with its KKT certificate.
 """
 
 from .network import GROUND, KINDS, Element, Network
-from .solution import KKTCertificate, Solution, kkt_certificate
+from .solution import KKTCertificate, Solution, WarmStart, kkt_certificate
 from .solve import solve
 
-__all__ = ["GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve"]
+__all__ = ["GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "WarmStart", "kkt_certificate", "solve"]

@@ -32,6 +32,7 @@ from ._cholesky import CholeskyFactor, NotPositiveDefinite
 from .compiled import compile_network
 from ..config import (
     CG_MAX_ITERATIONS,
+    CLOSURE_WORK,
     CG_TOLERANCE,
     DEFAULT_CD_SWEEPS,
     DEFAULT_MAX_SWEEPS,
@@ -43,12 +44,13 @@ from ..config import (
     RATIO_TEST_EPS,
     RATIO_TEST_TIE,
     REFINEMENT_STEPS,
+    REFINEMENT_TARGET,
     SWEEP_CHUNK,
     SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
     VOLTAGE_FLOOR,
 )
-from ..exceptions import InfeasibleNetworkError, NetworkError
+from ..exceptions import InfeasibleNetworkError
 from .solution import Solution, WarmStart, local_certificate
 
 __all__ = ["solve"]
@@ -74,16 +76,18 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     Parameters
     ----------
     net : Network
-    tol : float
-        Relative tolerance of the certificate: KCL residual below
-        ``tol * current_scale`` and constraint violation below
-        ``tol * voltage_scale`` (see :class:`KKTCertificate`).
+    tol : float in (0, 1)
+        Relative tolerance of the certificate: every node's KCL residual
+        below ``tol`` times that node's own current scale, every constraint
+        within ``tol`` times its own voltage scale (see :class:`KKTCertificate`).
     max_sweeps : int, optional
-        Sweep limit of ``method="cd"`` (default 100,000). With ``"auto"``,
-        the sweeps before the polish are ``min(cd_sweeps, max_sweeps)``.
+        Sweep limit of ``method="cd"`` (default 100,000; at most
+        ``config.MAX_SWEEPS_LIMIT``). With ``"auto"``, the sweeps before the
+        polish are ``min(cd_sweeps, max_sweeps)``.
     warm_start : Solution or dict, optional
-        A previous solution (its voltages and conducting diodes are reused) or
-        a ``{node: voltage}`` guess. Nodes it lacks start at 0.
+        A previous solution (its :attr:`Solution.warm`, a :class:`WarmStart`,
+        and its voltages are reused) or a ``{node: voltage}`` guess of finite
+        numbers. Nodes it lacks start at 0.
     trace : bool
         Record energy and residual per sweep (costs one pass over the
         resistors per sweep).
@@ -92,7 +96,7 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
         ``"cd"``: coordinate descent alone, as in the paper; it may stall, and
         then ``converged`` is False.
     cd_sweeps : int
-        Sweeps spent before the polish in ``"auto"``.
+        Sweeps spent before the polish in ``"auto"`` (0 to ``config.MAX_SWEEPS_LIMIT``).
 
     Returns
     -------
@@ -103,6 +107,9 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     ------
     FloatingNodeError, VoltageLoopError, InfeasibleNetworkError
         When the network has no well-defined steady state.
+    TypeError, ValueError
+        For a bad argument (wrong type, unknown method, out-of-range count);
+        the message lists the accepted values.
 
     Examples
     --------
@@ -431,7 +438,7 @@ class _State:
             new_w = in_w & ~negative
             self._make_room(new_w, violated, forest, lam)
             closure = K.tight_closure(target, s.da, s.dc, cn.db, s.dptr, s.dother, s.dupper, s.d_inc,
-                                      np.flatnonzero(violated), 4 * (s.m + len(s.da)) + 16)
+                                      np.flatnonzero(violated), CLOSURE_WORK * (s.m + len(s.da) + 1))
             in_w = new_w | (closure & ~negative & ~in_w) | violated
         return None
 
@@ -604,7 +611,7 @@ def _refine(factor, U, rhs, tree, s, cn):
         if relative >= 0.5 * best_relative:
             break  # stagnated: keep the best so far
         best, best_relative = U, relative
-        if relative <= 4 * np.finfo(float).eps or step == REFINEMENT_STEPS:
+        if relative <= REFINEMENT_TARGET * np.finfo(float).eps or step == REFINEMENT_STEPS:
             break
         U = U + factor.solve(r)
     return best
