@@ -18,6 +18,11 @@ MIN_CERTIFICATE_TOL = 1e-12
 #: around it (V), so that a node at 0 V is still judged to a finite scale.
 VOLTAGE_FLOOR = 1.0
 
+#: Rounding allowance of a diode current, relative to its ends' current scale
+#: (16 ulps): below it, the sign of a current is float64 noise. Diode signs are
+#: otherwise judged against the currents that really flow at their ends.
+CURRENT_ROUNDING = 16 * 2.0**-52
+
 #: Conductance ratio between the levels at which the certificate also checks
 #: Kirchhoff's law for whole clusters of strongly coupled nodes (see
 #: :class:`solver.KKTCertificate`): a network whose conductances span less than

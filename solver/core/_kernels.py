@@ -380,14 +380,16 @@ def reduced_residual(U, rhs, tree, ri, rj, rg):
 
 @njit(**NUMBA_OPTIONS)
 def reduced_scales(u, indptr, nbr, g, c, f, gsum, dptr, d_inc, lam, floor):
-    """Local current scale of every free slot (A), ``inf`` for the fixed slot m.
+    """Current scales of every free slot (A), ``inf`` for the fixed slot m.
 
-    Mirrors the certificate's node scale in component potentials: the resistor
-    currents and conductance times the local voltage scale, the injected
-    current, and the diode currents meeting at the slot.
+    Mirrors the certificate's node scales in component potentials. Returns
+    ``(actual, scale)``: the currents that meet at the slot (resistors,
+    injection, diodes), and that plus conductance times the local voltage
+    scale (what rounding is relative to).
     """
     m = gsum.shape[0]
-    sigma = np.empty(m + 1)
+    actual = np.empty(m + 1)
+    scale = np.empty(m + 1)
     for k in range(m):
         near = abs(u[k])
         gross = abs(f[k])
@@ -398,9 +400,11 @@ def reduced_scales(u, indptr, nbr, g, c, f, gsum, dptr, d_inc, lam, floor):
                 near = abs(other)
         for t in range(dptr[k], dptr[k + 1]):
             gross += abs(lam[d_inc[t]])
-        sigma[k] = gross + gsum[k] * (floor + near)
-    sigma[m] = np.inf
-    return sigma
+        actual[k] = gross
+        scale[k] = gross + gsum[k] * (floor + near)
+    actual[m] = np.inf
+    scale[m] = np.inf
+    return actual, scale
 
 
 @njit(**NUMBA_OPTIONS)

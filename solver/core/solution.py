@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ..config import CLUSTER_STEP, VOLTAGE_FLOOR
+from ..config import CLUSTER_STEP, CURRENT_ROUNDING, VOLTAGE_FLOOR
 
 __all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
 
@@ -60,17 +60,21 @@ class KKTCertificate:
       nodes that share an element with it;
     * node ``k``'s current scale ``s_k = sum |i|`` over the elements meeting
       at ``k`` ``+ G_k * vs_k``, ``G_k`` being the conductance touching ``k``;
-    * an element's voltage scale ``1 V + max(|v_p|, |v_n|)``; a diode's current
-      scale the smaller ``s`` of its two ends (ground has none).
+    * an element's voltage scale ``1 V + max(|v_p|, |v_n|)``;
+    * a diode's current scale ``a``: the smaller ``sum |i|`` of its two ends
+      (ground has none), the currents that really meet there; and its rounding
+      allowance ``CURRENT_ROUNDING * s`` (the smaller of its ends).
 
     Relative residuals (what :meth:`is_optimal` compares with ``tol``):
     ``relative_kcl`` (max over nodes of ``|KCL residual| / s_k``),
     ``relative_violation`` (max over sources and diodes of the constraint
     violation over the element's voltage scale), ``relative_negative_current``
-    (max over diodes of ``-i / s``, 0 when none is negative) and
-    ``relative_complementarity`` (max over diodes of
-    ``min(|i| / s, distance from threshold / voltage scale)``: small only if no
-    diode both conducts and sits off its threshold). ``finite`` is False when
+    (max over diodes of ``(-i - allowance) / a``, 0 when none is negative
+    beyond rounding) and ``relative_complementarity`` (max over diodes of
+    ``min((|i| - allowance) / a, distance from threshold / voltage scale)``:
+    small only if no diode both conducts and sits off its threshold). Node
+    residuals are also checked for whole clusters of strongly coupled nodes
+    (see ``solver/README.md``). ``finite`` is False when
     any voltage or current is NaN or infinite; such a solution never passes.
 
     Absolute figures, for reading: ``max_kcl_residual`` (A),
@@ -176,7 +180,10 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
 
 
 def local_certificate(arrays, voltages, currents):
-    """:func:`kkt_certificate`, and the current scale of every diode (A) that it judged by."""
+    """:func:`kkt_certificate`, and each diode's ``(actual current scale, rounding allowance)`` (A).
+
+    A diode current ``i`` counts as positive when ``i > tol * actual + rounding``.
+    """
     v = np.asarray(voltages, dtype=float)
     n_nodes = v.shape[0]
     rp, rn, rg, _ = arrays["resistor"]
@@ -219,13 +226,22 @@ def local_certificate(arrays, voltages, currents):
         relative_violation = max(float(np.max(over_source / element_volts(vp, vn), initial=0.0)),
                                  float(np.max(over_diode / element_volts(dp, dn), initial=0.0)))
         i_d = flows["diode"]
-        node_scale = scale.copy()
-        node_scale[0] = np.inf  # ground has no KCL row: a diode's scale is its other end's
-        diode_scale = np.maximum(np.minimum(node_scale[dp], node_scale[dn]), 1e-300)
+        # A diode's current is judged against the currents that actually meet at its ends
+        # (not conductance times voltage: inside a strongly coupled pair that would hide a
+        # wrong sign), beyond the rounding of its ends' largest terms. Ground has no KCL row:
+        # a diode to ground takes its other end's figures.
+        actual, rounding = gross.copy(), CURRENT_ROUNDING * scale
+        actual[0], rounding[0] = np.inf, np.inf
+        diode_actual = np.minimum(actual[dp], actual[dn])
+        diode_rounding = np.minimum(rounding[dp], rounding[dn])
         distance = np.abs(theta - drop)
-        relative_negative = float(np.max(-i_d / diode_scale, initial=0.0))
+
+        def beyond_rounding(i):
+            return np.maximum(i - diode_rounding, 0.0) / np.maximum(diode_actual, 1e-300)
+
+        relative_negative = float(np.max(beyond_rounding(-i_d), initial=0.0))
         relative_complementarity = float(np.max(
-            np.minimum(np.abs(i_d) / diode_scale, distance / element_volts(dp, dn)), initial=0.0))
+            np.minimum(beyond_rounding(np.abs(i_d)), distance / element_volts(dp, dn)), initial=0.0))
     return KKTCertificate(
         max_kcl_residual=float(np.max(residual[1:], initial=0.0)),
         max_constraint_violation=violation,
@@ -239,7 +255,7 @@ def local_certificate(arrays, voltages, currents):
         relative_negative_current=max(relative_negative, 0.0),
         worst_node=worst,
         finite=finite,
-    ), diode_scale
+    ), (diode_actual, diode_rounding)
 
 
 class Solution:

@@ -34,6 +34,7 @@ from ..config import (
     CG_MAX_ITERATIONS,
     CLOSURE_WORK,
     CG_TOLERANCE,
+    CURRENT_ROUNDING,
     DEFAULT_CD_SWEEPS,
     DEFAULT_MAX_SWEEPS,
     DEFAULT_TOL,
@@ -322,12 +323,17 @@ class _State:
         cn, s = self.cn, self.cn.structure
         return VOLTAGE_FLOOR + np.maximum(np.abs(u[s.da]), np.abs(u[s.dc])) + np.abs(cn.db)
 
-    def diode_amps(self, u, lam):
-        """Current scale of every reduced diode (A): the smaller local scale of its two ends."""
+    def diode_amps(self, u, lam, tol):
+        """Current below which each reduced diode's current counts as negative (a negative number, A).
+
+        As in the certificate: ``tol`` times the currents that meet at its
+        ends, plus the rounding of their largest terms (the smaller end).
+        """
         cn, s = self.cn, self.cn.structure
-        sigma = K.reduced_scales(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.d_inc,
-                                 lam, VOLTAGE_FLOOR)
-        return np.minimum(sigma[s.da], sigma[s.dc])
+        actual, scale = K.reduced_scales(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.d_inc,
+                                         lam, VOLTAGE_FLOOR)
+        allowance = tol * actual + CURRENT_ROUNDING * scale
+        return -np.minimum(allowance[s.da], allowance[s.dc])
 
     def tight(self, u):
         """Diodes within TIGHT_SLACK of their threshold, relative to their own voltage scale."""
@@ -425,7 +431,7 @@ class _State:
             self._record(target, (lam, r))
             slack = cn.db - (target[s.da] - target[s.dc])
             violated = ~in_w & (slack < -tol * self.diode_volts(target))
-            negative = in_w & (lam < -tol * self.diode_amps(target, lam))
+            negative = in_w & (lam < self.diode_amps(target, lam, tol))
             if not violated.any() and not negative.any():
                 if self.accept(target, forest, tol):
                     return target
@@ -513,7 +519,7 @@ class _State:
             u = target
             lam, r, leftover = self.diode_currents(u, forest)
             self._record(u, (lam, r))
-            negative = in_w & (lam < -tol * self.diode_amps(u, lam))
+            negative = in_w & (lam < self.diode_amps(u, lam, tol))
             if not negative.any():
                 if not self.accept(u, forest, tol):
                     self.last = (u, in_w)
@@ -647,7 +653,7 @@ def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
 def _certify(cn, u, in_w, lam):
     """Node voltages, element currents and their certificate for component potentials u.
 
-    Returns ``(certificate, diode current scales, v, currents)``; ``lam`` are
+    Returns ``(certificate, (diode actual current scales, rounding allowances), v, currents)``; ``lam`` are
     the reduced diodes' currents on the working-set forest.
     """
     s = cn.structure
@@ -677,17 +683,17 @@ def _solution(cn, state, tol) -> Solution:
     arrays = cn.arrays
     u, in_w = state.last
     if state.certified is not None and state.certified_point is u:
-        kkt, diode_scale, v, currents = state.certified
+        kkt, (diode_actual, diode_rounding), v, currents = state.certified
     else:
         forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy())
         lam, _, _ = state.diode_currents(u, (in_w, forest[2], forest[3]))
-        kkt, diode_scale, v, currents = _certify(cn, u, in_w, lam)
+        kkt, (diode_actual, diode_rounding), v, currents = _certify(cn, u, in_w, lam)
 
     rp, rn, rg, rnames = arrays["resistor"]
     dp, dn, theta, dnames = arrays["diode"]
     ip, in_, icur, inames = arrays["isource"]
     i_res, i_dio = currents["resistor"], currents["diode"]
-    active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_scale)]
+    active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_actual + diode_rounding)]
     power = float(np.dot(i_res, v[rp] - v[rn]) + np.dot(i_dio, v[dp] - v[dn]))
     final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
     trace = {
