@@ -80,12 +80,13 @@ RATIO_TEST_EPS = 1e-14
 #: distance of the shortest one block together (ties in one iteration).
 RATIO_TEST_TIE = 1e-12
 
-#: Iterative-refinement steps of an equality-QP solve, at most; refinement
-#: stops as soon as a step no longer shrinks the residual.
-REFINEMENT_STEPS = 4
+#: Iterative-refinement steps of an equality-QP solve, at most (the residual
+#: is evaluated in double-double); refinement stops as soon as a step no
+#: longer halves the worst row residual ...
+REFINEMENT_STEPS = 6
 
-#: ... and stops early once every row's residual is within this many ulps of its scale.
-REFINEMENT_TARGET = 4
+#: ... or once every component's correction is within this many ulps of it.
+REFINEMENT_TARGET = 1
 
 #: Node visits the tight closure of a primal-dual iteration may spend, per
 #: node and diode of the network, before it stops spreading.

@@ -31,11 +31,37 @@ class ReferenceError(RuntimeError):
     """The reference found no optimal conducting set (should not happen for a valid network)."""
 
 
-def _system(net, conducting):
+def _forest(diodes, sources, preferred=()):
+    """The diodes that join new groups of nodes (sources' groups first); the others close loops.
+
+    A conducting diode that closes a loop of equalities makes the system
+    singular; it is left out (it then carries no current and is checked as
+    an inequality, which it meets exactly when the loop's thresholds agree).
+    """
+    parent = {}
+
+    def root(k):
+        while parent.get(k, k) != k:
+            k = parent[k]
+        return k
+
+    for e in sources:
+        parent[root(e.p)] = root(e.n)
+    kept = []
+    for e in sorted(diodes, key=lambda e: (e.name not in preferred, e.name)):
+        a, b = root(e.p), root(e.n)
+        if a != b:
+            parent[a] = b
+            kept.append(e)
+    return kept
+
+
+def _system(net, conducting, preferred=()):
     nodes = [k for k in net.nodes if k != "0"]
     index = {k: i for i, k in enumerate(nodes)}
     n = len(nodes)
-    equalities = net.elements("vsource") + [e for e in net.elements("diode") if e.name in conducting]
+    equalities = net.elements("vsource") + _forest([e for e in net.elements("diode") if e.name in conducting],
+                                                   net.elements("vsource"), preferred)
     size = n + len(equalities)
     M = mpmath.zeros(size, size)
     rhs = mpmath.zeros(size, 1)
@@ -60,13 +86,13 @@ def _system(net, conducting):
     return nodes, equalities, M, rhs
 
 
-def kkt_point(net, conducting):
+def kkt_point(net, conducting, preferred=()):
     """Voltages and equality currents with the diodes in ``conducting`` held at threshold.
 
     Returns ``(voltages, currents)`` as dicts of mpf, or None if the system is singular.
     """
     with mpmath.workdps(DIGITS):
-        nodes, equalities, M, rhs = _system(net, conducting)
+        nodes, equalities, M, rhs = _system(net, conducting, preferred)
         try:
             x = mpmath.lu_solve(M, rhs)
         except (ZeroDivisionError, TypeError):  # singular (mpmath's LU may fail either way)
@@ -91,26 +117,40 @@ def violations(net, volts, currents):
     return over, negative
 
 
-def exact_solve(net, guess=(), max_guesses=60, brute_force_limit=12):
-    """The optimal voltages (dict of mpf) and the conducting set found, starting from ``guess``."""
+def _guesses(net, conducting, max_guesses):
+    """Primal-dual guesses from ``conducting``; the optimal (voltages, set) or None if they cycle."""
+    preferred = set()  # diodes found over their threshold: kept first when loops are broken
+    seen = set()
+    for _ in range(max_guesses):
+        key = (frozenset(conducting), frozenset(preferred))
+        if key in seen:
+            return None
+        seen.add(key)
+        point = kkt_point(net, conducting, preferred)
+        if point is None:
+            return None
+        over, negative = violations(net, *point)
+        if not over and not negative:
+            return point[0], conducting
+        conducting = (conducting - set(negative)) | set(over)
+        preferred = (preferred - set(negative)) | set(over)
+    return None
+
+
+def exact_solve(net, guess=(), max_guesses=60, brute_force_limit=8):
+    """The optimal voltages (dict of mpf) and the conducting set found, starting from ``guess``.
+
+    Tries primal-dual guesses from ``guess``, from no diode and from every
+    diode, then (for a few diodes) every subset.
+    """
+    names = [e.name for e in net.elements("diode")]
     with mpmath.workdps(DIGITS):
-        conducting = set(guess)
-        seen = set()
-        for _ in range(max_guesses):
-            key = frozenset(conducting)
-            if key in seen:
-                break
-            seen.add(key)
-            point = kkt_point(net, conducting)
-            if point is None:
-                break
-            over, negative = violations(net, *point)
-            if not over and not negative:
-                return point[0], conducting
-            conducting = (conducting - set(negative)) | set(over)
-        names = [e.name for e in net.elements("diode")]
+        for start in (set(guess), set(), set(names)):
+            found = _guesses(net, start, max_guesses)
+            if found is not None:
+                return found
         if len(names) > brute_force_limit:
-            raise ReferenceError(f"no optimal set found among {len(seen)} guesses")
+            raise ReferenceError("no optimal conducting set found by the guesses")
         for size in range(len(names) + 1):
             for subset in itertools.combinations(names, size):
                 point = kkt_point(net, set(subset))

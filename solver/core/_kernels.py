@@ -184,8 +184,13 @@ def repair_feasibility(u, da, dc, db, max_passes):
 
 
 @njit(**NUMBA_OPTIONS)
-def build_forest(m, da, dc, db, in_w):
+def build_forest(m, da, dc, db, in_w, edge_order):
     """Spanning forest of the working-set diodes over the m+1 slots.
+
+    Edges are tried in ``edge_order`` (the compiled network's diodes by
+    increasing bound): of several working-set diodes joining the same two
+    slots, the tightest enters the tree, so the one that binds fixes the
+    offset (a tie-breaking rule for nearly degenerate parallel diodes).
 
     Each tree is rooted at the fixed slot m if it contains it, otherwise at its
     lowest slot. Returns ``tree`` (tree index per slot, -1 for the fixed tree),
@@ -204,7 +209,8 @@ def build_forest(m, da, dc, db, in_w):
         deg[k + 1] += deg[k]
     adj = np.empty(deg[n_slots], dtype=np.int64)
     fill = deg[:-1].copy()
-    for e in range(da.shape[0]):
+    for i in range(edge_order.shape[0]):
+        e = edge_order[i]
         if in_w[e]:
             adj[fill[da[e]]] = e
             fill[da[e]] += 1
@@ -322,60 +328,6 @@ def reduced_gradient(u, indptr, nbr, g, c, f):
             acc += g[t] * (u[k] - u[nbr[t]] - c[t])
         r[k] = acc
     return r
-
-
-@njit(**NUMBA_OPTIONS)
-def tree_flow(order, parent_edge, ep, en, imbalance):
-    """Currents on tree edges that cancel each node's imbalance (leaves first).
-
-    ``imbalance[k]`` is the current node k must send out through its tree
-    edges; edge e carries current from ``ep[e]`` to ``en[e]``. Returns the
-    edge currents (edges not in the tree get 0) and the leftover imbalance
-    collected at each root.
-    """
-    acc = imbalance.copy()
-    flow = np.zeros(ep.shape[0])
-    for i in range(order.shape[0] - 1, -1, -1):
-        k = order[i]
-        e = parent_edge[k]
-        if e < 0:
-            continue
-        if ep[e] == k:
-            parent = en[e]
-            flow[e] = acc[k]
-        else:
-            parent = ep[e]
-            flow[e] = -acc[k]
-        acc[parent] += acc[k]
-        acc[k] = 0.0
-    return flow, acc
-
-
-@njit(**NUMBA_OPTIONS)
-def reduced_residual(U, rhs, tree, ri, rj, rg):
-    """Residual ``rhs - A U`` of the working-set equality QP, and each row's rounding scale.
-
-    The scale of row k is ``(|A| |U|)_k + |rhs_k|``: what a backward-stable
-    solve leaves as residual is a few ulps of it, row by row.
-    """
-    r = rhs.copy()
-    scale = np.abs(rhs)
-    for t in range(ri.shape[0]):
-        a = tree[ri[t]]
-        b = tree[rj[t]]
-        if a == b:
-            continue
-        xa = U[a] if a >= 0 else 0.0
-        xb = U[b] if b >= 0 else 0.0
-        flow = rg[t] * (xa - xb)
-        size = rg[t] * (abs(xa) + abs(xb))
-        if a >= 0:
-            r[a] -= flow
-            scale[a] += size
-        if b >= 0:
-            r[b] += flow
-            scale[b] += size
-    return r, scale
 
 
 @njit(**NUMBA_OPTIONS)

@@ -84,6 +84,7 @@ class CompiledNetwork:
     db: np.ndarray
     dbound: np.ndarray  # per diode incidence: u_k <= u_other + dbound (upper) or >= (lower)
     voltage_scale: float
+    db_order: np.ndarray = None  # reduced diodes by increasing bound (the forest's tie-break)
 
     @property
     def m(self):
@@ -300,6 +301,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     return CompiledNetwork(
         structure=s, arrays=arrays, offset=offset, rk=rk, rg=rg, g=g, c=c, gsum=gsum,
         f=f, db=db, dbound=np.where(s.dupper, db[s.d_inc], -db[s.d_inc]), voltage_scale=scale,
+        db_order=np.argsort(db, kind="stable"),
     )
 
 

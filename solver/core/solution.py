@@ -116,48 +116,51 @@ def _node_sums(n_nodes, p, n, values):
 
 
 def _cluster_kcl(arrays, v, flows):
-    """Largest relative KCL residual over the clusters that much stronger resistors tie together.
+    """Largest relative KCL residual over the clusters that much stronger elements tie together.
 
-    Inside a cluster of large conductances, float64 potentials cannot resolve
-    the small currents that the weak resistors around it carry: every node's
-    own residual is then rounding of the large internal currents, and passes,
-    even when the cluster as a whole sits at the wrong potential. Kirchhoff's
-    law for the whole cluster (the currents crossing its boundary) has no
-    internal term and sees that. Clusters are the components of the resistors
-    of conductance >= level, for levels CLUSTER_STEP apart from the smallest
-    conductance up; the one holding ground is skipped. Returns the ratio and a
-    node of the worst cluster.
+    An element's *strength* is the current it could carry at the local
+    voltage scale (a resistor's ``g * (1 V + max(|v_p|, |v_n|))``) or, for a
+    diode or source, the current it carries. Inside a cluster of strong
+    elements, float64 cannot resolve the small currents of the weak elements
+    around it: every node's own residual is rounding of the large internal
+    currents and passes, even when the cluster as a whole sits at the wrong
+    potential. Kirchhoff's law for the whole cluster (the currents crossing
+    its boundary) has no internal term and sees that. Clusters are the
+    components of the elements of strength >= level, for levels CLUSTER_STEP
+    apart from the weakest resistor up; the one holding ground is skipped.
+    Returns the ratio and a node of the worst cluster.
     """
     rp, rn, rg, _ = arrays["resistor"]
     n_nodes = v.shape[0]
     if rg.size == 0:
         return 0.0, -1
+    near = VOLTAGE_FLOOR + np.abs(v)
+    ends = {kind: (arrays[kind][0], arrays[kind][1]) for kind in flows}
+    strength = {kind: np.abs(i) for kind, i in flows.items()}
+    strength["resistor"] = rg * np.maximum(near[rp], near[rn])
+    all_p = np.concatenate([ends[kind][0] for kind in flows])
+    all_n = np.concatenate([ends[kind][1] for kind in flows])
+    all_strength = np.concatenate([strength[kind] for kind in flows])
     worst, worst_node = 0.0, -1
-    level = float(rg.min()) * CLUSTER_STEP
-    top = float(rg.max())
+    level = float(strength["resistor"].min()) * CLUSTER_STEP
+    top = float(np.max(all_strength))
     while level <= top:
-        strong = rg >= level
-        graph = sp.coo_matrix((np.ones(int(strong.sum())), (rp[strong], rn[strong])), shape=(n_nodes, n_nodes))
+        strong = all_strength >= level
+        graph = sp.coo_matrix((np.ones(int(strong.sum())), (all_p[strong], all_n[strong])), shape=(n_nodes, n_nodes))
         n_clusters, label = connected_components(graph, directed=False)
         if n_clusters < n_nodes:
             flux = np.zeros(n_clusters)
             gross = np.zeros(n_clusters)
             for kind, i in flows.items():
-                p, n = label[arrays[kind][0]], label[arrays[kind][1]]
+                p, n = label[ends[kind][0]], label[ends[kind][1]]
                 cross = p != n
                 flux += np.bincount(p[cross], weights=i[cross], minlength=n_clusters)
                 flux -= np.bincount(n[cross], weights=i[cross], minlength=n_clusters)
                 gross += _node_sums(n_clusters, p[cross], n[cross], np.abs(i[cross]))
-            near = np.zeros(n_clusters)
-            np.maximum.at(near, label, np.abs(v))
             p, n = label[rp], label[rn]
             cross = p != n
-            g_cross = _node_sums(n_clusters, p[cross], n[cross], rg[cross])
-            around = near.copy()  # largest |v| in the cluster and across its boundary
-            np.maximum.at(around, p[cross], near[n[cross]])
-            np.maximum.at(around, n[cross], near[p[cross]])
-            cluster_volts = VOLTAGE_FLOOR + around
-            relative = np.abs(flux) / np.maximum(gross + g_cross * cluster_volts, 1e-300)
+            gross += _node_sums(n_clusters, p[cross], n[cross], strength["resistor"][cross])
+            relative = np.abs(flux) / np.maximum(gross, 1e-300)
             relative[label[0]] = 0.0  # the ground cluster's flux goes to ground
             c = int(np.argmax(relative))
             if relative[c] > worst:

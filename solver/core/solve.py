@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from . import _compensated as C
 from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
 from .compiled import compile_network
@@ -344,10 +345,12 @@ class _State:
     # -- equality QP on a working set of tight diodes
     def eqp(self, in_w):
         cn, s = self.cn, self.cn.structure
-        tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
+        tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w, cn.db_order)
         key = in_w.tobytes()
         if n_trees:
-            rows, cols, vals, rhs = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rhs_hi, rhs_lo = C.reduced_rhs(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rhs = rhs_hi + rhs_lo
             U = None
             if self.factor is not None and self.factor[0] is s and self.factor[1] == key:
                 # same super-nodes as the last factorisation: only conductances changed,
@@ -360,7 +363,7 @@ class _State:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
                 U = factor.solve(rhs)
-            U = _refine(factor, U, rhs, tree, s, cn)
+            U = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
@@ -371,11 +374,12 @@ class _State:
         """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
         cn, s = self.cn, self.cn.structure
         in_w, order, parent_edge = forest[:3]
-        r = np.zeros(s.m + 1)
-        r[: s.m] = K.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
-        lam, leftover = K.tree_flow(order, parent_edge, s.da, s.dc, -r)
+        # in double-double: a diode's current is often the small difference of large ones
+        hi, lo = np.zeros(s.m + 1), np.zeros(s.m + 1)
+        hi[: s.m], lo[: s.m] = C.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
+        lam, leftover = C.tree_flow(order, parent_edge, s.da, s.dc, -hi, -lo)
         leftover[s.m] = 0.0
-        return lam, r, leftover
+        return lam, hi + lo, leftover
 
     def accept(self, u, forest, tol):
         """True when u with forest currents passes the node-by-node certificate at tol."""
@@ -584,7 +588,7 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
 def _slot_rank(s, cn):
     """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian."""
     no_diodes = np.zeros(len(s.da), dtype=bool)
-    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes)
+    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
         return None
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
@@ -602,24 +606,30 @@ def _judged_tol(tol):
 
 
 def _refine(factor, U, rhs, tree, s, cn):
-    """Iterative refinement of an equality-QP solve until no row's residual shrinks further.
+    """Iterative refinement of an equality-QP solve, the residual evaluated in double-double.
 
-    A backward-stable solve leaves each row's residual near a few ulps of that
-    row's own scale (``|A||U| + |rhs|``); a row of small conductances next to
-    large ones can be far from it after one solve, and a node whose currents
-    are small is then wrong by far more than its share. Each step costs one
-    triangular solve pair with the existing factor.
+    ``rhs`` is the right-hand side as a ``(hi, lo)`` pair. With the residual
+    exact to far below float64 rounding, each step with the existing factor
+    (one triangular solve pair) brings U closer to the exact solution, not
+    merely to a backward-stable one: this is what rescues rows of small
+    conductances next to large ones, and large injections that cancel.
+    Stops when a step no longer halves the worst row residual (relative to
+    that row's ``|A||U| + |rhs|``) or the correction is below rounding of U.
     """
     best, best_relative = U, np.inf
-    for step in range(REFINEMENT_STEPS + 1):
-        r, scale = K.reduced_residual(U, rhs, tree, s.ri, s.rj, cn.rg)
+    for _ in range(REFINEMENT_STEPS):
+        r, scale = C.reduced_residual(U, rhs[0], rhs[1], tree, s.ri, s.rj, cn.rg)
         relative = float(np.max(np.abs(r) / np.maximum(scale, 1e-300), initial=0.0))
         if relative >= 0.5 * best_relative:
             break  # stagnated: keep the best so far
         best, best_relative = U, relative
-        if relative <= REFINEMENT_TARGET * np.finfo(float).eps or step == REFINEMENT_STEPS:
+        if relative == 0.0:
             break
-        U = U + factor.solve(r)
+        correction = factor.solve(r)
+        U = U + correction
+        if np.all(np.abs(correction) <= REFINEMENT_TARGET * np.finfo(float).eps * np.abs(U)):
+            best = U
+            break
     return best
 
 
@@ -667,12 +677,13 @@ def _certify(cn, u, in_w, lam):
     i_res = rg * (v[rp] - v[rn])
     i_dio = np.zeros(len(dp))
     i_dio[s.dio_keep] = lam
-    # voltage-source currents: whatever KCL leaves at each node, carried along the source forest
+    # voltage-source currents: whatever KCL leaves at each node, carried along the source
+    # forest (in double-double, as the diode currents)
     n_nodes = len(s.nodes)
-    out = np.zeros(n_nodes)
+    hi, lo = np.zeros(n_nodes), np.zeros(n_nodes)
     for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
-        out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
-    i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
+        C.add_node_currents(p, n, i, hi, lo)
+    i_vs, _ = C.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -hi, -lo)
     currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
     kkt, diode_scale = local_certificate(arrays, v, currents)
     return kkt, diode_scale, v, currents
@@ -685,7 +696,7 @@ def _solution(cn, state, tol) -> Solution:
     if state.certified is not None and state.certified_point is u:
         kkt, (diode_actual, diode_rounding), v, currents = state.certified
     else:
-        forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy())
+        forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy(), cn.db_order)
         lam, _, _ = state.diode_currents(u, (in_w, forest[2], forest[3]))
         kkt, (diode_actual, diode_rounding), v, currents = _certify(cn, u, in_w, lam)
 
