@@ -144,6 +144,8 @@ def _cluster_kcl(arrays, v, flows):
     worst, worst_node = 0.0, -1
     level = float(strength["resistor"].min()) * CLUSTER_STEP
     top = float(np.max(all_strength))
+    if not (np.isfinite(top) and level > 0.0):
+        return worst, worst_node  # non-finite values fail the certificate anyway
     while level <= top:
         strong = all_strength >= level
         graph = sp.coo_matrix((np.ones(int(strong.sum())), (all_p[strong], all_n[strong])), shape=(n_nodes, n_nodes))
