@@ -13,6 +13,7 @@ PARTS = [
     ("results_spice.md", "Netlists: `solve` against ngspice (issue 3)", "bench_spice.py"),
     ("results_drn.md", "Deep resistive networks on MNIST (issue 4)", "bench_drn.py"),
     ("results_latency.md", "Explorer latency (issue 5)", "bench_latency.py"),
+    ("results_certificate.md", "Certificate and polish at the edges of float64 (issue 13)", "bench_chain.py"),
 ]
 
 
