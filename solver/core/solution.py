@@ -115,7 +115,7 @@ def _node_sums(n_nodes, p, n, values):
     return np.bincount(p, weights=values, minlength=n_nodes) + np.bincount(n, weights=values, minlength=n_nodes)
 
 
-def _cluster_kcl(arrays, v, flows):
+def _cluster_kcl(arrays, v, flows, rounding):
     """Largest relative KCL residual over the clusters that much stronger elements tie together.
 
     An element's *strength* is the current it could carry at the local
@@ -128,12 +128,17 @@ def _cluster_kcl(arrays, v, flows):
     its boundary) has no internal term and sees that. Clusters are the
     components of the elements of strength >= level, for levels CLUSTER_STEP
     apart from the weakest resistor up; the one holding ground is skipped.
-    Returns the ratio and a node of the worst cluster.
+    A diode between two clusters has its sign judged the same way, against
+    the currents crossing the boundary of the cluster on its non-ground side
+    (beyond ``rounding``, its ends' rounding allowance per node): a large
+    current circulating inside a cluster must not excuse a wrong sign at its
+    edge. Returns the worst KCL ratio, a node of that cluster, and the worst
+    negative-current ratio.
     """
     rp, rn, rg, _ = arrays["resistor"]
     n_nodes = v.shape[0]
     if rg.size == 0:
-        return 0.0, -1
+        return 0.0, -1, 0.0
     near = VOLTAGE_FLOOR + np.abs(v)
     ends = {kind: (arrays[kind][0], arrays[kind][1]) for kind in flows}
     strength = {kind: np.abs(i) for kind, i in flows.items()}
@@ -141,11 +146,14 @@ def _cluster_kcl(arrays, v, flows):
     all_p = np.concatenate([ends[kind][0] for kind in flows])
     all_n = np.concatenate([ends[kind][1] for kind in flows])
     all_strength = np.concatenate([strength[kind] for kind in flows])
-    worst, worst_node = 0.0, -1
+    worst, worst_node, worst_negative = 0.0, -1, 0.0
+    dp, dn = ends["diode"]
+    i_d = flows["diode"]
+    diode_rounding = np.minimum(rounding[dp], rounding[dn]) if i_d.size else i_d
     level = float(strength["resistor"].min()) * CLUSTER_STEP
     top = float(np.max(all_strength))
     if not (np.isfinite(top) and level > 0.0):
-        return worst, worst_node  # non-finite values fail the certificate anyway
+        return worst, worst_node, worst_negative  # non-finite values fail the certificate anyway
     while level <= top:
         strong = all_strength >= level
         graph = sp.coo_matrix((np.ones(int(strong.sum())), (all_p[strong], all_n[strong])), shape=(n_nodes, n_nodes))
@@ -167,8 +175,15 @@ def _cluster_kcl(arrays, v, flows):
             c = int(np.argmax(relative))
             if relative[c] > worst:
                 worst, worst_node = float(relative[c]), int(np.flatnonzero(label == c)[0])
+            if i_d.size:
+                boundary = gross.copy()
+                boundary[label[0]] = np.inf
+                p, n = label[dp], label[dn]
+                scale = np.where(p != n, np.minimum(boundary[p], boundary[n]), np.inf)
+                negative = np.maximum(-i_d - diode_rounding, 0.0) / np.maximum(scale, 1e-300)
+                worst_negative = max(worst_negative, float(np.max(negative, initial=0.0)))
         level *= CLUSTER_STEP
-    return worst, worst_node
+    return worst, worst_node, worst_negative
 
 
 def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
@@ -217,7 +232,7 @@ def local_certificate(arrays, voltages, currents):
         relative = residual[1:] / np.maximum(scale[1:], 1e-300)
         worst = int(np.argmax(relative)) + 1 if relative.size else -1
         relative_kcl = float(relative[worst - 1]) if relative.size else 0.0
-        cluster_kcl, cluster_node = _cluster_kcl(arrays, v, flows)
+        cluster_kcl, cluster_node, cluster_negative = _cluster_kcl(arrays, v, flows, CURRENT_ROUNDING * scale)
         if cluster_kcl > relative_kcl:
             relative_kcl, worst = cluster_kcl, cluster_node
 
@@ -244,7 +259,7 @@ def local_certificate(arrays, voltages, currents):
         def beyond_rounding(i):
             return np.maximum(i - diode_rounding, 0.0) / np.maximum(diode_actual, 1e-300)
 
-        relative_negative = float(np.max(beyond_rounding(-i_d), initial=0.0))
+        relative_negative = max(float(np.max(beyond_rounding(-i_d), initial=0.0)), cluster_negative)
         relative_complementarity = float(np.max(
             np.minimum(beyond_rounding(np.abs(i_d)), distance / element_volts(dp, dn)), initial=0.0))
     return KKTCertificate(
