@@ -16,6 +16,7 @@ PARTS = [
     ("results_inputs.md", "Input paths under attack: reader budgets and fuzzing (issue 13)", "bench_inputs.py"),
     ("results_sweep.md", "Exact DC sweeps against warm re-solves and ngspice `.dc` (issue 11)", "bench_sweep.py"),
     ("results_load.md", "Explorer under load (issue 13)", "bench_load.py"),
+    ("results_certificate.md", "Certificate and polish at the edges of float64 (issue 13)", "bench_chain.py"),
 ]
 
 

@@ -26,7 +26,7 @@ from .circuits.netlist import NetlistError, NetlistWarning, read_netlist, write_
 from .circuits.analyses import run_netlist
 from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
-from .core.solution import KKTCertificate, Solution, kkt_certificate
+from .core.solution import KKTCertificate, Solution, WarmStart, kkt_certificate
 from .core.solve import solve
 from .core.sweep import SweepInfeasibleError, sweep
 from .core.sweep_result import Breakpoint, SampledSweep, Segment, Sweep
@@ -61,6 +61,7 @@ __all__ = sorted([
     "Solution",
     "UnknownElementError",
     "VoltageLoopError",
+    "WarmStart",
     "kkt_certificate",
     "read_netlist",
     "run_netlist",

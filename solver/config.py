@@ -4,14 +4,38 @@ Change them here (or pass the matching keyword to :func:`solver.solve`); no
 other module hard-codes a tolerance or a sweep limit.
 """
 
-import numpy as np
-
-#: Floating-point type of every potential, conductance and current.
-DTYPE = np.float64
-
-#: Default tolerance of :func:`solver.solve`, relative to the problem's scale
-#: (1 V plus the largest source voltage, threshold or current/conductance).
+#: Default tolerance of :func:`solver.solve`. The certificate judges every
+#: node's Kirchhoff residual against that node's own scale (the currents
+#: meeting there plus its conductances times its voltage scale) and every
+#: constraint against its own voltage scale; see :class:`solver.KKTCertificate`.
 DEFAULT_TOL = 1e-10
+
+#: Smallest tolerance that ``converged`` is ever judged at: below it, float64
+#: rounding alone (about 2e-16 per operation, summed over a node's terms) fails it.
+MIN_CERTIFICATE_TOL = 1e-12
+
+#: The voltage every node's scale includes on top of the largest potential
+#: around it (V), so that a node at 0 V is still judged to a finite scale.
+VOLTAGE_FLOOR = 1.0
+
+#: Rounding allowance of a diode current, relative to its ends' current scale
+#: (16 ulps): below it, the sign of a current is float64 noise. Diode signs are
+#: otherwise judged against the currents that really flow at their ends.
+CURRENT_ROUNDING = 16 * 2.0**-52
+
+#: Conductance ratio between the levels at which the certificate also checks
+#: Kirchhoff's law for whole clusters of strongly coupled nodes (see
+#: :class:`solver.KKTCertificate`): a network whose conductances span less than
+#: this has one level and costs nothing extra.
+CLUSTER_STEP = 1e3
+
+#: Usable ranges of element values. Outside them float64 cannot hold the
+#: answer to any useful accuracy (products such as g * v or I / g overflow or
+#: lose every digit), so the network is refused up front with InvalidValueError.
+MIN_CONDUCTANCE = 1e-15  # S (a resistance of at most 1e15 ohm)
+MAX_CONDUCTANCE = 1e15  # S (a resistance of at least 1e-15 ohm)
+MAX_ABS_VOLTAGE = 1e15  # V, sources and diode thresholds
+MAX_ABS_CURRENT = 1e15  # A, current sources
 
 #: Coordinate-descent sweeps spent before the active-set polish takes over.
 #: Sweeps are cheap and find most conducting diodes; the polish makes the
@@ -20,6 +44,17 @@ DEFAULT_CD_SWEEPS = 16
 
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
+
+#: Largest ``max_sweeps`` or ``cd_sweeps`` accepted.
+MAX_SWEEPS_LIMIT = 10_000_000
+
+#: Sweeps run per call of the kernel: its trace buffers (16 bytes a sweep) are
+#: allocated per chunk, never for the whole requested count.
+SWEEP_CHUNK = 4096
+
+#: Sweeps stop once no potential moves by more than this times the tolerance's
+#: voltage scale: the polish takes over from there.
+SWEEP_STEP_FRACTION = 1e-3
 
 #: Primal-dual active-set guesses tried before the monotone primal method.
 PRIMAL_DUAL_ITERATIONS = 50
@@ -40,6 +75,22 @@ MAX_ELEMENTS = 50_000_000
 
 #: Search directions slower than this (times the voltage scale) do not block a step.
 RATIO_TEST_EPS = 1e-14
+
+#: Steps of a primal active-set ratio test that lie within this relative
+#: distance of the shortest one block together (ties in one iteration).
+RATIO_TEST_TIE = 1e-12
+
+#: Iterative-refinement steps of an equality-QP solve, at most (the residual
+#: is evaluated in double-double); refinement stops as soon as a step no
+#: longer halves the worst row residual ...
+REFINEMENT_STEPS = 6
+
+#: ... or once every component's correction is within this many ulps of it.
+REFINEMENT_TARGET = 1
+
+#: Node visits the tight closure of a primal-dual iteration may spend, per
+#: node and diode of the network, before it stops spreading.
+CLOSURE_WORK = 4
 
 #: Relative residual at which conjugate gradients with a reused factor stop,
 #: and the iterations they get before the matrix is factorised afresh.

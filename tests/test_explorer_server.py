@@ -61,7 +61,8 @@ def test_an_upload_over_its_budget_keeps_the_last_valid_circuit():
     network, solution = store.network, store.solution
     assert server.open_upload(store, subcircuit_bomb(), "bomb.cir", seconds=3)
     assert "could not open bomb.cir" in store.error and "the circuit shown is unchanged" in store.error
-    assert ("budget" in store.error) or ("memory" in store.error)
+    # refused by the reader's element budget, or stopped by the child process's time or memory budget
+    assert any(word in store.error for word in ("max_elements", "budget", "memory"))
     assert store.network is network and store.solution is solution
     assert store.solution.voltages["mid"] == pytest.approx(7.5)  # 10 V over two equal resistors
 

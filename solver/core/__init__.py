@@ -7,11 +7,12 @@ holds the answer with its KKT certificate.
 """
 
 from .network import GROUND, KINDS, Element, Network
-from .solution import KKTCertificate, Solution, kkt_certificate
+from .solution import KKTCertificate, Solution, WarmStart, kkt_certificate
 from .solve import solve
 from .sweep import SweepInfeasibleError, sweep
 from .sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 from .batch import BatchSolution, solve_batch
 
 __all__ = ["BatchSolution", "Breakpoint", "Element", "GROUND", "KINDS", "KKTCertificate", "Network", "SampledSweep",
-           "Segment", "Solution", "Sweep", "SweepInfeasibleError", "kkt_certificate", "solve", "solve_batch", "sweep"]
+           "Segment", "Solution", "Sweep", "SweepInfeasibleError", "WarmStart", "kkt_certificate", "solve",
+           "solve_batch", "sweep"]

@@ -184,8 +184,13 @@ def repair_feasibility(u, da, dc, db, max_passes):
 
 
 @njit(**NUMBA_OPTIONS)
-def build_forest(m, da, dc, db, in_w):
+def build_forest(m, da, dc, db, in_w, edge_order):
     """Spanning forest of the working-set diodes over the m+1 slots.
+
+    Edges are tried in ``edge_order`` (the compiled network's diodes by
+    increasing bound): of several working-set diodes joining the same two
+    slots, the tightest enters the tree, so the one that binds fixes the
+    offset (a tie-breaking rule for nearly degenerate parallel diodes).
 
     Each tree is rooted at the fixed slot m if it contains it, otherwise at its
     lowest slot. Returns ``tree`` (tree index per slot, -1 for the fixed tree),
@@ -204,7 +209,8 @@ def build_forest(m, da, dc, db, in_w):
         deg[k + 1] += deg[k]
     adj = np.empty(deg[n_slots], dtype=np.int64)
     fill = deg[:-1].copy()
-    for e in range(da.shape[0]):
+    for i in range(edge_order.shape[0]):
+        e = edge_order[i]
         if in_w[e]:
             adj[fill[da[e]]] = e
             fill[da[e]] += 1
@@ -325,27 +331,106 @@ def reduced_gradient(u, indptr, nbr, g, c, f):
 
 
 @njit(**NUMBA_OPTIONS)
-def tree_flow(order, parent_edge, ep, en, imbalance):
-    """Currents on tree edges that cancel each node's imbalance (leaves first).
+def reduced_scales(u, indptr, nbr, g, c, f, gsum, dptr, d_inc, lam, floor):
+    """Current scales of every free slot (A), ``inf`` for the fixed slot m.
 
-    ``imbalance[k]`` is the current node k must send out through its tree
-    edges; edge e carries current from ``ep[e]`` to ``en[e]``. Returns the
-    edge currents (edges not in the tree get 0) and the leftover imbalance
-    collected at each root.
+    Mirrors the certificate's node scales in component potentials. Returns
+    ``(actual, scale)``: the currents that meet at the slot (resistors,
+    injection, diodes), and that plus conductance times the local voltage
+    scale (what rounding is relative to).
     """
-    acc = imbalance.copy()
-    flow = np.zeros(ep.shape[0])
-    for i in range(order.shape[0] - 1, -1, -1):
-        k = order[i]
-        e = parent_edge[k]
-        if e < 0:
-            continue
-        if ep[e] == k:
-            parent = en[e]
-            flow[e] = acc[k]
-        else:
-            parent = ep[e]
-            flow[e] = -acc[k]
-        acc[parent] += acc[k]
-        acc[k] = 0.0
-    return flow, acc
+    m = gsum.shape[0]
+    actual = np.empty(m + 1)
+    scale = np.empty(m + 1)
+    for k in range(m):
+        near = abs(u[k])
+        gross = abs(f[k])
+        for t in range(indptr[k], indptr[k + 1]):
+            other = u[nbr[t]] + c[t]
+            gross += abs(g[t] * (u[k] - other))
+            if abs(other) > near:
+                near = abs(other)
+        for t in range(dptr[k], dptr[k + 1]):
+            gross += abs(lam[d_inc[t]])
+        actual[k] = gross
+        scale[k] = gross + gsum[k] * (floor + near)
+    actual[m] = np.inf
+    scale[m] = np.inf
+    return actual, scale
+
+
+@njit(**NUMBA_OPTIONS)
+def tight_closure(u, da, dc, db, dptr, dother, dupper, d_inc, seeds, max_work):
+    """Diodes that would turn tight if the violated ``seeds`` were pulled onto their thresholds.
+
+    Each seed diode's cathode is raised to ``u[anode] - db`` and its anode
+    lowered to ``u[cathode] + db``; the change spreads along the diodes it
+    pushes against (label-correcting, as in Bellman-Ford, on two copies of
+    ``u``), the fixed slot never moving. Returns a bool per diode: the seeds
+    and every diode whose end was moved onto its bound. A chain of conducting
+    diodes thus joins the working set in one step instead of one per
+    iteration. Gives up spreading after ``max_work`` node visits.
+    """
+    m = dptr.shape[0] - 1
+    n_d = da.shape[0]
+    out = np.zeros(n_d, dtype=np.bool_)
+    queue = np.empty(m + 1, dtype=np.int64)
+    queued = np.zeros(m + 1, dtype=np.bool_)
+    work = 0
+    for direction in range(2):  # 0: raise cathodes downstream, 1: lower anodes upstream
+        x = u.copy()
+        head = 0
+        size = 0
+        for i in range(seeds.shape[0]):
+            e = seeds[i]
+            out[e] = True
+            k = dc[e] if direction == 0 else da[e]
+            if k == m:
+                continue
+            if direction == 0:
+                target = x[da[e]] - db[e]
+                if target > x[k]:
+                    x[k] = target
+            else:
+                target = x[dc[e]] + db[e]
+                if target < x[k]:
+                    x[k] = target
+            if not queued[k]:
+                queued[k] = True
+                queue[(head + size) % (m + 1)] = k
+                size += 1
+        while size > 0 and work < max_work:
+            k = queue[head]
+            head = (head + 1) % (m + 1)
+            size -= 1
+            queued[k] = False
+            work += 1
+            for t in range(dptr[k], dptr[k + 1]):
+                other = dother[t]
+                if other == m:
+                    continue
+                e = d_inc[t]
+                if direction == 0 and dupper[t]:  # k is the anode: the cathode must stay >= x[k] - db
+                    bound = x[k] - db[e]
+                    if x[other] < bound:
+                        x[other] = bound
+                    else:
+                        continue
+                elif direction == 1 and not dupper[t]:  # k is the cathode: the anode must stay <= x[k] + db
+                    bound = x[k] + db[e]
+                    if x[other] > bound:
+                        x[other] = bound
+                    else:
+                        continue
+                else:
+                    continue
+                out[e] = True
+                if not queued[other]:
+                    queued[other] = True
+                    queue[(head + size) % (m + 1)] = other
+                    size += 1
+        while size > 0:  # budget spent: empty the queue
+            queued[queue[head]] = False
+            head = (head + 1) % (m + 1)
+            size -= 1
+    return out

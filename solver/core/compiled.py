@@ -84,6 +84,7 @@ class CompiledNetwork:
     db: np.ndarray
     dbound: np.ndarray  # per diode incidence: u_k <= u_other + dbound (upper) or >= (lower)
     voltage_scale: float
+    db_order: np.ndarray = None  # reduced diodes by increasing bound (the forest's tie-break)
 
     @property
     def m(self):
@@ -103,18 +104,27 @@ class CompiledNetwork:
 
 
 def compile_network(net) -> CompiledNetwork:
-    """Validate ``net`` as a whole and return its compiled form (cached)."""
-    cache = net._compiled_cache
-    if cache is not None and cache[0] == net._value_version:
+    """Validate ``net`` as a whole and return its compiled form.
+
+    The result is kept in ``net.derived`` with the network's versions: it is
+    reused until any value changes, and its structure until an element is
+    added or removed.
+    """
+    cache = net.derived.get(_CACHE_KEY)
+    if cache is not None and cache[0] == net.value_version:
         return cache[2]
     arrays = net.arrays()
-    if cache is not None and cache[1] == net._structure_version:
+    if cache is not None and cache[1] == net.structure_version:
         structure = cache[2].structure
     else:
         structure = _compile_structure(net, arrays)
     compiled = _compile_values(net, structure, arrays)
-    net._compiled_cache = (net._value_version, net._structure_version, compiled)
+    net.derived[_CACHE_KEY] = (net.value_version, net.structure_version, compiled)
     return compiled
+
+
+#: Key of the compiled form in ``Network.derived``.
+_CACHE_KEY = "solver.compiled"
 
 
 def _node_list(nodes, indices, limit=10):
@@ -291,6 +301,7 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     return CompiledNetwork(
         structure=s, arrays=arrays, offset=offset, rk=rk, rg=rg, g=g, c=c, gsum=gsum,
         f=f, db=db, dbound=np.where(s.dupper, db[s.d_inc], -db[s.d_inc]), voltage_scale=scale,
+        db_order=np.argsort(db, kind="stable"),
     )
 
 

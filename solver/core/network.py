@@ -28,6 +28,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..config import MAX_ABS_CURRENT, MAX_ABS_VOLTAGE, MAX_CONDUCTANCE, MIN_CONDUCTANCE
 from ..exceptions import (
     DuplicateElementError,
     InvalidValueError,
@@ -107,18 +108,41 @@ def canonical_node(node):
 _CANONICAL = {}
 
 
+#: Usable magnitude of each kind's value, and its unit, for the range check.
+_LIMITS = {
+    "conductance": (MIN_CONDUCTANCE, MAX_CONDUCTANCE, "S"),
+    "resistance": (1.0 / MAX_CONDUCTANCE, 1.0 / MIN_CONDUCTANCE, "ohm"),
+    "threshold": (0.0, MAX_ABS_VOLTAGE, "V"),
+    "voltage": (0.0, MAX_ABS_VOLTAGE, "V"),
+    "current": (0.0, MAX_ABS_CURRENT, "A"),
+}
+
+
 def _finite(kind, name, what, value) -> float:
-    if type(value) is float:
-        if math.isfinite(value):
-            return value
-        raise InvalidValueError(f"{kind} {name!r}: {what} must be finite, got {value}")
-    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise InvalidValueError(
-            f"{kind} {name!r}: {what} must be a number, got {value!r}"
-        )
-    value = float(value)
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+            raise InvalidValueError(
+                f"{kind} {name!r}: {what} must be a number, got {value!r}"
+            )
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float64, e.g. 10**400
+            value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value):
         raise InvalidValueError(f"{kind} {name!r}: {what} must be finite, got {value}")
+    return value
+
+
+def _in_range(kind, name, what, value) -> float:
+    """``value`` if its magnitude lies in the usable range of ``what`` (0 is always allowed)."""
+    low, high, unit = _LIMITS[what]
+    size = abs(value)
+    if size > high or (0.0 < size < low):
+        raise InvalidValueError(
+            f"{kind} {name!r}: {what} {value:g} {unit} is outside the usable range "
+            f"{low:g} to {high:g} {unit} in magnitude (float64 cannot solve the circuit "
+            "accurately beyond it; rescale the units)"
+        )
     return value
 
 
@@ -128,7 +152,7 @@ def _positive(kind, name, what, value) -> float:
         raise InvalidValueError(
             f"{kind} {name!r}: {what} must be positive, got {value:g}"
         )
-    return value
+    return _in_range(kind, name, what, value)
 
 
 def _conductance(name, resistance, conductance) -> float:
@@ -138,11 +162,7 @@ def _conductance(name, resistance, conductance) -> float:
         )
     if conductance is not None:
         return _positive("resistor", name, "conductance", conductance)
-    r = _positive("resistor", name, "resistance", resistance)
-    g = 1.0 / r
-    if g == 0.0 or not math.isfinite(g):
-        raise InvalidValueError(f"resistor {name!r}: resistance {r:g} is out of range")
-    return g
+    return 1.0 / _positive("resistor", name, "resistance", resistance)
 
 
 def _check_value(kind, name, value) -> float:
@@ -155,12 +175,27 @@ def _check_value(kind, name, value) -> float:
                 f"diode {name!r}: threshold must be >= 0, got {theta:g} "
                 "(swap anode and cathode for a reverse drop)"
             )
-        return theta
+        return _in_range(kind, name, "threshold", theta)
     if kind == "vsource":
-        return _finite(kind, name, "voltage", value)
+        return _in_range(kind, name, "voltage", _finite(kind, name, "voltage", value))
     if kind == "isource":
-        return _finite(kind, name, "current", value)
+        return _in_range(kind, name, "current", _finite(kind, name, "current", value))
     raise NetworkError(f"unknown element kind {kind!r}; expected one of {KINDS}")
+
+
+def _check_ranges(elements):
+    """Range-check elements built elsewhere (bulk readers), vectorised; raise on the first bad one."""
+    what = {"resistor": "conductance", "diode": "threshold", "vsource": "voltage", "isource": "current"}
+    by_kind = {}
+    for e in elements:
+        by_kind.setdefault(e.kind, []).append(e)
+    for kind, els in by_kind.items():
+        low, high, _ = _LIMITS[what[kind]]
+        size = np.abs(np.array([e.value for e in els], dtype=float))
+        bad = np.flatnonzero(~(size <= high) | ((size > 0.0) & (size < low)))
+        if bad.size:
+            e = els[int(bad[0])]
+            _in_range(kind, e.name, what[kind], _finite(kind, e.name, what[kind], e.value))
 
 
 class Network:
@@ -193,7 +228,10 @@ class Network:
         self._structure_version = 0
         self._value_version = 0
         self._arrays_cache = None
-        self._compiled_cache = None
+        #: Scratch space for data derived from the network by other modules
+        #: (the solver keeps its compiled form here). Each entry must record the
+        #: :attr:`structure_version` / :attr:`value_version` it was built from.
+        self.derived = {}
 
     # ------------------------------------------------------------------ nodes
     @property
@@ -281,13 +319,10 @@ class Network:
             names = list(names)
             if len(names) != g.size:
                 raise NetworkError(f"add_resistors: {len(names)} names for {g.size} resistors")
-        bad = np.flatnonzero(~np.isfinite(g) | (g <= 0))
+        bad = np.flatnonzero(~np.isfinite(g) | (g < MIN_CONDUCTANCE) | (g > MAX_CONDUCTANCE))
         if bad.size:
             i = int(bad[0])
-            label = names[i] if names else f"#{i}"
-            raise InvalidValueError(
-                f"resistor {label}: conductance must be finite and positive, got {g[i]:g}"
-            )
+            _positive("resistor", names[i] if names else f"#{i}", "conductance", float(g[i]))
         out = []
         for i in range(g.size):
             name = self._new_name("resistor", names[i] if names else None)
@@ -395,6 +430,7 @@ class Network:
                 if str(node) in seen:
                     raise NetworkError(f"node {node!r} clashes with node {seen[str(node)]!r}; use one spelling")
                 seen[str(node)] = node
+        _check_ranges(elements.values())
         net._elements = dict(elements)
         net._changed(structure=True)
         return net
@@ -406,6 +442,16 @@ class Network:
         other._elements = dict(self._elements)
         other._counters = dict(self._counters)
         return other
+
+    @property
+    def structure_version(self) -> int:
+        """A counter that grows whenever an element or node is added, removed or renamed."""
+        return self._structure_version
+
+    @property
+    def value_version(self) -> int:
+        """A counter that grows on every change, values included."""
+        return self._value_version
 
     def _changed(self, structure):
         if structure:

@@ -8,6 +8,11 @@ state, so it proves (or disproves) optimality by itself:
 * every source voltage and diode constraint holds (primal feasibility),
 * every diode current is >= 0 (dual feasibility),
 * a diode carries current only where it is at its threshold (complementarity).
+
+Each residual is judged against the *local* scale of the node or element it
+belongs to, never against the network's largest current: a node that only a
+milliampere reaches is checked to a fraction of that milliampere even when a
+kiloampere flows elsewhere.
 """
 
 from __future__ import annotations
@@ -15,25 +20,69 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
-from ._kernels import add_currents
+from ..config import CLUSTER_STEP, CURRENT_ROUNDING, VOLTAGE_FLOOR
 
-__all__ = ["KKTCertificate", "Solution", "kkt_certificate"]
+__all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """What a solve hands to the next one (``solve(net, warm_start=previous)``).
+
+    Attributes
+    ----------
+    structure : object
+        The compiled structure the working set refers to; a warm start into a
+        network of the same structure reuses ``working_set`` and ``factor`` as is.
+    working_set : numpy.ndarray
+        Bool per reduced diode of ``structure``: the diodes held at their
+        threshold at the end of the solve.
+    factor : tuple or None
+        ``(structure, working-set key, factorisation)`` of the last equality
+        QP, reused as a preconditioner when only values changed.
+    """
+
+    structure: object
+    working_set: np.ndarray
+    factor: object = None
 
 
 @dataclass(frozen=True)
 class KKTCertificate:
-    """Residuals of the optimality (KKT) conditions of a solution.
+    r"""Residuals of the optimality (KKT) conditions of a solution, judged locally.
 
-    ``max_kcl_residual`` (A), ``max_constraint_violation`` (V),
-    ``min_diode_current`` (A, >= 0 at an optimum; ``inf`` without diodes),
-    ``max_complementarity`` (W: diode current times its distance from the
-    threshold) and ``relative_complementarity``: the largest, over diodes, of
-    ``min(current / current_scale, distance / voltage_scale)``, which is small
-    only if no diode both conducts and sits off its threshold. A product alone
-    can hide that (1e-5 A times 1e-5 V is tiny, yet wrong by 1e-5 V).
-    ``current_scale`` (A) and ``voltage_scale`` (V) are the sizes the
-    residuals are judged against by :meth:`is_optimal`.
+    Scales (computed from the returned voltages and currents):
+
+    * node ``k``'s voltage scale ``vs_k = 1 V + max |v|`` over ``k`` and the
+      nodes that share an element with it;
+    * node ``k``'s current scale ``s_k = sum |i|`` over the elements meeting
+      at ``k`` ``+ G_k * vs_k``, ``G_k`` being the conductance touching ``k``;
+    * an element's voltage scale ``1 V + max(|v_p|, |v_n|)``;
+    * a diode's current scale ``a``: the smaller ``sum |i|`` of its two ends
+      (ground has none), the currents that really meet there; and its rounding
+      allowance ``CURRENT_ROUNDING * s`` (the smaller of its ends).
+
+    Relative residuals (what :meth:`is_optimal` compares with ``tol``):
+    ``relative_kcl`` (max over nodes of ``|KCL residual| / s_k``),
+    ``relative_violation`` (max over sources and diodes of the constraint
+    violation over the element's voltage scale), ``relative_negative_current``
+    (max over diodes of ``(-i - allowance) / a``, 0 when none is negative
+    beyond rounding) and ``relative_complementarity`` (max over diodes of
+    ``min((|i| - allowance) / a, distance from threshold / voltage scale)``:
+    small only if no diode both conducts and sits off its threshold). Node
+    residuals are also checked for whole clusters of strongly coupled nodes
+    (see ``solver/README.md``). ``finite`` is False when
+    any voltage or current is NaN or infinite; such a solution never passes.
+
+    Absolute figures, for reading: ``max_kcl_residual`` (A),
+    ``max_constraint_violation`` (V), ``min_diode_current`` (A, ``inf``
+    without diodes), ``max_complementarity`` (W), ``worst_node`` (index of the
+    node with the largest relative KCL residual, -1 if none), and the
+    network-wide ``current_scale`` (largest ``s_k``, A) and ``voltage_scale``
+    (1 V plus the largest ``|v|``).
     """
 
     max_kcl_residual: float
@@ -43,23 +92,98 @@ class KKTCertificate:
     relative_complementarity: float
     current_scale: float
     voltage_scale: float
+    relative_kcl: float = 0.0
+    relative_violation: float = 0.0
+    relative_negative_current: float = 0.0
+    worst_node: int = -1
+    finite: bool = True
 
     def is_optimal(self, tol=1e-9) -> bool:
-        """True when every residual is below ``tol`` times its scale."""
-        i_tol = tol * self.current_scale
-        return (
-            self.max_kcl_residual <= i_tol
-            and self.max_constraint_violation <= tol * self.voltage_scale
-            and self.min_diode_current >= -i_tol
-            and self.relative_complementarity <= tol
-        )
+        """True when every residual is finite and below ``tol`` times its local scale."""
+        return self.finite and self.worst_relative_residual() <= tol
 
     def worst_relative_residual(self) -> float:
-        """The largest residual relative to its scale (what is_optimal compares with tol)."""
-        return max(self.max_kcl_residual / self.current_scale,
-                   self.max_constraint_violation / self.voltage_scale,
-                   max(0.0, -self.min_diode_current) / self.current_scale,
-                   self.relative_complementarity)
+        """The largest residual relative to its local scale (``inf`` if any value is not finite)."""
+        if not self.finite:
+            return float("inf")
+        return max(self.relative_kcl, self.relative_violation,
+                   self.relative_negative_current, self.relative_complementarity)
+
+
+def _node_sums(n_nodes, p, n, values):
+    """Sum of ``values`` over each element's p terminal and n terminal."""
+    return np.bincount(p, weights=values, minlength=n_nodes) + np.bincount(n, weights=values, minlength=n_nodes)
+
+
+def _cluster_kcl(arrays, v, flows, rounding):
+    """Largest relative KCL residual over the clusters that much stronger elements tie together.
+
+    An element's *strength* is the current it could carry at the local
+    voltage scale (a resistor's ``g * (1 V + max(|v_p|, |v_n|))``) or, for a
+    diode or source, the current it carries. Inside a cluster of strong
+    elements, float64 cannot resolve the small currents of the weak elements
+    around it: every node's own residual is rounding of the large internal
+    currents and passes, even when the cluster as a whole sits at the wrong
+    potential. Kirchhoff's law for the whole cluster (the currents crossing
+    its boundary) has no internal term and sees that. Clusters are the
+    components of the elements of strength >= level, for levels CLUSTER_STEP
+    apart from the weakest resistor up; the one holding ground is skipped.
+    A diode between two clusters has its sign judged the same way, against
+    the currents crossing the boundary of the cluster on its non-ground side
+    (beyond ``rounding``, its ends' rounding allowance per node): a large
+    current circulating inside a cluster must not excuse a wrong sign at its
+    edge. Returns the worst KCL ratio, a node of that cluster, and the worst
+    negative-current ratio.
+    """
+    rp, rn, rg, _ = arrays["resistor"]
+    n_nodes = v.shape[0]
+    if rg.size == 0:
+        return 0.0, -1, 0.0
+    near = VOLTAGE_FLOOR + np.abs(v)
+    ends = {kind: (arrays[kind][0], arrays[kind][1]) for kind in flows}
+    strength = {kind: np.abs(i) for kind, i in flows.items()}
+    strength["resistor"] = rg * np.maximum(near[rp], near[rn])
+    all_p = np.concatenate([ends[kind][0] for kind in flows])
+    all_n = np.concatenate([ends[kind][1] for kind in flows])
+    all_strength = np.concatenate([strength[kind] for kind in flows])
+    worst, worst_node, worst_negative = 0.0, -1, 0.0
+    dp, dn = ends["diode"]
+    i_d = flows["diode"]
+    diode_rounding = np.minimum(rounding[dp], rounding[dn]) if i_d.size else i_d
+    level = float(strength["resistor"].min()) * CLUSTER_STEP
+    top = float(np.max(all_strength))
+    if not (np.isfinite(top) and level > 0.0):
+        return worst, worst_node, worst_negative  # non-finite values fail the certificate anyway
+    while level <= top:
+        strong = all_strength >= level
+        graph = sp.coo_matrix((np.ones(int(strong.sum())), (all_p[strong], all_n[strong])), shape=(n_nodes, n_nodes))
+        n_clusters, label = connected_components(graph, directed=False)
+        if n_clusters < n_nodes:
+            flux = np.zeros(n_clusters)
+            gross = np.zeros(n_clusters)
+            for kind, i in flows.items():
+                p, n = label[ends[kind][0]], label[ends[kind][1]]
+                cross = p != n
+                flux += np.bincount(p[cross], weights=i[cross], minlength=n_clusters)
+                flux -= np.bincount(n[cross], weights=i[cross], minlength=n_clusters)
+                gross += _node_sums(n_clusters, p[cross], n[cross], np.abs(i[cross]))
+            p, n = label[rp], label[rn]
+            cross = p != n
+            gross += _node_sums(n_clusters, p[cross], n[cross], strength["resistor"][cross])
+            relative = np.abs(flux) / np.maximum(gross, 1e-300)
+            relative[label[0]] = 0.0  # the ground cluster's flux goes to ground
+            c = int(np.argmax(relative))
+            if relative[c] > worst:
+                worst, worst_node = float(relative[c]), int(np.flatnonzero(label == c)[0])
+            if i_d.size:
+                boundary = gross.copy()
+                boundary[label[0]] = np.inf
+                p, n = label[dp], label[dn]
+                scale = np.where(p != n, np.minimum(boundary[p], boundary[n]), np.inf)
+                negative = np.maximum(-i_d - diode_rounding, 0.0) / np.maximum(scale, 1e-300)
+                worst_negative = max(worst_negative, float(np.max(negative, initial=0.0)))
+        level *= CLUSTER_STEP
+    return worst, worst_node, worst_negative
 
 
 def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
@@ -69,39 +193,89 @@ def kkt_certificate(arrays, voltages, currents) -> KKTCertificate:
     nodes; ``currents`` maps ``"diode"`` and ``"vsource"`` to their element
     currents in order. Resistor currents are recomputed from the voltages by
     Ohm's law and current sources carry their set value, so a voltage that
-    is off shows up as a KCL residual.
+    is off shows up as a KCL residual at its own node, judged against that
+    node's own scale (see :class:`KKTCertificate`).
+    """
+    return local_certificate(arrays, voltages, currents)[0]
+
+
+def local_certificate(arrays, voltages, currents):
+    """:func:`kkt_certificate`, and each diode's ``(actual current scale, rounding allowance)`` (A).
+
+    A diode current ``i`` counts as positive when ``i > tol * actual + rounding``.
     """
     v = np.asarray(voltages, dtype=float)
     n_nodes = v.shape[0]
     rp, rn, rg, _ = arrays["resistor"]
-    ip, in_, icur, _ = arrays["isource"]
+    dp, dn, theta, _ = arrays["diode"]
+    vp, vn, volts, _ = arrays["vsource"]
     flows = {
         "resistor": rg * (v[rp] - v[rn]),
-        "isource": icur,
+        "isource": arrays["isource"][2],
         "diode": np.asarray(currents["diode"], dtype=float),
         "vsource": np.asarray(currents["vsource"], dtype=float),
     }
-    net_out = np.zeros(n_nodes)
-    gross = np.zeros(n_nodes)
-    for kind, i in flows.items():
-        add_currents(arrays[kind][0], arrays[kind][1], i, net_out, gross)
-    kcl = float(np.max(np.abs(net_out[1:]), initial=0.0))
-    current_scale = max(float(np.max(gross, initial=0.0)), 1e-300)
+    with np.errstate(all="ignore"):  # non-finite input is reported through `finite`
+        finite = bool(np.isfinite(v).all() and all(np.isfinite(i).all() for i in flows.values()))
+        net_out = np.zeros(n_nodes)
+        gross = np.zeros(n_nodes)
+        near = np.abs(v)  # largest |v| over each node and its neighbours
+        for kind, i in flows.items():
+            p, n = arrays[kind][0], arrays[kind][1]
+            net_out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
+            gross += _node_sums(n_nodes, p, n, np.abs(i))
+            np.maximum.at(near, p, np.abs(v[n]))
+            np.maximum.at(near, n, np.abs(v[p]))
+        node_volts = VOLTAGE_FLOOR + near
+        scale = gross + _node_sums(n_nodes, rp, rn, rg) * node_volts
+        residual = np.abs(net_out)
+        relative = residual[1:] / np.maximum(scale[1:], 1e-300)
+        worst = int(np.argmax(relative)) + 1 if relative.size else -1
+        relative_kcl = float(relative[worst - 1]) if relative.size else 0.0
+        cluster_kcl, cluster_node, cluster_negative = _cluster_kcl(arrays, v, flows, CURRENT_ROUNDING * scale)
+        if cluster_kcl > relative_kcl:
+            relative_kcl, worst = cluster_kcl, cluster_node
 
-    dp, dn, theta, _ = arrays["diode"]
-    vp, vn, volts, _ = arrays["vsource"]
-    drop = v[dp] - v[dn]
-    violation = max(
-        float(np.max(np.abs(v[vp] - v[vn] - volts), initial=0.0)),
-        float(np.max(drop - theta, initial=0.0)),
-    )
-    i_d = flows["diode"]
-    min_current = float(np.min(i_d, initial=np.inf))
-    distance = np.abs(theta - drop)
-    complementarity = float(np.max(np.abs(i_d) * distance, initial=0.0))
-    voltage_scale = 1.0 + float(np.max(np.abs(v), initial=0.0))
-    relative = float(np.max(np.minimum(np.abs(i_d) / current_scale, distance / voltage_scale), initial=0.0))
-    return KKTCertificate(kcl, violation, min_current, complementarity, relative, current_scale, voltage_scale)
+        def element_volts(p, n):
+            return VOLTAGE_FLOOR + np.maximum(np.abs(v[p]), np.abs(v[n]))
+
+        drop = v[dp] - v[dn]
+        over_source = np.abs(v[vp] - v[vn] - volts)
+        over_diode = np.maximum(drop - theta, 0.0)
+        violation = max(float(np.max(over_source, initial=0.0)), float(np.max(over_diode, initial=0.0)))
+        relative_violation = max(float(np.max(over_source / element_volts(vp, vn), initial=0.0)),
+                                 float(np.max(over_diode / element_volts(dp, dn), initial=0.0)))
+        i_d = flows["diode"]
+        # A diode's current is judged against the currents that actually meet at its ends
+        # (not conductance times voltage: inside a strongly coupled pair that would hide a
+        # wrong sign), beyond the rounding of its ends' largest terms. Ground has no KCL row:
+        # a diode to ground takes its other end's figures.
+        actual, rounding = gross.copy(), CURRENT_ROUNDING * scale
+        actual[0], rounding[0] = np.inf, np.inf
+        diode_actual = np.minimum(actual[dp], actual[dn])
+        diode_rounding = np.minimum(rounding[dp], rounding[dn])
+        distance = np.abs(theta - drop)
+
+        def beyond_rounding(i):
+            return np.maximum(i - diode_rounding, 0.0) / np.maximum(diode_actual, 1e-300)
+
+        relative_negative = max(float(np.max(beyond_rounding(-i_d), initial=0.0)), cluster_negative)
+        relative_complementarity = float(np.max(
+            np.minimum(beyond_rounding(np.abs(i_d)), distance / element_volts(dp, dn)), initial=0.0))
+    return KKTCertificate(
+        max_kcl_residual=float(np.max(residual[1:], initial=0.0)),
+        max_constraint_violation=violation,
+        min_diode_current=float(np.min(i_d, initial=np.inf)),
+        max_complementarity=float(np.max(np.abs(i_d) * distance, initial=0.0)),
+        relative_complementarity=relative_complementarity,
+        current_scale=max(float(np.max(scale, initial=0.0)), 1e-300),
+        voltage_scale=VOLTAGE_FLOOR + float(np.max(np.abs(v), initial=0.0)),
+        relative_kcl=relative_kcl,
+        relative_violation=relative_violation,
+        relative_negative_current=max(relative_negative, 0.0),
+        worst_node=worst,
+        finite=finite,
+    ), (diode_actual, diode_rounding)
 
 
 class Solution:
@@ -134,9 +308,12 @@ class Solution:
     timings : dict
         Seconds spent in each stage.
     node_voltages : numpy.ndarray
-        Potentials in the order of ``Network.nodes``.
+        Potentials in the order of ``Network.nodes`` (and of :attr:`nodes`).
     element_currents : dict
-        Kind -> array of currents in the order of ``Network.elements(kind)``.
+        Kind -> array of currents in the order of ``Network.elements(kind)``
+        (and of :meth:`names`).
+    warm : WarmStart
+        What ``solve(net, warm_start=this)`` reuses.
 
     The name-keyed dicts are built on first use, so a large solve that only
     needs arrays pays nothing for them.
@@ -155,10 +332,19 @@ class Solution:
         self.trace = trace
         self.kkt = kkt
         self.timings = timings or {}
-        self._warm = warm
+        self.warm = warm
         self._voltages = None
         self._currents = None
         self._powers = None
+
+    @property
+    def nodes(self) -> list:
+        """Node names in the order of :attr:`node_voltages`."""
+        return self._arrays["nodes"]
+
+    def names(self, kind) -> list:
+        """Element names of one kind, in the order of ``element_currents[kind]``."""
+        return self._arrays[kind][3]
 
     @property
     def voltages(self) -> dict:

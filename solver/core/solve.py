@@ -19,28 +19,41 @@ network. In short:
 
 from __future__ import annotations
 
+import math
 import time
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from . import _compensated as C
 from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
 from .compiled import compile_network
 from ..config import (
     CG_MAX_ITERATIONS,
+    CLOSURE_WORK,
     CG_TOLERANCE,
+    CURRENT_ROUNDING,
     DEFAULT_CD_SWEEPS,
     DEFAULT_MAX_SWEEPS,
     DEFAULT_TOL,
     MAX_ACTIVE_SET_ITERATIONS,
+    MAX_SWEEPS_LIMIT,
+    MIN_CERTIFICATE_TOL,
     PRIMAL_DUAL_ITERATIONS,
     RATIO_TEST_EPS,
+    RATIO_TEST_TIE,
+    REFINEMENT_STEPS,
+    REFINEMENT_TARGET,
+    SWEEP_CHUNK,
+    SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
+    VOLTAGE_FLOOR,
 )
-from ..exceptions import InfeasibleNetworkError, NetworkError
-from .solution import Solution, kkt_certificate
+from ..exceptions import InfeasibleNetworkError
+from .solution import Solution, WarmStart, local_certificate
 
 __all__ = ["solve"]
 
@@ -65,16 +78,18 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     Parameters
     ----------
     net : Network
-    tol : float
-        Relative tolerance of the certificate: KCL residual below
-        ``tol * current_scale`` and constraint violation below
-        ``tol * voltage_scale`` (see :class:`KKTCertificate`).
+    tol : float in (0, 1)
+        Relative tolerance of the certificate: every node's KCL residual
+        below ``tol`` times that node's own current scale, every constraint
+        within ``tol`` times its own voltage scale (see :class:`KKTCertificate`).
     max_sweeps : int, optional
-        Sweep limit of ``method="cd"`` (default 100,000). With ``"auto"``,
-        the sweeps before the polish are ``min(cd_sweeps, max_sweeps)``.
+        Sweep limit of ``method="cd"`` (default 100,000; at most
+        ``config.MAX_SWEEPS_LIMIT``). With ``"auto"``, the sweeps before the
+        polish are ``min(cd_sweeps, max_sweeps)``.
     warm_start : Solution or dict, optional
-        A previous solution (its voltages and conducting diodes are reused) or
-        a ``{node: voltage}`` guess. Nodes it lacks start at 0.
+        A previous solution (its :attr:`Solution.warm`, a :class:`WarmStart`,
+        and its voltages are reused) or a ``{node: voltage}`` guess of finite
+        numbers. Nodes it lacks start at 0.
     trace : bool
         Record energy and residual per sweep (costs one pass over the
         resistors per sweep).
@@ -83,7 +98,7 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
         ``"cd"``: coordinate descent alone, as in the paper; it may stall, and
         then ``converged`` is False.
     cd_sweeps : int
-        Sweeps spent before the polish in ``"auto"``.
+        Sweeps spent before the polish in ``"auto"`` (0 to ``config.MAX_SWEEPS_LIMIT``).
 
     Returns
     -------
@@ -94,6 +109,9 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     ------
     FloatingNodeError, VoltageLoopError, InfeasibleNetworkError
         When the network has no well-defined steady state.
+    TypeError, ValueError
+        For a bad argument (wrong type, unknown method, out-of-range count);
+        the message lists the accepted values.
 
     Examples
     --------
@@ -113,23 +131,19 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     >>> round(sol.voltages["a"], 9), round(sol.voltages["b"], 9), sol.active_diodes
     (0.5, 0.5, ['D1'])
     """
-    if method not in METHODS:
-        raise NetworkError(f"method must be one of {METHODS}, got {method!r}")
-    if not (tol > 0):
-        raise NetworkError(f"tol must be positive, got {tol!r}")
+    _check_arguments(tol, max_sweeps, cd_sweeps, method, trace)
     timings = {}
     t0 = time.perf_counter()
     cn = compile_network(net)
     s = cn.structure
     m = s.m
     timings["compile"] = time.perf_counter() - t0
-    tol_v = tol * cn.voltage_scale
 
     t1 = time.perf_counter()
     u, warm_active = _start_point(cn, warm_start)
     solver_state = _State(cn, trace)
-    if isinstance(warm_start, Solution):
-        solver_state.factor = warm_start._warm[2]
+    if isinstance(warm_start, Solution) and warm_start.warm is not None:
+        solver_state.factor = warm_start.warm.factor
     done = False
     if warm_active is not None and method == "auto":
         # A previous active set is usually still right after a small edit: try it directly.
@@ -147,15 +161,15 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
         if bad >= 0:
             raise _infeasible(net, cn, bad)
         if method == "cd":
-            sweeps = DEFAULT_MAX_SWEEPS if max_sweeps is None else int(max_sweeps)
+            sweeps = DEFAULT_MAX_SWEEPS if max_sweeps is None else max_sweeps
         else:
-            sweeps = cd_sweeps if max_sweeps is None else min(cd_sweeps, int(max_sweeps))
-        solver_state.sweep(u, sweeps, step_tol=tol_v * 1e-3)
+            sweeps = cd_sweeps if max_sweeps is None else min(cd_sweeps, max_sweeps)
+        solver_state.sweep(u, sweeps, step_tol=tol * cn.voltage_scale * SWEEP_STEP_FRACTION)
     timings["sweeps"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
     if not done:
-        in_w = _tight(cn, u, TIGHT_SLACK * cn.voltage_scale)
+        in_w = solver_state.tight(u)
         if method == "cd":
             solver_state.last = (u, in_w.copy())
         else:
@@ -163,17 +177,31 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     timings["polish"] = time.perf_counter() - t3
 
     t4 = time.perf_counter()
-    sol = _solution(net, cn, solver_state, tol)
+    sol = _solution(cn, solver_state, tol)
     timings["certificate"] = time.perf_counter() - t4
     timings["total"] = time.perf_counter() - t0
     sol.timings = timings
     return sol
 
 
-def _tight(cn, u, slack_tol):
-    s = cn.structure
-    slack = cn.db - (u[s.da] - u[s.dc])
-    return slack <= slack_tol
+def _check_arguments(tol, max_sweeps, cd_sweeps, method, trace):
+    """Raise TypeError/ValueError, naming the accepted values, for a bad argument of solve."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (Real, np.floating, np.integer)):
+        raise TypeError(f"tol must be a real number, got {tol!r} ({type(tol).__name__})")
+    if not (0.0 < float(tol) < 1.0):
+        raise ValueError(f"tol must lie in (0, 1), got {tol!r}")
+    for what, value in (("max_sweeps", max_sweeps), ("cd_sweeps", cd_sweeps)):
+        if value is None and what == "max_sweeps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (Integral, np.integer)):
+            raise TypeError(f"{what} must be an int (or None for max_sweeps), got {value!r} "
+                            f"({type(value).__name__})")
+        if not (0 <= value <= MAX_SWEEPS_LIMIT):
+            raise ValueError(f"{what} must lie in 0..{MAX_SWEEPS_LIMIT:,}, got {value!r}")
+    if not isinstance(trace, (bool, np.bool_)):
+        raise TypeError(f"trace must be True or False, got {trace!r}")
 
 
 def _start_point(cn, warm_start):
@@ -184,24 +212,24 @@ def _start_point(cn, warm_start):
         return u, None
     if isinstance(warm_start, Solution):
         volts = None
-        previous_structure, previous_w, _ = warm_start._warm
+        previous_structure, previous_w = warm_start.warm.structure, warm_start.warm.working_set
         if previous_structure is s:
             active = previous_w  # same compiled structure: reuse the working set as is
         else:
-            names = warm_start._arrays["diode"][3]
+            names = warm_start.names("diode")
             tight = {names[previous_structure.dio_keep[e]] for e in np.flatnonzero(previous_w)}
             active = set(warm_start.active_diodes) | tight
     elif isinstance(warm_start, dict):
-        volts, active = warm_start, None
+        volts, active = _checked_guess(warm_start), None
     else:
-        raise NetworkError(
-            f"warm_start must be a Solution or a {{node: voltage}} dict, not {type(warm_start).__name__}"
+        raise TypeError(
+            f"warm_start must be None, a Solution or a {{node: voltage}} dict, not {type(warm_start).__name__}"
         )
-    if volts is None and warm_start._arrays["nodes"] is s.nodes:
+    if volts is None and warm_start.nodes is s.nodes:
         guess = warm_start.node_voltages  # same nodes in the same order
     else:
         volts = warm_start.voltages if volts is None else volts
-        guess = np.array([float(volts.get(node, np.nan)) for node in s.nodes])
+        guess = np.array([volts.get(node, np.nan) for node in s.nodes], dtype=float)
     known = np.isfinite(guess) & (s.comp < s.m)
     if known.any():
         comp = s.comp[known]
@@ -218,6 +246,20 @@ def _start_point(cn, warm_start):
         index = {names[e]: i for i, e in enumerate(s.dio_keep)}
         warm_active = np.array([index[n] for n in active if n in index], dtype=np.int64)
     return u, warm_active
+
+
+def _checked_guess(volts):
+    """A ``{node: voltage}`` warm start with every value a finite real number (V)."""
+    for node, value in volts.items():
+        if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+            raise TypeError(f"warm_start[{node!r}] must be a voltage (a real number), got {value!r}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            raise ValueError(f"warm_start[{node!r}] must be finite, got {value!r}")
+    return volts
 
 
 def _infeasible(net, cn, bad):
@@ -250,43 +292,78 @@ class _State:
         self.last = None  # (u, in_w) of the final point
         self.factor = None  # (structure, working-set key, splu factor) of the last factorisation
         self.pdas_last = None  # last point of the primal-dual guesses
+        self.pdas_w = None  # and its working set
+        self.certified = None  # (certificate, diode scales, v, currents) of a certified point
+        self.certified_point = None  # ... which is this u
 
     # -- coordinate descent
     def sweep(self, u, n, step_tol):
+        """Run up to n sweeps in place, in chunks so that the trace buffers stay small."""
         cn, s = self.cn, self.cn.structure
-        if n <= 0 or s.m == 0:
+        if s.m == 0:
             return
-        residuals = np.empty(n)
-        energies = np.empty(n if self.record else 0)
-        done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
-                           cn.dbound, s.dupper, n, step_tol, residuals, energies,
-                           s.ri, s.rj, cn.rg, cn.rk)
-        self.sweeps += done
-        self.residuals.extend(residuals[:done])
-        if self.record:
-            self.energies.extend(energies[:done])
-        self.phases.extend([0] * done)
+        while n > 0:
+            chunk = min(int(n), SWEEP_CHUNK)
+            residuals = np.empty(chunk)
+            energies = np.empty(chunk if self.record else 0)
+            done = K.cd_sweeps(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.dother,
+                               cn.dbound, s.dupper, chunk, step_tol, residuals, energies,
+                               s.ri, s.rj, cn.rg, cn.rk)
+            self.sweeps += done
+            self.residuals.extend(residuals[:done])
+            if self.record:
+                self.energies.extend(energies[:done])
+            self.phases.extend([0] * done)
+            if done < chunk:
+                return
+            n -= chunk
+
+    # -- local scales: every decision is judged against the diode's own surroundings
+    def diode_volts(self, u):
+        """Voltage scale of every reduced diode (V): 1 V plus the potentials and bound it involves."""
+        cn, s = self.cn, self.cn.structure
+        return VOLTAGE_FLOOR + np.maximum(np.abs(u[s.da]), np.abs(u[s.dc])) + np.abs(cn.db)
+
+    def diode_amps(self, u, lam, tol):
+        """Current below which each reduced diode's current counts as negative (a negative number, A).
+
+        As in the certificate: ``tol`` times the currents that meet at its
+        ends, plus the rounding of their largest terms (the smaller end).
+        """
+        cn, s = self.cn, self.cn.structure
+        actual, scale = K.reduced_scales(u, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr, s.d_inc,
+                                         lam, VOLTAGE_FLOOR)
+        allowance = tol * actual + CURRENT_ROUNDING * scale
+        return -np.minimum(allowance[s.da], allowance[s.dc])
+
+    def tight(self, u):
+        """Diodes within TIGHT_SLACK of their threshold, relative to their own voltage scale."""
+        cn, s = self.cn, self.cn.structure
+        slack = cn.db - (u[s.da] - u[s.dc])
+        return slack <= TIGHT_SLACK * self.diode_volts(u)
 
     # -- equality QP on a working set of tight diodes
     def eqp(self, in_w):
         cn, s = self.cn, self.cn.structure
-        tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
+        tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w, cn.db_order)
         key = in_w.tobytes()
         if n_trees:
-            rows, cols, vals, rhs = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rhs_hi, rhs_lo = C.reduced_rhs(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+            rhs = rhs_hi + rhs_lo
             U = None
             if self.factor is not None and self.factor[0] is s and self.factor[1] == key:
                 # same super-nodes as the last factorisation: only conductances changed,
                 # so the old factor is an excellent preconditioner
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
+                factor = self.factor[2]
             if U is None:
                 factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
                 U = factor.solve(rhs)
-                # one step of iterative refinement
-                U += factor.solve(rhs - K.apply_reduced(U, tree, s.ri, s.rj, cn.rg))
+            U = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
@@ -297,34 +374,30 @@ class _State:
         """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
         cn, s = self.cn, self.cn.structure
         in_w, order, parent_edge = forest[:3]
-        r = np.zeros(s.m + 1)
-        r[: s.m] = K.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
-        lam, leftover = K.tree_flow(order, parent_edge, s.da, s.dc, -r)
+        # in double-double: a diode's current is often the small difference of large ones
+        hi, lo = np.zeros(s.m + 1), np.zeros(s.m + 1)
+        hi[: s.m], lo[: s.m] = C.reduced_gradient(u, s.indptr, s.nbr, cn.g, cn.c, cn.f)
+        lam, leftover = C.tree_flow(order, parent_edge, s.da, s.dc, -hi, -lo)
         leftover[s.m] = 0.0
-        return lam, r, leftover
+        return lam, hi + lo, leftover
 
     def accept(self, u, forest, tol):
-        """True when u with forest currents satisfies the KKT conditions to tol."""
-        cn, s = self.cn, self.cn.structure
-        lam, r, leftover = self.diode_currents(u, forest)
-        scale = _current_scale(r, lam)
-        slack = cn.db - (u[s.da] - u[s.dc])
-        ok = (
-            float(np.max(np.abs(leftover), initial=0.0)) <= tol * scale
-            and float(np.min(slack, initial=0.0)) >= -tol * cn.voltage_scale
-            and float(np.min(lam, initial=0.0)) >= -tol * scale
-        )
-        if ok:
-            self.last = (u, forest[0])
+        """True when u with forest currents passes the node-by-node certificate at tol."""
+        in_w = forest[0]
+        result = _certify(self.cn, u, in_w, self.diode_currents(u, forest)[0])
+        if result[0].is_optimal(_judged_tol(tol)):
+            self.last = (u, in_w)
+            self.certified, self.certified_point = result, u
             self.converged = True
-        return ok
+            return True
+        return False
 
     # -- active-set polish: primal-dual guesses first, the safe primal method if they cycle
     def polish(self, u, in_w, tol):
+        # No shortcut from the sweep point itself: its residuals may pass tol while its
+        # potentials are still off by cond(A) times as much; the first equality QP, on the
+        # diodes the sweeps left tight, is exact and costs one factorisation.
         cn, s = self.cn, self.cn.structure
-        forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w)
-        if self.accept(u, (in_w, forest[2], forest[3]), tol):
-            return u
         target = self.primal_dual(in_w.copy(), tol)
         if target is not None:
             return target
@@ -335,15 +408,18 @@ class _State:
             self.sweep(restart, DEFAULT_CD_SWEEPS, step_tol=0.0)
             if K.reduced_energy(restart, s.ri, s.rj, cn.rg, cn.rk, cn.f) < K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f):
                 u = restart
-        return self.primal(u, _tight(cn, u, TIGHT_SLACK * cn.voltage_scale), tol)
+        return self.primal(u, self.tight(u), tol)
 
     def primal_dual(self, in_w, tol):
         """Primal-dual active-set iterations (a semismooth Newton method).
 
         Each iteration solves the equality QP on the guessed set, then keeps
         the diodes whose current came out positive and adds those the new
-        point violates. Fast (a handful of solves) but not monotone, so it
-        gives up, returning None, as soon as a guess repeats.
+        point violates, together with the diodes that pulling the violated
+        ones onto their thresholds would make tight (a whole chain of
+        conducting diodes joins in one iteration). Fast (a handful of solves)
+        but not monotone, so it gives up, returning None, as soon as a guess
+        repeats.
         """
         cn, s = self.cn, self.cn.structure
         seen = set()
@@ -354,15 +430,16 @@ class _State:
                 return None
             target, forest = result
             self.pdas_last = target
+            self.pdas_w = in_w.copy()
             lam, r, leftover = self.diode_currents(target, forest)
             self._record(target, (lam, r))
-            scale = _current_scale(r, lam)
             slack = cn.db - (target[s.da] - target[s.dc])
-            violated = ~in_w & (slack < -tol * cn.voltage_scale)
-            negative = in_w & (lam < -tol * scale)
+            violated = ~in_w & (slack < -tol * self.diode_volts(target))
+            negative = in_w & (lam < self.diode_amps(target, lam, tol))
             if not violated.any() and not negative.any():
-                self.last = (target, in_w)
-                self.converged = True
+                if self.accept(target, forest, tol):
+                    return target
+                self.last = (target, in_w)  # optimal set, rounding beyond tol: reported unconverged
                 return target
             key = in_w.tobytes()
             if key in seen:
@@ -370,7 +447,9 @@ class _State:
             seen.add(key)
             new_w = in_w & ~negative
             self._make_room(new_w, violated, forest, lam)
-            in_w = new_w | violated
+            closure = K.tight_closure(target, s.da, s.dc, cn.db, s.dptr, s.dother, s.dupper, s.d_inc,
+                                      np.flatnonzero(violated), CLOSURE_WORK * (s.m + len(s.da) + 1))
+            in_w = new_w | (closure & ~negative & ~in_w) | violated
         return None
 
     def _make_room(self, new_w, violated, forest, lam):
@@ -418,7 +497,6 @@ class _State:
     def primal(self, u, in_w, tol):
         """Primal active-set method from a feasible point: monotone and finite."""
         cn, s = self.cn, self.cn.structure
-        eps = RATIO_TEST_EPS * cn.voltage_scale
         single_release = False
         seen = set()
         for _ in range(MAX_ACTIVE_SET_ITERATIONS):
@@ -429,7 +507,7 @@ class _State:
             target, forest = result
             p = target - u
             rate = p[s.da] - p[s.dc]
-            moving = ~in_w & (rate > eps)
+            moving = ~in_w & (rate > RATIO_TEST_EPS * self.diode_volts(u))
             alpha = 1.0
             if moving.any():
                 slack = np.maximum(cn.db[moving] - (u[s.da[moving]] - u[s.dc[moving]]), 0.0)
@@ -438,18 +516,17 @@ class _State:
             if alpha < 1.0:
                 u = u + alpha * p
                 u[s.m] = 0.0
-                blocking = np.flatnonzero(moving)[steps <= alpha * (1 + 1e-12) + 1e-300]
+                blocking = np.flatnonzero(moving)[steps <= alpha * (1 + RATIO_TEST_TIE) + 1e-300]
                 in_w[blocking] = True
                 self._record(u, None)
                 continue
             u = target
             lam, r, leftover = self.diode_currents(u, forest)
             self._record(u, (lam, r))
-            scale = _current_scale(r, lam)
-            negative = in_w & (lam < -tol * scale)
+            negative = in_w & (lam < self.diode_amps(u, lam, tol))
             if not negative.any():
-                self.last = (u, in_w)
-                self.converged = True
+                if not self.accept(u, forest, tol):
+                    self.last = (u, in_w)
                 return u
             key = in_w.tobytes()
             if key in seen:
@@ -511,7 +588,7 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
 def _slot_rank(s, cn):
     """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian."""
     no_diodes = np.zeros(len(s.da), dtype=bool)
-    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes)
+    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
         return None
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
@@ -523,10 +600,37 @@ def _slot_rank(s, cn):
     return lu.perm_r[tree[: s.m]].astype(float)  # slot k is its own super-node tree[k]
 
 
-def _current_scale(gradient, diode_currents):
-    """Size of the currents that the polish's tolerances are relative to (A)."""
-    return max(float(np.max(np.abs(gradient), initial=0.0)),
-               float(np.max(np.abs(diode_currents), initial=0.0)), 1e-300)
+def _judged_tol(tol):
+    """The tolerance converged is judged at: tol, but never below what rounding allows."""
+    return max(tol, MIN_CERTIFICATE_TOL)
+
+
+def _refine(factor, U, rhs, tree, s, cn):
+    """Iterative refinement of an equality-QP solve, the residual evaluated in double-double.
+
+    ``rhs`` is the right-hand side as a ``(hi, lo)`` pair. With the residual
+    exact to far below float64 rounding, each step with the existing factor
+    (one triangular solve pair) brings U closer to the exact solution, not
+    merely to a backward-stable one: this is what rescues rows of small
+    conductances next to large ones, and large injections that cancel.
+    Stops when a step no longer halves the worst row residual (relative to
+    that row's ``|A||U| + |rhs|``) or the correction is below rounding of U.
+    """
+    best, best_relative = U, np.inf
+    for _ in range(REFINEMENT_STEPS):
+        r, scale = C.reduced_residual(U, rhs[0], rhs[1], tree, s.ri, s.rj, cn.rg)
+        relative = float(np.max(np.abs(r) / np.maximum(scale, 1e-300), initial=0.0))
+        if relative >= 0.5 * best_relative:
+            break  # stagnated: keep the best so far
+        best, best_relative = U, relative
+        if relative == 0.0:
+            break
+        correction = factor.solve(r)
+        U = U + correction
+        if np.all(np.abs(correction) <= REFINEMENT_TARGET * np.finfo(float).eps * np.abs(U)):
+            best = U
+            break
+    return best
 
 
 def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
@@ -556,35 +660,51 @@ def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
     return None
 
 
-def _solution(net, cn, state, tol) -> Solution:
+def _certify(cn, u, in_w, lam):
+    """Node voltages, element currents and their certificate for component potentials u.
+
+    Returns ``(certificate, (diode actual current scales, rounding allowances), v, currents)``; ``lam`` are
+    the reduced diodes' currents on the working-set forest.
+    """
+    s = cn.structure
+    arrays = cn.arrays
+    v = K.node_potentials(u, s.comp, cn.offset)
+    v[0] = 0.0
+    rp, rn, rg, _ = arrays["resistor"]
+    dp, dn, _, _ = arrays["diode"]
+    vp, vn, _, _ = arrays["vsource"]
+    ip, in_, icur, _ = arrays["isource"]
+    i_res = rg * (v[rp] - v[rn])
+    i_dio = np.zeros(len(dp))
+    i_dio[s.dio_keep] = lam
+    # voltage-source currents: whatever KCL leaves at each node, carried along the source
+    # forest (in double-double, as the diode currents)
+    n_nodes = len(s.nodes)
+    hi, lo = np.zeros(n_nodes), np.zeros(n_nodes)
+    for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
+        C.add_node_currents(p, n, i, hi, lo)
+    i_vs, _ = C.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -hi, -lo)
+    currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
+    kkt, diode_scale = local_certificate(arrays, v, currents)
+    return kkt, diode_scale, v, currents
+
+
+def _solution(cn, state, tol) -> Solution:
     s = cn.structure
     arrays = cn.arrays
     u, in_w = state.last
-    v = K.node_potentials(u, s.comp, cn.offset)
-    v[0] = 0.0
+    if state.certified is not None and state.certified_point is u:
+        kkt, (diode_actual, diode_rounding), v, currents = state.certified
+    else:
+        forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy(), cn.db_order)
+        lam, _, _ = state.diode_currents(u, (in_w, forest[2], forest[3]))
+        kkt, (diode_actual, diode_rounding), v, currents = _certify(cn, u, in_w, lam)
 
     rp, rn, rg, rnames = arrays["resistor"]
     dp, dn, theta, dnames = arrays["diode"]
-    vp, vn, volts, vnames = arrays["vsource"]
     ip, in_, icur, inames = arrays["isource"]
-
-    i_res = rg * (v[rp] - v[rn])
-    forest = K.build_forest(s.m, s.da, s.dc, cn.db, in_w.copy())
-    lam, _, _ = state.diode_currents(u, (in_w, forest[2], forest[3]))
-    i_dio = np.zeros(len(dp))
-    i_dio[s.dio_keep] = lam
-    # voltage-source currents: whatever KCL leaves at each node, carried along the source forest
-    n_nodes = len(s.nodes)
-    out = np.zeros(n_nodes)
-    gross = np.zeros(n_nodes)
-    for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
-        K.add_currents(p, n, i, out, gross)
-    i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
-
-    currents = {"resistor": i_res, "diode": i_dio, "vsource": i_vs, "isource": icur}
-    kkt = kkt_certificate(arrays, v, currents)
-    i_tol = tol * kkt.current_scale
-    active = [dnames[e] for e in np.flatnonzero(i_dio > i_tol)]
+    i_res, i_dio = currents["resistor"], currents["diode"]
+    active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_actual + diode_rounding)]
     power = float(np.dot(i_res, v[rp] - v[rn]) + np.dot(i_dio, v[dp] - v[dn]))
     final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
     trace = {
@@ -604,8 +724,8 @@ def _solution(net, cn, state, tol) -> Solution:
         power=power,
         sweeps=state.sweeps,
         active_set_iterations=state.iterations,
-        converged=bool(kkt.is_optimal(max(tol, 1e-12))),
+        converged=bool(kkt.is_optimal(_judged_tol(tol))),
         trace=trace,
         kkt=kkt,
-        warm=(s, in_w.copy(), state.factor),
+        warm=WarmStart(s, in_w.copy(), state.factor),
     )
