@@ -240,7 +240,7 @@ class Learner:
     def _helper_net(self, kind):
         """A copy of the network with nudging/clamping elements, weights synced each call."""
         helper, version = self._helpers.get(kind, (None, None))
-        if helper is None or version != self.net._structure_version:
+        if helper is None or version != self.net.structure_version:
             helper = self.net.copy()
             for k, o in enumerate(self.outputs):
                 if kind == "resistor":
@@ -251,7 +251,7 @@ class Learner:
                     helper.add_current_source("0", o, 0.0, name=f"{HELPER_PREFIX}In{k}")
                 else:  # clamp
                     helper.add_voltage_source(o, "0", 0.0, name=f"{HELPER_PREFIX}Vc{k}")
-            self._helpers[kind] = (helper, self.net._structure_version)
+            self._helpers[kind] = (helper, self.net.structure_version)
             self._warm.clear()
         for e in self.net.elements():
             if helper.element(e.name).value != e.value:
