@@ -569,3 +569,12 @@ def test_issue13_nesting_whose_names_would_fill_memory_is_refused():
     with pytest.raises(NetlistError, match=rf"{path_chars:,} characters of instance paths, over the "
                                            r"limit of 64,000,000 .*from instance X1"):
         read_netlist(nested_chain(depth))
+
+
+def test_a_conductance_whose_inverse_is_a_short_decimal_round_trips():
+    # 1 / 5**15 = 3.2768e-11 exactly, but 1 / float("3.2768e-11") is 30517578124.999996
+    net = Network()
+    net.add_voltage_source("a", "0", 1.0)
+    net.add_resistor("a", "0", conductance=float(5**15))
+    back = read_netlist(write_netlist(net))
+    assert back == net

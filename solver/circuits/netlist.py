@@ -234,7 +234,9 @@ def _resistance_text(g) -> str:
         return format_value(r)
     with localcontext() as ctx:
         ctx.prec = 25
-        return format(Decimal(1) / Decimal(g), "e")
+        # all 25 digits, trailing zeros too: a short exact inverse (g = 5**15 gives 3.2768e-11)
+        # would otherwise be read back through the float path and miss g
+        return f"{Decimal(1) / Decimal(g):.24e}"
 
 
 # -------------------------------------------------------------------- reading
