@@ -27,8 +27,10 @@ from .core.network import GROUND, KINDS, Element, Network
 from .learning.presets import PRESETS, Preset, get_preset
 from .core.solution import KKTCertificate, Solution, kkt_certificate
 from .core.solve import solve
+from .core.stepping import CoordinateDescent
 
 __all__ = sorted([
+    "CoordinateDescent",
     "DRN",
     "DatasetError",
     "NudgingError",

@@ -9,5 +9,6 @@ holds the answer with its KKT certificate.
 from .network import GROUND, KINDS, Element, Network
 from .solution import KKTCertificate, Solution, kkt_certificate
 from .solve import solve
+from .stepping import CoordinateDescent
 
-__all__ = ["GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve"]
+__all__ = ["CoordinateDescent", "GROUND", "KINDS", "Element", "KKTCertificate", "Network", "Solution", "kkt_certificate", "solve"]
