@@ -107,10 +107,8 @@ class LearningStore(param.Parameterized):
         self.epoch = 0.0
         self.loss_history, self.acc_history, self.epochs = [], [], []
         self.last = None
-        self.circuit.title = f"{self.task} network"
-        self.circuit.edge_overlay = None
-        self.circuit.color_by = "potential"
-        self.circuit._set_network(net)
+        self.circuit.param.update(edge_overlay=None, color_by="potential")
+        self.circuit.show_network(net, f"{self.task} network")
         self.circuit.show_values = False
         self._record()
 
@@ -152,16 +150,12 @@ class LearningStore(param.Parameterized):
         c = self.circuit
         if self.last is None:
             c.edge_overlay = None
-            c._resolve()
+            c.leave_step_mode()  # re-solves the network as it is now
             return
-        c.edge_overlay = dict(zip(self.learner.trainable, self.last.update.tolist()))
         sol = self.last.nudged if self.show == "nudged" else self.last.free
-        c.color_by = "update" if self.show == "update" else "potential"
-        c.preview = None
-        c.solution = sol
-        c.error = ""
-        c.status = f"{self.show} state of the last sample · epoch {self.epoch:.2f}"
-        c.version += 1
+        c.param.update(edge_overlay=dict(zip(self.learner.trainable, self.last.update.tolist())),
+                       color_by="update" if self.show == "update" else "potential")
+        c.show_solution(sol, f"{self.show} state of the last sample · epoch {self.epoch:.2f}")
 
     @param.depends("show", watch=True)
     def _on_show(self):

@@ -12,22 +12,101 @@ import io as _io
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Legend, LegendItem
+from bokeh.models import AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem
 from bokeh.plotting import figure
 
-from solver import NetworkError, solve
+from solver import NetworkError
 
 from . import gallery
 from . import io as circuit_io
-from .responsive import ImmediateEditableFloatSlider
-from .state import BIG_NETWORK, NEW_NODE, CircuitStore, _wired
+from .editing import SHORTCUTS
+from .responsive import _ImmediateFloatSlider
+from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
-from .units import UNITS, si, user_value
+from .units import UNITS, QuantityError, log_slider_range, parse_quantity, si, user_value
 
-__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "ReadoutPanel", "StatusBar"]
+__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "PalettePanel", "QuantityInput", "ReadoutPanel",
+           "StatusBar"]
 
 KIND_LABELS = {"resistor": "Resistor", "diode": "Diode", "vsource": "Voltage source", "isource": "Current source"}
-DEFAULT_VALUES = {"resistor": 1000.0, "diode": 0.0, "vsource": 5.0, "isource": 1e-3}
+
+# The resistance slider moves log10(R); its label shows R itself.
+LOG_OHMS_JS = """
+const r = Math.pow(10, tick);
+const p = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"]];
+for (const [s, name] of p) { if (r >= s * 0.99995) return Number((r / s).toPrecision(4)) + " " + name + "Ω"; }
+return Number(r.toPrecision(4)) + " Ω";
+"""
+
+
+def four_digits(value):
+    """``value`` rounded to 4 significant digits (what a slider writes: never -4.800000000000001)."""
+    return float(f"{value:.4g}")
+
+
+class QuantityInput(pn.viewable.Viewer):
+    """A text field read by :func:`~explorer.units.parse_quantity`; unreadable text is refused at the field.
+
+    ``on_value(number)`` is called with each readable entry and returns False
+    when the number itself is refused (then ``reason`` is shown too); the
+    field keeps showing the last accepted value.
+    """
+
+    unit = param.String(default="")
+    value = param.Number(default=0.0, doc="The last accepted value.")
+    message = param.String(default="", doc="Why the last entry was refused; empty when it was accepted.")
+
+    def __init__(self, on_value=None, reason=None, name="", css_class="quantity", **params):
+        super().__init__(**params)
+        self._on_value = on_value
+        self._reason = reason or (lambda: "")
+        self.input = pn.widgets.TextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
+                                          sizing_mode="stretch_width",
+                                          description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
+                                          "prefixes f p n u µ m k meg M G T. Enter applies it.")
+        self.feedback = pn.pane.HTML("", visible=False, css_classes=[f"{css_class}-error"], margin=(0, 10),
+                                     styles={"color": "#a50f15", "font-size": "12px"})
+        self.input.param.watch(self._entered, "value")
+
+    def show(self, value, unit=None, name=None):
+        """Display ``value`` (after a change elsewhere) and clear any refusal."""
+        self.unit = self.unit if unit is None else unit
+        self.value = value
+        if name is not None:
+            self.input.name = name
+        self._set_text(si(value, self.unit))
+        self._set_message("")
+
+    def _set_text(self, text):
+        self._quiet = True
+        try:
+            self.input.value = text
+        finally:
+            self._quiet = False
+
+    def _set_message(self, text):
+        self.message = text
+        self.feedback.object = f'<span data-refused="1">⚠ {html.escape(text)}</span>' if text else ""
+        self.feedback.visible = bool(text)
+
+    def _entered(self, event):
+        if getattr(self, "_quiet", False):
+            return
+        try:
+            number = parse_quantity(event.new, self.unit)
+        except QuantityError as e:
+            self._set_message(str(e))
+            return
+        if self._on_value is not None and self._on_value(number) is False:
+            self._set_message(self._reason() or f"{event.new!r} was refused")
+            self._set_text(si(self.value, self.unit))
+            return
+        self.value = number
+        self._set_message("")
+        self._set_text(si(number, self.unit))
+
+    def __panel__(self):
+        return pn.Column(self.input, self.feedback, sizing_mode="stretch_width", margin=0)
 
 
 def _tip(text):
@@ -47,7 +126,7 @@ class StatusBar(pn.viewable.Viewer):
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
                                           "border": "1px solid #f4a6a0", "padding": "2px 10px"})
-        self.store.param.watch(self._update, ["version", "preview"])
+        self.store.param.watch(self._update, ["version", "preview", "problem"])
         self._update()
 
     def _update(self, *events):
@@ -56,10 +135,17 @@ class StatusBar(pn.viewable.Viewer):
         if s.preview is not None:
             text = "<b>step mode</b> · " + html.escape(s.preview.get("label", ""))
         elif s.stale:
-            text += " · showing the last valid solution"
+            text += " · <b>no values shown</b> until the circuit solves again (fix or undo the last edit)"
         self.status.object = f'<span data-status="1">{text}</span>'
-        self.alert.object = f'<span data-error="1">⚠ {html.escape(s.error)}</span>' if s.error else ""
-        self.alert.visible = bool(s.error)
+        lines = [s.error] if s.error else []
+        if s.problem and s.problem != s.error:  # a refused edit on top of a circuit that does not solve
+            lines.append(f"the circuit still does not solve: {s.problem}")
+        blamed = [*map(str, s.problem_elements), *map(str, s.problem_nodes)]
+        if s.problem and blamed:
+            lines.append("highlighted in red: " + ", ".join(blamed[:12]))
+        self.alert.object = ('<span data-error="1">⚠ ' + "<br>".join(map(html.escape, lines)) + "</span>"
+                             if lines else "")
+        self.alert.visible = bool(lines)
 
     def __panel__(self):
         return pn.Column(self.alert, self.status, sizing_mode="stretch_width", margin=0)
@@ -130,9 +216,12 @@ class EditorPanel(pn.viewable.Viewer):
         self.element_select = pn.widgets.Select(
             name="Element", options=[], css_classes=["element-select"], description="The element whose value the slider edits "
             "(or tap an element on the circuit).", sizing_mode="stretch_width")
-        self.value_slider = ImmediateEditableFloatSlider(
+        # resistances slide on a log scale (value = log10 R); the text field takes typed values
+        self.value_slider = _ImmediateFloatSlider(
             name="Value", start=0.0, end=1.0, step=0.01, value=0.0, sizing_mode="stretch_width",
             css_classes=["value-slider"])
+        self.value_field = QuantityInput(on_value=self._set_from_field, reason=lambda: self.store.error,
+                                         name="Value", css_class="value-input")
         self.rename_input = pn.widgets.TextInput(name="New name", placeholder="e.g. Rload",
                                                  description="Type a new name for the element, then press Rename.",
                                                  sizing_mode="stretch_width")
@@ -145,8 +234,8 @@ class EditorPanel(pn.viewable.Viewer):
                                              description="First terminal: tap a node, or pick one here.")
         self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[], width=150,
                                            description="Second terminal: tap a second node, or pick one here.")
-        self.new_value = pn.widgets.FloatInput(name="Resistance (Ω)", value=1000.0, width=150,
-                                               description="Value of the new element, in the unit shown.")
+        self.new_value = QuantityInput(name="Resistance (Ω)", value=DEFAULT_VALUES["resistor"], unit="Ω",
+                                       css_class="new-value")
         self.add_button = pn.widgets.Button(name="Add element", button_type="primary",
                                             description="Add the element between the two nodes and re-solve.")
         self.add_node_button = pn.widgets.Button(name="Add node", description="Add an unwired node "
@@ -186,7 +275,7 @@ class EditorPanel(pn.viewable.Viewer):
     # ------------------------------------------------------------ handlers
     def _on_select(self, event):
         if not self._syncing and event.new:
-            self.store.selected_element = event.new
+            self.store.select_element(event.new)
 
     def _on_value(self, event):
         if self._syncing:
@@ -194,15 +283,23 @@ class EditorPanel(pn.viewable.Viewer):
         name = self.element_select.value
         if not name:
             return
+        kind = self.store.network.element(name).kind
+        value = four_digits(10.0 ** event.new if kind == "resistor" else event.new)
         with pn.io.hold():  # one message to the browser for the whole repaint
-            ok = self.store.set_element_value(name, float(event.new), merge=True)
+            ok = self.store.set_element_value(name, value, merge=True)
         if not ok:  # put the widget back on the value the circuit really has
             self._sync_slider(force=True)
 
+    def _set_from_field(self, value):
+        name = self.element_select.value
+        if not name or name not in self.store.network:
+            return False
+        with pn.io.hold():
+            return self.store.set_element_value(name, value)
+
     def _on_kind(self, event):
         label, unit = UNITS[event.new]
-        self.new_value.name = f"{label.capitalize()} ({unit})"
-        self.new_value.value = DEFAULT_VALUES[event.new]
+        self.new_value.show(DEFAULT_VALUES[event.new], unit, f"{label.capitalize()} ({unit})")
 
     def _rename(self):
         old, new = self.element_select.value, self.rename_input.value.strip()
@@ -211,7 +308,7 @@ class EditorPanel(pn.viewable.Viewer):
 
     def _add(self):
         self.store.add_element(self.kind_select.value, self.from_select.value, self.to_select.value,
-                               float(self.new_value.value))
+                               self.new_value.value)
 
     # --------------------------------------------------------------- sync
     def _sync(self, *events):
@@ -262,29 +359,36 @@ class EditorPanel(pn.viewable.Viewer):
             label, unit = UNITS[e.kind]
             value = user_value(e)
             title = f"{name} {label} ({unit})"
+            position = np.log10(value) if e.kind == "resistor" else value
+            if self.value_field.value != value or self.value_field.input.name != title or force:
+                self.value_field.show(value, unit, title)
             if force or self.value_slider.name != title or not (
-                    self.value_slider.start <= value <= self.value_slider.end):
+                    self.value_slider.start <= position <= self.value_slider.end):
                 if e.kind == "resistor":
-                    start, end = 0.0, max(2.0 * value, 1e-9)
-                elif e.kind == "diode":
-                    start, end = 0.0, max(2.0 * value, 2.0)
+                    start, end = log_slider_range(value)
+                    step, fmt = 0.01, CustomJSTickFormatter(code=LOG_OHMS_JS)
                 else:
-                    span = max(2.0 * abs(value), 1e-3 if e.kind == "isource" else 1.0)
-                    start, end = -span, span
-                step = float(f"{(end - start) / 200:.3g}")
-                self.value_slider.param.update(name=title, start=start, end=end, step=step,
-                                               value=float(f"{value:.6g}"), disabled=False)
-            elif abs(self.value_slider.value - value) > 1e-9 * max(abs(value), 1e-300):
-                self.value_slider.value = float(f"{value:.6g}")
+                    if e.kind == "diode":
+                        start, end = 0.0, max(2.0 * value, 2.0)
+                    else:
+                        span = max(2.0 * abs(value), 1e-3 if e.kind == "isource" else 1.0)
+                        start, end = -span, span
+                    step, fmt = float(f"{(end - start) / 200:.1g}"), "0[.][0000]"
+                self.value_slider.param.update(name=title, start=start, end=end, step=step, format=fmt,
+                                               value=float(position), disabled=False)
+            elif abs(self.value_slider.value - position) > 1e-9 * max(abs(position), 1e-300):
+                self.value_slider.value = float(position)
         finally:
             self._syncing = False
 
     def __panel__(self):
-        slider_help = _tip("Drag or type the selected element's value; the circuit re-solves at once. "
-                           "Resistances must be positive, diode thresholds >= 0.")
+        slider_help = _tip("Type the selected element's value (4.7k, 10 mA...) or drag; the circuit "
+                           "re-solves at once. Resistances slide on a log scale; they must be positive, "
+                           "diode thresholds >= 0.")
         return pn.Column(
             "#### Edit",
             self.element_select,
+            self.value_field,
             pn.Row(self.value_slider, slider_help, sizing_mode="stretch_width"),
             pn.Row(self.rename_input, self.rename_button, sizing_mode="stretch_width"),
             pn.Row(self.remove_button, self.undo_button, self.redo_button),
@@ -318,6 +422,12 @@ class DisplayPanel(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
 
+def download_stem(title):
+    """A file name stem from a circuit's title: ``"bridge rectifier"`` -> ``"bridge-rectifier"``."""
+    stem = "-".join("".join(c if c.isalnum() or c in "-_." else " " for c in str(title)).split())
+    return stem.strip(".") or "circuit"
+
+
 class FilesPanel(pn.viewable.Viewer):
     """Gallery, uploads (JSON, GraphML, SPICE) and downloads (circuit and solution CSV)."""
 
@@ -343,7 +453,7 @@ class FilesPanel(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=lambda: self._text("graphml"), filename="circuit.graphml",
                                     label="Circuit (.graphml)", description="Download the circuit as GraphML.",
                                     button_type="light"),
-            pn.widgets.FileDownload(callback=self._csv, filename="solution.csv", label="Solution (.csv)",
+            pn.widgets.FileDownload(callback=self._csv, filename="circuit-solution.csv", label="Solution (.csv)",
                                     description="Download node voltages, element currents, powers and "
                                     "diode states as CSV.", button_type="light"),
         ]
@@ -352,12 +462,25 @@ class FilesPanel(pn.viewable.Viewer):
                 callback=lambda: self._text("spice"), filename="circuit.cir", label="Netlist (.cir)",
                 description="Download the circuit as a SPICE netlist.", button_type="light"))
         s.param.watch(self._on_title, "title")
+        self._on_title()
 
-    def _on_title(self, event):
-        if event.new in gallery.EXAMPLES and self.example_select.value != event.new:
-            self.example_select.value = event.new
+    def _on_title(self, *events):
+        """The Example box and the download names follow what is loaded."""
+        title = self.store.title
+        shown = title if title in gallery.EXAMPLES else None  # an upload or a blank circuit: no example
+        if self.example_select.value != shown:
+            self._following = True
+            try:
+                self.example_select.value = shown
+            finally:
+                self._following = False
+        stem = download_stem(title)
+        for download in self.downloads:
+            download.filename = stem + download.filename[download.filename.rindex("."):]
 
     def _on_example(self, event):
+        if getattr(self, "_following", False):
+            return
         if event.new and event.new != self.store.title:
             self.store.load_example(event.new)
 
@@ -368,18 +491,17 @@ class FilesPanel(pn.viewable.Viewer):
         try:
             net = circuit_io.read_network(event.new, filename)
         except NetworkError as e:
-            self.store.error = f"could not open {filename}: {e}"
-            self.store.version += 1
+            self.store.report(f"could not open {filename}: {e}")
             return
-        self.store.load(net, filename)
+        self.store.load(net, filename.rsplit(".", 1)[0])
 
     def _text(self, fmt):
         return _io.StringIO(circuit_io.write_network(self.store.network, fmt))
 
     def _csv(self):
         s = self.store
-        if s.solution is None:
-            return _io.StringIO("no solution yet\n")
+        if s.solution is None or s.stale:  # never write an earlier circuit's numbers as this one's
+            return _io.StringIO(f"# the circuit does not solve: {s.problem or 'no solution yet'}\n")
         return _io.StringIO(circuit_io.solution_csv(_wired(s.network), s.solution))
 
     def __panel__(self):
@@ -430,6 +552,8 @@ class ConvergenceView(pn.viewable.Viewer):
         fig = figure(height=300, sizing_mode="stretch_width", y_axis_type="log",
                      x_axis_label="sweep", y_axis_label="gap / residual", tools="pan,wheel_zoom,reset,save",
                      title="Convergence of the last solve", name="convergence-figure")
+        # sweeps are whole: no tick between two sweeps
+        fig.xaxis.ticker = AdaptiveTicker(base=10, mantissas=[1, 2, 5], min_interval=1, num_minor_ticks=0)
         r1 = fig.line("sweep", "gap", source=self.source, color="#2171b5", line_width=2)
         fig.scatter("sweep", "gap", source=self.source, color="#2171b5", size=5)
         r2 = fig.line("sweep", "kcl", source=self.source, color="#e6550d", line_width=2, line_dash="dashed")
@@ -497,26 +621,34 @@ class ConvergenceView(pn.viewable.Viewer):
             self.stepper = CDStepper(net, start=self.start.value, optimum=optimum)
         except NetworkError as e:
             self.stepper = None
-            s.error = f"step mode needs a solvable circuit: {e}"
-            s.version += 1
+            s.report(f"step mode needs a solvable circuit: {e}")
             return
         self._show()
 
     def step(self):
+        """One step (a node or a sweep); returns True while more steps can change something."""
         if not self._ensure():
-            return
+            return False
         if self.granularity.value == "node":
             self.stepper.step_node()
         else:
             self.stepper.step_sweep()
         self._show()
-        if self.stepper.converged or self.stepper.stalled:
+        return not self.stepper.finished
+
+    def _play_step(self):
+        if not self.step():
             self.pause()
 
     def play(self):
-        if not self._ensure() or self._callback is not None:
+        """Keep stepping until coordinate descent converges or stalls (from the start if it already has)."""
+        if self._callback is not None:
             return
-        self._callback = pn.state.add_periodic_callback(self.step, period=self.interval)
+        if self.stepper is not None and self.stepper.finished:
+            self.reset()
+        if not self._ensure() or self.stepper.finished:
+            return
+        self._callback = pn.state.add_periodic_callback(self._play_step, period=self.interval)
 
     def pause(self):
         if self._callback is not None:
@@ -528,8 +660,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.stepper = None
         self.step_source.data = dict(sweep=[], gap=[], kcl=[])
         self.info.object = ""
-        self.store.preview = None
-        self.store.version += 1
+        self.store.leave_step_mode()
 
     def _show(self):
         st = self.stepper
@@ -539,7 +670,7 @@ class ConvergenceView(pn.viewable.Viewer):
                                      kcl=np.maximum(st.residual, 1e-18))
         label = st.describe()
         self.info.object = f'<span data-sweeps="{st.sweeps}" data-steps="{st.node_steps}">{html.escape(label)}</span>'
-        self.store.preview = {"voltages": st.voltages(), "label": label}
+        self.store.show_step(st, label)
 
     def __panel__(self):
         return pn.Column(
