@@ -13,7 +13,7 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
@@ -231,7 +231,13 @@ class LearningView(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.pause())
         self.reset_button.on_click(lambda e: self._reset())
         s.param.watch(self._update, "version")
-        s.param.watch(lambda e: self._build_heatmaps(), "task")
+        s.param.watch(self._on_task, "task")
+        self._update()
+
+    def _on_task(self, event):
+        """A new task starts from scratch: training stops, curves and heatmaps are the new network's."""
+        self.pause()
+        self._build_heatmaps()
         self._update()
 
     def _reset(self):
@@ -248,6 +254,8 @@ class LearningView(pn.viewable.Viewer):
                          tools="hover", tooltips=[("from", "@row"), ("to", "@col"), ("g", "@g S")])
             fig.rect("col", "row", 1, 1, source=source, line_color=None,
                      fill_color={"field": "g", "transform": self.heat_mapper})
+            fig.add_layout(ColorBar(color_mapper=self.heat_mapper, width=10, title="g (S)",
+                                    title_text_font_size="10px", major_label_text_font_size="10px"), "right")
             fig.xaxis.major_label_orientation = 0.9
             if len(rows) > 30:
                 fig.yaxis.visible = False

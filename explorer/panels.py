@@ -14,6 +14,7 @@ import panel as pn
 import param
 from bokeh.models import AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem
 from bokeh.plotting import figure
+from panel.reactive import ReactiveHTML
 
 from solver import NetworkError
 
@@ -25,7 +26,7 @@ from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
 from .units import UNITS, QuantityError, log_slider_range, parse_quantity, si, user_value
 
-__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "PalettePanel", "QuantityInput", "ReadoutPanel",
+__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "KeyboardShortcuts", "PalettePanel", "QuantityInput", "ReadoutPanel",
            "StatusBar"]
 
 KIND_LABELS = {"resistor": "Resistor", "diode": "Diode", "vsource": "Voltage source", "isource": "Current source"}
@@ -461,6 +462,7 @@ class FilesPanel(pn.viewable.Viewer):
             self.downloads.insert(2, pn.widgets.FileDownload(
                 callback=lambda: self._text("spice"), filename="circuit.cir", label="Netlist (.cir)",
                 description="Download the circuit as a SPICE netlist.", button_type="light"))
+        self._suffixes = [d.filename.removeprefix("circuit") for d in self.downloads]
         s.param.watch(self._on_title, "title")
         self._on_title()
 
@@ -475,8 +477,8 @@ class FilesPanel(pn.viewable.Viewer):
             finally:
                 self._following = False
         stem = download_stem(title)
-        for download in self.downloads:
-            download.filename = stem + download.filename[download.filename.rindex("."):]
+        for download, suffix in zip(self.downloads, self._suffixes):
+            download.filename = stem + suffix
 
     def _on_example(self, event):
         if getattr(self, "_following", False):
@@ -636,8 +638,11 @@ class ConvergenceView(pn.viewable.Viewer):
         self._show()
         return not self.stepper.finished
 
+    #: Play gives up after this many sweeps (ill-conditioned circuits creep for a long time).
+    max_play_sweeps = 2000
+
     def _play_step(self):
-        if not self.step():
+        if not self.step() or self.stepper.sweeps >= self.max_play_sweeps:
             self.pause()
 
     def play(self):
@@ -684,3 +689,109 @@ class ConvergenceView(pn.viewable.Viewer):
                 "it stops short where a conducting diode joins two free nodes; *Exact solve* finishes with "
                 "the active-set polish.", styles={"font-size": "12px", "color": "#555"}),
             sizing_mode="stretch_width")
+
+
+PART_LABELS = {"select": "Select (S)", "resistor": "Resistor (R)", "diode": "Diode (D)",
+               "vsource": "V source (V)", "isource": "I source (I)", "ground": "Ground (G)"}
+
+PART_HINTS = {
+    "select": "Click an element to select it, a node to pick it; drag nodes to move them.",
+    "resistor": "Click a node or a grid point, then a second one: a resistor joins them.",
+    "diode": "Click the anode, then the cathode (conduction direction).",
+    "vsource": "Click the + terminal, then the − terminal.",
+    "isource": "Click the p terminal, then the n terminal (the set current flows p → n through it).",
+    "ground": "Click a node to connect it to ground.",
+}
+
+
+class KeyboardShortcuts(ReactiveHTML):
+    """Keys pressed outside text fields, sent to Python as ``key`` (``presses`` counts them).
+
+    Undo and redo arrive as ``"undo"``/``"redo"``, Delete and Backspace as ``"delete"``.
+    """
+
+    key = param.String(default="")
+    presses = param.Integer(default=0)
+
+    _template = '<div id="keys" style="display:none"></div>'
+    _scripts = {"render": """
+      if (window.__resistive_keys) document.removeEventListener('keydown', window.__resistive_keys);
+      window.__resistive_keys = (e) => {
+        const t = e.composedPath ? e.composedPath()[0] : e.target;  // the real target inside shadow DOM
+        const tag = ((t && t.tagName) || '').toLowerCase();
+        if (tag === 'input' || tag === 'textarea' || tag === 'select' || (t && t.isContentEditable)) return;
+        let key = e.key.toLowerCase();
+        if (e.ctrlKey || e.metaKey) {
+          if (key === 'z') key = e.shiftKey ? 'redo' : 'undo';
+          else if (key === 'y') key = 'redo';
+          else return;
+        } else if (e.altKey) return;
+        if (key === 'backspace' || key === 'delete') key = 'delete';
+        data.key = key;
+        data.presses = data.presses + 1;
+        e.preventDefault();
+      };
+      document.addEventListener('keydown', window.__resistive_keys);
+    """}
+
+
+class PalettePanel(pn.viewable.Viewer):
+    """The schematic editor's toolbar: new blank circuit, part palette, undo/redo, delete, keys."""
+
+    store = param.ClassSelector(class_=CircuitStore)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.store
+        self.new_button = pn.widgets.Button(name="New blank circuit", css_classes=["new-blank"],
+                                            description="Start from an empty circuit (only ground; undoable).")
+        self.palette = pn.widgets.RadioButtonGroup(options={label: part for part, label in PART_LABELS.items()},
+                                                   value=s.tool, css_classes=["palette"], button_type="light",
+                                                   description="Choose a part, then click two points on the "
+                                                   "circuit. Keys: S R D V I G, Delete, Ctrl+Z, Ctrl+Y.")
+        self.delete_button = pn.widgets.Button(name="Delete", css_classes=["delete-selection"],
+                                               description="Remove the selected element or node (Delete key).")
+        self.undo_button = pn.widgets.Button(name="↶", description="Undo (Ctrl+Z).", width=40)
+        self.redo_button = pn.widgets.Button(name="↷", description="Redo (Ctrl+Y).", width=40)
+        self.hint = pn.pane.HTML("", css_classes=["palette-hint"], sizing_mode="stretch_width",
+                                 styles={"font-size": "12px", "color": "#555"})
+        self.keys = KeyboardShortcuts()
+        self.new_button.on_click(lambda e: s.new_blank())
+        self.palette.param.watch(lambda e: s.arm(e.new) if e.new != s.tool else None, "value")
+        self.delete_button.on_click(lambda e: s.delete_selection())
+        self.undo_button.on_click(lambda e: s.undo())
+        self.redo_button.on_click(lambda e: s.redo())
+        self.keys.param.watch(lambda e: self.press(self.keys.key), "presses")
+        s.param.watch(self._sync, ["tool", "pending", "can_undo", "can_redo", "selected_element",
+                                   "selected_node"])
+        self._sync()
+
+    def press(self, key):
+        """Act on a shortcut key (what the browser sends through ``KeyboardShortcuts``)."""
+        s = self.store
+        if key in SHORTCUTS:
+            s.arm(SHORTCUTS[key])
+        elif key == "delete":
+            s.delete_selection()
+        elif key == "undo":
+            s.undo()
+        elif key == "redo":
+            s.redo()
+
+    def _sync(self, *events):
+        s = self.store
+        self.palette.value = s.tool
+        self.undo_button.disabled = not s.can_undo
+        self.redo_button.disabled = not s.can_redo
+        self.delete_button.disabled = not (s.selected_element or s.selected_node not in ("", None, "0"))
+        hint = PART_HINTS[s.tool]
+        if s.pending is not None:
+            where = s.pending if isinstance(s.pending, str) else f"grid point {s.pending}"
+            hint = f"First end: {where}. Now click the second end (Esc cancels)."
+        self.hint.object = f'<span data-tool="{s.tool}">{html.escape(hint)}</span>'
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(self.new_button, self.palette, self.delete_button, self.undo_button, self.redo_button,
+                   self.keys, sizing_mode="stretch_width"),
+            self.hint, sizing_mode="stretch_width", margin=0)

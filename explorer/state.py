@@ -586,7 +586,8 @@ class CircuitStore(param.Parameterized):
             return "node"
         if self.tool == "ground":
             if node is None:
-                return "refused" if self._fail(NetworkError("click a node to connect it to ground")) else ""
+                self._fail(NetworkError("click a node to connect it to ground"))
+                return "refused"
             return "grounded" if self.connect_to_ground(node) else "refused"
         end = node if node is not None else snap(x, y)
         if self.pending is None:
