@@ -423,6 +423,9 @@ class DisplayPanel(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
 
+NOT_AN_EXAMPLE = "– not an example –"
+
+
 def download_stem(title):
     """A file name stem from a circuit's title: ``"bridge rectifier"`` -> ``"bridge-rectifier"``."""
     stem = "-".join("".join(c if c.isalnum() or c in "-_." else " " for c in str(title)).split())
@@ -438,7 +441,8 @@ class FilesPanel(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self.example_select = pn.widgets.Select(
-            name="Example", options=list(gallery.EXAMPLES), value=s.title if s.title in gallery.EXAMPLES else None,
+            name="Example", options={NOT_AN_EXAMPLE: "", **{name: name for name in gallery.EXAMPLES}},
+            value=s.title if s.title in gallery.EXAMPLES else "",
             description="Load a built-in example circuit (undoable).", sizing_mode="stretch_width",
             css_classes=["example-select"])
         self.example_select.param.watch(self._on_example, "value")
@@ -469,7 +473,7 @@ class FilesPanel(pn.viewable.Viewer):
     def _on_title(self, *events):
         """The Example box and the download names follow what is loaded."""
         title = self.store.title
-        shown = title if title in gallery.EXAMPLES else None  # an upload or a blank circuit: no example
+        shown = title if title in gallery.EXAMPLES else ""  # an upload or a blank circuit: no example
         if self.example_select.value != shown:
             self._following = True
             try:

@@ -47,7 +47,8 @@ def serve_app(port=None, timeout=120.0, log_path=None, app=APP):
             if proc.poll() is not None:
                 raise RuntimeError(f"panel serve exited with code {proc.returncode}")
             try:
-                with urllib.request.urlopen(f"http://{address}/", timeout=5):
+                # the first page builds a whole app session: on a loaded machine that takes seconds
+                with urllib.request.urlopen(f"http://{address}/", timeout=60):
                     break
             except OSError:
                 if time.monotonic() > deadline:

@@ -228,7 +228,7 @@ def test_downloads_and_example_box_follow_the_circuit():
     files = app.files
     assert {d.filename for d in files.downloads} >= {"bridge-rectifier.json", "bridge-rectifier-solution.csv"}
     app.store.load(gallery.build("divider"), "my upload")
-    assert files.example_select.value is None
+    assert files.example_select.value == ""  # shown as "– not an example –"
     assert "my-upload.graphml" in {d.filename for d in files.downloads}
     app.store.load_example("wheatstone")
     assert files.example_select.value == "wheatstone"
