@@ -34,11 +34,11 @@ from bokeh.models import (
     PointDrawTool,
     TapTool,
 )
-from bokeh.events import Tap
+from bokeh.events import PanEnd, Tap
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
 
-from .editing import grid_points
+from .editing import grid_points, snap
 from .state import CircuitStore
 from .units import UNITS, si
 
@@ -161,6 +161,7 @@ class CircuitView(pn.viewable.Viewer):
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
     height = param.Integer(default=560, doc="Height of the drawing (px).")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
+    grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -331,6 +332,7 @@ class CircuitView(pn.viewable.Viewer):
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
         fig.on_event(Tap, self._on_canvas_tap)
+        fig.on_event(PanEnd, self._on_drag_end)
         for source in (ss, self.box_source, ds):
             source.selected.on_change("indices", self._element_tap_on(source))
         return fig
@@ -350,6 +352,17 @@ class CircuitView(pn.viewable.Viewer):
             self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
         finally:
             self._own_move = False
+
+    def _on_drag_end(self, event):
+        """On a grid-built circuit a dragged node lands on the nearest grid point when released."""
+        store = self.store
+        if not store.snap_to_grid:
+            return
+        net = store.network
+        off = {n: (a["x"], a["y"]) for n in net.nodes if "x" in (a := net.node_attributes(n))
+               and snap(a["x"], a["y"]) != (a["x"], a["y"])}
+        if off:
+            store.move_nodes(off, snap_to_grid=True)  # not an own move: the browser gets the snapped nodes
 
     def _on_canvas_tap(self, event):
         """With a part armed in the palette, a tap anywhere places it (see ``CircuitStore.click``)."""
@@ -561,8 +574,9 @@ class CircuitView(pn.viewable.Viewer):
     }
 
     def _sources(self):
-        return dict(node=self.node_source, edge=self.edge_source, diode=self.diode_source,
-                    symbol=self.symbol_source, box=self.box_source, label=self.label_source)
+        # nodes last: their change runs _DRAG_JS, which must see the new elements' rows
+        return dict(edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
+                    box=self.box_source, label=self.label_source, node=self.node_source)
 
     def _geometry_key(self):
         net = self.store.network
@@ -583,7 +597,7 @@ class CircuitView(pn.viewable.Viewer):
         self._last_key = key
         if not partial:
             gx, gy = grid_points(self._geo["xy"]) \
-                if n_nodes <= GRID_LIMIT else (np.zeros(0), np.zeros(0))
+                if self.grid and n_nodes <= GRID_LIMIT else (np.zeros(0), np.zeros(0))
             self.grid_source.data = dict(x=gx, y=gy)
         self._syncing = True
         try:

@@ -192,7 +192,7 @@ class LearningView(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self._callback = None
-        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning")
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
                                x_axis_label="epoch", tools="pan,wheel_zoom,reset")

@@ -135,6 +135,8 @@ class CircuitStore(param.Parameterized):
     tool = param.Selector(default="select", objects=list(PARTS), doc="Palette: what a click on the circuit does.")
     pending = param.Parameter(default=None, doc="First end of the part being placed: a node name or an (x, y) "
                               "grid point; None when no placement is under way.")
+    snap_to_grid = param.Boolean(default=False, doc="Dragged nodes land on grid points (on for circuits "
+                                 "whose nodes all sit on the grid, e.g. those built from a blank one).")
     show_values = param.Boolean(default=True, doc="Write values, voltages and currents on the circuit.")
     color_by = param.Selector(default="potential", objects=["potential", "power", "update"],
                               doc="Colour nodes by potential, elements by dissipated power, or "
@@ -173,6 +175,7 @@ class CircuitStore(param.Parameterized):
                               pending=None, preview=None, solution=None)
             self._resolve(warm=False)
             self.show_values = len(network.nodes) <= LABELLED_NETWORK
+            self.snap_to_grid = all(snap(*xy) == xy for xy in _positions(network).values())
 
     def load(self, network, title="untitled"):
         """Show a new circuit (undoable)."""
@@ -517,15 +520,16 @@ class CircuitStore(param.Parameterized):
     def move_nodes(self, positions, snap_to_grid=False):
         """Move nodes (dragged on the circuit); kept as node attributes, no re-solve.
 
-        With ``snap_to_grid`` each moved node lands on the nearest grid point.
+        With ``snap_to_grid`` each moved node lands on the nearest grid point
+        (a view passes it when a drag ends, if ``self.snap_to_grid``).
         """
         changed = False
         for node, (x, y) in positions.items():
             if node in self.network.nodes:
+                if snap_to_grid:
+                    x, y = snap(x, y)
                 attrs = self.network.node_attributes(node)
                 if attrs.get("x") != x or attrs.get("y") != y:
-                    if snap_to_grid:
-                        x, y = snap(x, y)
                     self.network.add_node(node, x=float(x), y=float(y))
                     changed = True
         if changed:

@@ -176,6 +176,21 @@ def test_clipper_from_a_blank_circuit_by_clicks():
     assert store.undo() and "R1" in store.network
 
 
+def test_drag_end_snaps_nodes_of_a_grid_built_circuit():
+    store = CircuitStore.from_example("clipper")
+    assert not store.snap_to_grid  # the gallery's clipper sits off the grid: dragging stays free
+    store.new_blank()
+    assert store.snap_to_grid
+    view = CircuitView(store=store)
+    store.arm("resistor")
+    store.click(0, 1)
+    store.click(1, 1)
+    store.move_nodes({"n1": (0.3, 1.4)})  # while dragging: where the mouse is
+    assert store.network.node_attributes("n1") == {"x": 0.3, "y": 1.4}
+    view._on_drag_end(None)  # released: onto the grid
+    assert store.network.node_attributes("n1") == {"x": 0.0, "y": 1.0}
+
+
 def test_ground_tool_and_refusals():
     store = CircuitStore.from_example("divider")
     store.new_blank()
