@@ -18,6 +18,7 @@ value change costs one message of arrays, not a new figure.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import panel as pn
@@ -352,12 +353,19 @@ class CircuitView(pn.viewable.Viewer):
             self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
         finally:
             self._own_move = False
+        if self.store.snap_to_grid and time.monotonic() - getattr(self, "_released", -10.0) < 1.0:
+            self._snap_off_grid()  # the drag's last positions arrived after its end: snap them too
 
     def _on_drag_end(self, event):
         """On a grid-built circuit a dragged node lands on the nearest grid point when released."""
         store = self.store
         if not store.snap_to_grid:
             return
+        self._released = time.monotonic()
+        self._snap_off_grid()
+
+    def _snap_off_grid(self):
+        store = self.store
         net = store.network
         off = {n: (a["x"], a["y"]) for n in net.nodes if "x" in (a := net.node_attributes(n))
                and snap(a["x"], a["y"]) != (a["x"], a["y"])}

@@ -371,7 +371,9 @@ def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
 
     def click(x, y):
         interactions.append(("click", x, y))
-        page.mouse.click(*settled_point(x, y))
+        point = settled_point(x, y)
+        page.wait_for_timeout(600)  # two quick clicks on one spot would make a double tap, not two taps
+        page.mouse.click(*point)
 
     def key(k):
         interactions.append(("key", k))
