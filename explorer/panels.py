@@ -26,8 +26,8 @@ from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
 from .units import UNITS, QuantityError, log_slider_range, parse_quantity, si, user_value
 
-__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "KeyboardShortcuts", "PalettePanel", "QuantityInput", "ReadoutPanel",
-           "StatusBar"]
+__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "KeyboardShortcuts", "PalettePanel", "QuantityInput",
+           "ReadoutPanel", "StatusBar"]
 
 KIND_LABELS = {"resistor": "Resistor", "diode": "Diode", "vsource": "Voltage source", "isource": "Current source"}
 
