@@ -8,17 +8,28 @@ import param
 from solver import Network
 
 from .circuit_view import CircuitView
-from .panels import ConvergenceView, DisplayPanel, EditorPanel, FilesPanel, ReadoutPanel, StatusBar
+from .panels import (
+    ConvergenceView,
+    DisplayPanel,
+    EditorPanel,
+    FilesPanel,
+    PalettePanel,
+    ReadoutPanel,
+    StatusBar,
+)
 from .state import CircuitStore
 from .sweep_view import SweepView
 
 __all__ = ["CircuitExplorer"]
 
 INTRO = (
-    "Build and solve circuits of resistors, ideal diodes and sources. **Drag** nodes, **tap** two nodes "
-    "to pick the ends of a new element, **tap** an element to edit it. Hover for values. "
-    "Conducting diodes are orange, blocking ones grey; arrows show currents."
+    "Build and solve circuits of resistors, ideal diodes and sources. Pick a part in the palette above "
+    "the circuit (or press R, D, V, I, G), then **click** two nodes or grid points to place it; "
+    "**click** an element to select it and type its value (4.7k, 10 mA); **Delete** removes it. "
+    "Hover for values. Conducting diodes are orange, blocking ones grey; arrows show currents."
 )
+LEARNING_NOTE = ("The learning controls sit beside the network on the **Learning** tab; the circuit "
+                 "editor returns on the **Circuit** tab.")
 
 
 class CircuitExplorer(pn.viewable.Viewer):
@@ -50,7 +61,11 @@ class CircuitExplorer(pn.viewable.Viewer):
         self.files = FilesPanel(store=s)
         self.convergence = ConvergenceView(store=s)
         self.sweep_view = SweepView(store=s)
+        self.palette = PalettePanel(store=s)
         self._learning_view = None
+        self._circuit_sidebar = pn.Column(self.files, self.display, self.editor, sizing_mode="stretch_width",
+                                          margin=0)
+        self._learning_sidebar = pn.pane.Markdown(LEARNING_NOTE, visible=False, css_classes=["learning-note"])
 
     @property
     def learning_view(self):
@@ -61,10 +76,17 @@ class CircuitExplorer(pn.viewable.Viewer):
         return self._learning_view
 
     def sidebar(self):
-        return [self.files, self.display, self.editor]
+        """Circuit controls, swapped for a note while the Learning tab is shown."""
+        return [self._circuit_sidebar, self._learning_sidebar]
+
+    def _on_tab(self, event):
+        learning = self._tab_names[event.new] == "Learning"
+        self._circuit_sidebar.visible = not learning
+        self._learning_sidebar.visible = learning
 
     def main(self):
         circuit_tab = pn.Column(
+            self.palette,
             self.status,
             pn.Row(pn.Column(self.circuit, sizing_mode="stretch_width"),
                    pn.Column(self.readout, width=270), sizing_mode="stretch_width"),
@@ -77,7 +99,10 @@ class CircuitExplorer(pn.viewable.Viewer):
             # built when first opened: it is 300 of a session's 750 Bokeh models and half its start-up
             tabs.append(("Learning", pn.param.ParamFunction(lambda: self.learning_view, lazy=True,
                                                             sizing_mode="stretch_width")))
-        return pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        self._tab_names = [name for name, _ in tabs]
+        self.tabs = pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        self.tabs.param.watch(self._on_tab, "active")
+        return self.tabs
 
     def __panel__(self):
         return pn.Row(

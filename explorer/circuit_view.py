@@ -18,6 +18,7 @@ value change costs one message of arrays, not a new figure.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import panel as pn
@@ -34,9 +35,11 @@ from bokeh.models import (
     PointDrawTool,
     TapTool,
 )
+from bokeh.events import PanEnd, Tap
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
 
+from .editing import grid_points, snap
 from .state import CircuitStore
 from .units import UNITS, si
 
@@ -44,11 +47,13 @@ __all__ = ["CircuitView"]
 
 KIND_COLOR = {"resistor": "#4d4d4d", "diode": "#9e9e9e", "vsource": "#2171b5", "isource": "#238b45"}
 CONDUCTING = "#f16913"
+PROBLEM = "#d7301f"  # nodes and elements that the latest error blames
 MARKER = {"resistor": "circle", "diode": "triangle", "vsource": "circle", "isource": "diamond"}
 MARKER_SIZE = {"resistor": 0.0, "diode": 0.0, "vsource": 20.0, "isource": 17.0}
 LABEL_LIMIT = 300  # above this many nodes, values are never written on the circuit
 BOX_LIMIT = 120  # above this many nodes, resistors are plain lines (no boxes)
 ARROW_LIMIT = 3000  # above this many elements, no current arrows
+GRID_LIMIT = 60  # up to this many nodes, grid dots show where a click places a new node
 
 # Moves element geometry with the nodes while one is dragged (the server then syncs).
 _DRAG_JS = """
@@ -157,6 +162,7 @@ class CircuitView(pn.viewable.Viewer):
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
     height = param.Integer(default=560, doc="Height of the drawing (px).")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
+    grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -262,6 +268,10 @@ class CircuitView(pn.viewable.Viewer):
                                     text_color="#2171b5", text_font_style="bold", text_font_size="17px",
                                     text_align="center", text_baseline="middle")
         fig.add_layout(self.plus_labels)
+        # grid dots: where the palette's clicks land (small circuits, i.e. circuits being built)
+        self.grid_source = ColumnDataSource(name=f"{self.tag}-grid", data=dict(x=[], y=[]))
+        self.grid_renderer = fig.scatter("x", "y", source=self.grid_source, size=3, color="#bdbdbd",
+                                         name="grid")
         ns = self.node_source
         self.node_renderer = fig.scatter("x", "y", source=ns, size="size",
                                          fill_color={"field": "v", "transform": self.mapper},
@@ -269,8 +279,8 @@ class CircuitView(pn.viewable.Viewer):
                                          name="nodes")
         # the view fits the nodes only: arrows and labels change with every solve, and a range that
         # followed them would be recomputed and sent back to the server after each repaint
-        fig.x_range.renderers = [self.node_renderer]
-        fig.y_range.renderers = [self.node_renderer]
+        fig.x_range.renderers = [self.node_renderer, self.grid_renderer]
+        fig.y_range.renderers = [self.node_renderer, self.grid_renderer]
         # a picked (selected) node is marked by its outline; the others must not fade
         self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
         self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
@@ -322,6 +332,8 @@ class CircuitView(pn.viewable.Viewer):
         ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es, others=others), code=_DRAG_JS))
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
+        fig.on_event(Tap, self._on_canvas_tap)
+        fig.on_event(PanEnd, self._on_drag_end)
         for source in (ss, self.box_source, ds):
             source.selected.on_change("indices", self._element_tap_on(source))
         return fig
@@ -341,9 +353,32 @@ class CircuitView(pn.viewable.Viewer):
             self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
         finally:
             self._own_move = False
+        if self.store.snap_to_grid and time.monotonic() - getattr(self, "_released", -10.0) < 1.0:
+            self._snap_off_grid()  # the drag's last positions arrived after its end: snap them too
+
+    def _on_drag_end(self, event):
+        """On a grid-built circuit a dragged node lands on the nearest grid point when released."""
+        store = self.store
+        if not store.snap_to_grid:
+            return
+        self._released = time.monotonic()
+        self._snap_off_grid()
+
+    def _snap_off_grid(self):
+        store = self.store
+        net = store.network
+        off = {n: (a["x"], a["y"]) for n in net.nodes if "x" in (a := net.node_attributes(n))
+               and snap(a["x"], a["y"]) != (a["x"], a["y"])}
+        if off:
+            store.move_nodes(off, snap_to_grid=True)  # not an own move: the browser gets the snapped nodes
+
+    def _on_canvas_tap(self, event):
+        """With a part armed in the palette, a tap anywhere places it (see ``CircuitStore.click``)."""
+        if self.store.tool != "select" and event.x is not None:
+            self.store.click(float(event.x), float(event.y))
 
     def _on_node_tap(self, attr, old, new):
-        if self._syncing or not new:
+        if self._syncing or not new or self.store.tool != "select":
             return
         nodes = self.store.network.nodes
         k = new[-1]
@@ -353,12 +388,12 @@ class CircuitView(pn.viewable.Viewer):
     def _element_tap_on(self, source):
         """A callback that selects the element whose symbol (a row of ``source``) was tapped."""
         def on_tap(attr, old, new):
-            if self._syncing or not new:
+            if self._syncing or not new or self.store.tool != "select":
                 return
             names = source.data["name"]
             k = new[-1]
             if 0 <= k < len(names):
-                self.store.selected_element = names[k]
+                self.store.select_element(names[k])
         return on_tap
 
     # --------------------------------------------------------------- paint
@@ -373,19 +408,24 @@ class CircuitView(pn.viewable.Viewer):
         xy, pi, ni = geo["xy"], geo["pi"], geo["ni"]
         elements = net.elements()  # fresh: a value edit replaces the element (the geometry is cached)
         n_nodes = len(net.nodes)
-        v = store.voltages()
+        readings = store.readings  # solution or step, in node/element order; all NaN while invalid
+        v = readings.v
         big = n_nodes > LABEL_LIMIT
         labels_on = store.show_values and not big
-        sol = None if store.preview is not None else store.solution
 
         names = [str(n) for n in net.nodes]
         picked = set(map(str, store.picked_nodes))
+        if isinstance(store.pending, str):
+            picked.add(str(store.pending))
+        blamed = set(map(str, store.problem_nodes))
         node = dict(
             x=xy[:, 0], y=xy[:, 1], name=names, v=v,
-            label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on else
+            label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on and readings.valid else
             (names if n_nodes <= 30 else [""] * n_nodes),
-            line_color=["#e6550d" if n in picked else ("black" if n == "0" else "#404040") for n in names],
-            line_width=np.where([n in picked for n in names], 4.0, np.where(np.array(names) == "0", 2.5, 1.0)),
+            line_color=[PROBLEM if n in blamed else "#e6550d" if n in picked else
+                        ("black" if n == "0" else "#404040") for n in names],
+            line_width=np.where([n in picked or n in blamed for n in names], 4.0,
+                                np.where(np.array(names) == "0", 2.5, 1.0)),
             size=np.full(n_nodes, 7.0 if big else (12.0 if n_nodes > 60 else 18.0)),
         )
 
@@ -399,22 +439,9 @@ class CircuitView(pn.viewable.Viewer):
         # direction p -> n at the midpoint: along each half of a bent element
         d = np.column_stack([x1 - x0, y1 - y0]) / geo["length"][:, None]
         theta = np.arctan2(d[:, 1], d[:, 0])
-        dv = v[pi] - v[ni]
-
-        if sol is not None:
-            currents = sol.currents
-            current = np.array([currents.get(e.name, np.nan) for e in elements], dtype=float)
-            power = current * dv  # absorbed power i (v_p - v_n), NaN for elements not in the solve
-            active = set(sol.active_diodes)
-        else:  # step mode: resistor currents from the shown potentials, diodes "on" where tight
-            current = np.where(kinds == "resistor", values * dv, np.nan)
-            current = np.where(kinds == "isource", values, current)
-            power = current * dv
-            active = {e.name for e, drop in zip(elements, dv)
-                      if e.kind == "diode" and drop >= e.value - 1e-9 * (1 + abs(e.value))}
+        dv, current, power, on = readings.dv, readings.i, readings.power, readings.on
         is_res = kinds == "resistor"
         is_dio = kinds == "diode"
-        on = np.array([e.name in active for e in elements], dtype=bool)
 
         color = np.array([KIND_COLOR[k] for k in kinds], dtype=object)
         color[is_dio & on] = CONDUCTING
@@ -475,14 +502,17 @@ class CircuitView(pn.viewable.Viewer):
 
         # numbers travel as numbers; the hover formats them in the browser (SI_JS)
         uval = np.divide(1.0, values, out=values.copy(), where=is_res)
-        state = np.where(on, "conducting", "blocking")
+        state = np.where(on, "conducting", "blocking") if readings.valid else np.full(m, "unknown")
         fan = np.hypot(off[:, 0], off[:, 1])
         fanned = fan > 0
         selected = store.selected_element
-        if selected:
+        blamed = set(store.problem_elements)
+        if selected or blamed:
             for k, e in enumerate(elements):
                 if e.name == selected:
                     width[k] += 3.0
+                if e.name in blamed:
+                    color[k], width[k], alpha[k] = PROBLEM, width[k] + 2.0, 1.0
         names = [e.name for e in elements]
         hover = dict(name=names, kind=list(kinds), uval=uval, ulabel=[UNITS[k][0] for k in kinds],
                      uunit=[UNITS[k][1] for k in kinds], dv=dv, i=current, p=power)
@@ -552,8 +582,9 @@ class CircuitView(pn.viewable.Viewer):
     }
 
     def _sources(self):
-        return dict(node=self.node_source, edge=self.edge_source, diode=self.diode_source,
-                    symbol=self.symbol_source, box=self.box_source, label=self.label_source)
+        # nodes last: their change runs _DRAG_JS, which must see the new elements' rows
+        return dict(edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
+                    box=self.box_source, label=self.label_source, node=self.node_source)
 
     def _geometry_key(self):
         net = self.store.network
@@ -572,6 +603,10 @@ class CircuitView(pn.viewable.Viewer):
         key = self._geometry_key()
         partial = key == getattr(self, "_last_key", None)
         self._last_key = key
+        if not partial:
+            gx, gy = grid_points(self._geo["xy"]) \
+                if self.grid and n_nodes <= GRID_LIMIT else (np.zeros(0), np.zeros(0))
+            self.grid_source.data = dict(x=gx, y=gy)
         self._syncing = True
         try:
             with pn.io.hold():  # one message to the browser

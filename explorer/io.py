@@ -252,19 +252,37 @@ def write_network(net, fmt="json") -> str:
     raise UploadError(f"unknown format {fmt!r}")
 
 
+#: Columns of the solution CSV: every number carries its unit in its column name.
+CSV_COLUMNS = ["type", "name", "kind", "p", "n", "resistance_ohm", "conductance_S", "threshold_V",
+               "source_voltage_V", "source_current_A", "voltage_V", "current_A", "power_W", "state"]
+_SETTING_COLUMN = {"diode": "threshold_V", "vsource": "source_voltage_V", "isource": "source_current_A"}
+
+
 def solution_csv(net, solution) -> str:
-    """The solution as CSV: one row per node (voltage), one per element (current, power, state)."""
+    """The solution as CSV: one row per node (potential in ``voltage_V``), one per element.
+
+    Element rows give the element's setting in the column of its unit
+    (``resistance_ohm`` and ``conductance_S`` for resistors, ``threshold_V``,
+    ``source_voltage_V`` or ``source_current_A``), the voltage across it
+    (``voltage_V``, p minus n), its current p -> n and absorbed power.
+    """
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["type", "name", "kind", "p", "n", "value", "voltage_V", "current_A", "power_W", "state"])
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="")
+    writer.writeheader()
     for node, v in solution.voltages.items():
-        writer.writerow(["node", node, "", "", "", "", repr(v), "", "", ""])
+        writer.writerow({"type": "node", "name": node, "voltage_V": repr(v)})
     active = set(solution.active_diodes)
     for e in net.elements():
         if e.name not in solution.currents:
             continue
-        dv = solution.voltages[e.p] - solution.voltages[e.n]
-        state = ("conducting" if e.name in active else "blocking") if e.kind == "diode" else ""
-        writer.writerow(["element", e.name, e.kind, e.p, e.n, repr(e.value), repr(dv),
-                         repr(solution.currents[e.name]), repr(solution.element_power(e.name)), state])
+        row = {"type": "element", "name": e.name, "kind": e.kind, "p": e.p, "n": e.n,
+               "voltage_V": repr(solution.voltages[e.p] - solution.voltages[e.n]),
+               "current_A": repr(solution.currents[e.name]), "power_W": repr(solution.element_power(e.name))}
+        if e.kind == "resistor":
+            row.update(resistance_ohm=repr(1.0 / e.value), conductance_S=repr(e.value))
+        else:
+            row[_SETTING_COLUMN[e.kind]] = repr(e.value)
+        if e.kind == "diode":
+            row["state"] = "conducting" if e.name in active else "blocking"
+        writer.writerow(row)
     return out.getvalue()

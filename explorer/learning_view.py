@@ -13,7 +13,7 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
@@ -107,10 +107,8 @@ class LearningStore(param.Parameterized):
         self.epoch = 0.0
         self.loss_history, self.acc_history, self.epochs = [], [], []
         self.last = None
-        self.circuit.title = f"{self.task} network"
-        self.circuit.edge_overlay = None
-        self.circuit.color_by = "potential"
-        self.circuit._set_network(net)
+        self.circuit.param.update(edge_overlay=None, color_by="potential")
+        self.circuit.show_network(net, f"{self.task} network")
         self.circuit.show_values = False
         self._record()
 
@@ -152,16 +150,12 @@ class LearningStore(param.Parameterized):
         c = self.circuit
         if self.last is None:
             c.edge_overlay = None
-            c._resolve()
+            c.leave_step_mode()  # re-solves the network as it is now
             return
-        c.edge_overlay = dict(zip(self.learner.trainable, self.last.update.tolist()))
         sol = self.last.nudged if self.show == "nudged" else self.last.free
-        c.color_by = "update" if self.show == "update" else "potential"
-        c.preview = None
-        c.solution = sol
-        c.error = ""
-        c.status = f"{self.show} state of the last sample · epoch {self.epoch:.2f}"
-        c.version += 1
+        c.param.update(edge_overlay=dict(zip(self.learner.trainable, self.last.update.tolist())),
+                       color_by="update" if self.show == "update" else "potential")
+        c.show_solution(sol, f"{self.show} state of the last sample · epoch {self.epoch:.2f}")
 
     @param.depends("show", watch=True)
     def _on_show(self):
@@ -198,7 +192,7 @@ class LearningView(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self._callback = None
-        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning")
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
                                x_axis_label="epoch", tools="pan,wheel_zoom,reset")
@@ -237,7 +231,13 @@ class LearningView(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.pause())
         self.reset_button.on_click(lambda e: self._reset())
         s.param.watch(self._update, "version")
-        s.param.watch(lambda e: self._build_heatmaps(), "task")
+        s.param.watch(self._on_task, "task")
+        self._update()
+
+    def _on_task(self, event):
+        """A new task starts from scratch: training stops, curves and heatmaps are the new network's."""
+        self.pause()
+        self._build_heatmaps()
         self._update()
 
     def _reset(self):
@@ -254,6 +254,8 @@ class LearningView(pn.viewable.Viewer):
                          tools="hover", tooltips=[("from", "@row"), ("to", "@col"), ("g", "@g S")])
             fig.rect("col", "row", 1, 1, source=source, line_color=None,
                      fill_color={"field": "g", "transform": self.heat_mapper})
+            fig.add_layout(ColorBar(color_mapper=self.heat_mapper, width=10, title="g (S)",
+                                    title_text_font_size="10px", major_label_text_font_size="10px"), "right")
             fig.xaxis.major_label_orientation = 0.9
             if len(rows) > 30:
                 fig.yaxis.visible = False

@@ -12,23 +12,103 @@ import io as _io
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Legend, LegendItem
+from bokeh.models import AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem
 from bokeh.plotting import figure
+from panel.reactive import ReactiveHTML
 
-from solver import NetworkError, solve
+from solver import NetworkError
 
 from . import gallery
 from . import io as circuit_io
-from .responsive import ImmediateEditableFloatSlider
+from .editing import SHORTCUTS
+from .responsive import _ImmediateFloatSlider
 from .server import open_upload
-from .state import BIG_NETWORK, NEW_NODE, CircuitStore, _wired
+from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
 from .stepper import CDStepper
-from .units import UNITS, si, user_value
+from .units import UNITS, QuantityError, log_slider_range, parse_quantity, si, user_value
 
-__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "ReadoutPanel", "StatusBar"]
+__all__ = ["ConvergenceView", "EditorPanel", "FilesPanel", "KeyboardShortcuts", "PalettePanel", "QuantityInput",
+           "ReadoutPanel", "StatusBar"]
 
 KIND_LABELS = {"resistor": "Resistor", "diode": "Diode", "vsource": "Voltage source", "isource": "Current source"}
-DEFAULT_VALUES = {"resistor": 1000.0, "diode": 0.0, "vsource": 5.0, "isource": 1e-3}
+
+# The resistance slider moves log10(R); its label shows R itself.
+LOG_OHMS_JS = """
+const r = Math.pow(10, tick);
+const p = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"]];
+for (const [s, name] of p) { if (r >= s * 0.99995) return Number((r / s).toPrecision(4)) + " " + name + "Ω"; }
+return Number(r.toPrecision(4)) + " Ω";
+"""
+
+
+def four_digits(value):
+    """``value`` rounded to 4 significant digits (what a slider writes: never -4.800000000000001)."""
+    return float(f"{value:.4g}")
+
+
+class QuantityInput(pn.viewable.Viewer):
+    """A text field read by :func:`~explorer.units.parse_quantity`; unreadable text is refused at the field.
+
+    ``on_value(number)`` is called with each readable entry and returns False
+    when the number itself is refused (then ``reason`` is shown too); the
+    field keeps showing the last accepted value.
+    """
+
+    unit = param.String(default="")
+    value = param.Number(default=0.0, doc="The last accepted value.")
+    message = param.String(default="", doc="Why the last entry was refused; empty when it was accepted.")
+
+    def __init__(self, on_value=None, reason=None, name="", css_class="quantity", **params):
+        super().__init__(**params)
+        self._on_value = on_value
+        self._reason = reason or (lambda: "")
+        self.input = pn.widgets.TextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
+                                          sizing_mode="stretch_width",
+                                          description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
+                                          "prefixes f p n u µ m k meg M G T. Enter applies it.")
+        self.feedback = pn.pane.HTML("", visible=False, css_classes=[f"{css_class}-error"], margin=(0, 10),
+                                     styles={"color": "#a50f15", "font-size": "12px"})
+        self.input.param.watch(self._entered, "value")
+
+    def show(self, value, unit=None, name=None):
+        """Display ``value`` (after a change elsewhere) and clear any refusal."""
+        self.unit = self.unit if unit is None else unit
+        self.value = value
+        if name is not None:
+            self.input.name = name
+        self._set_text(si(value, self.unit))
+        self._set_message("")
+
+    def _set_text(self, text):
+        self._quiet = True
+        try:
+            self.input.value = text
+        finally:
+            self._quiet = False
+
+    def _set_message(self, text):
+        self.message = text
+        self.feedback.object = f'<span data-refused="1">⚠ {html.escape(text)}</span>' if text else ""
+        self.feedback.visible = bool(text)
+
+    def _entered(self, event):
+        if getattr(self, "_quiet", False):
+            return
+        try:
+            number = parse_quantity(event.new, self.unit)
+        except QuantityError as e:
+            self._set_message(str(e))
+            return
+        if self._on_value is not None and self._on_value(number) is False:
+            self._set_message(self._reason() or f"{event.new!r} was refused")
+            self._set_text(si(self.value, self.unit))
+            return
+        self.value = number
+        self._set_message("")
+        self._set_text(si(number, self.unit))
+
+    def __panel__(self):
+        return pn.Column(self.input, self.feedback, sizing_mode="stretch_width", margin=0)
 
 
 def _tip(text):
@@ -48,7 +128,7 @@ class StatusBar(pn.viewable.Viewer):
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
                                           "border": "1px solid #f4a6a0", "padding": "2px 10px"})
-        self.store.param.watch(self._update, ["version", "preview"])
+        self.store.param.watch(self._update, ["version", "preview", "problem"])
         self._update()
 
     def _update(self, *events):
@@ -57,10 +137,17 @@ class StatusBar(pn.viewable.Viewer):
         if s.preview is not None:
             text = "<b>step mode</b> · " + html.escape(s.preview.get("label", ""))
         elif s.stale:
-            text += " · showing the last valid solution"
+            text += " · <b>no values shown</b> until the circuit solves again (fix or undo the last edit)"
         self.status.object = f'<span data-status="1">{text}</span>'
-        self.alert.object = f'<span data-error="1">⚠ {html.escape(s.error)}</span>' if s.error else ""
-        self.alert.visible = bool(s.error)
+        lines = [s.error] if s.error else []
+        if s.problem and s.problem != s.error:  # a refused edit on top of a circuit that does not solve
+            lines.append(f"the circuit still does not solve: {s.problem}")
+        blamed = [*map(str, s.problem_elements), *map(str, s.problem_nodes)]
+        if s.problem and blamed:
+            lines.append("highlighted in red: " + ", ".join(blamed[:12]))
+        self.alert.object = ('<span data-error="1">⚠ ' + "<br>".join(map(html.escape, lines)) + "</span>"
+                             if lines else "")
+        self.alert.visible = bool(lines)
 
     def __panel__(self):
         return pn.Column(self.alert, self.status, sizing_mode="stretch_width", margin=0)
@@ -131,9 +218,12 @@ class EditorPanel(pn.viewable.Viewer):
         self.element_select = pn.widgets.Select(
             name="Element", options=[], css_classes=["element-select"], description="The element whose value the slider edits "
             "(or tap an element on the circuit).", sizing_mode="stretch_width")
-        self.value_slider = ImmediateEditableFloatSlider(
+        # resistances slide on a log scale (value = log10 R); the text field takes typed values
+        self.value_slider = _ImmediateFloatSlider(
             name="Value", start=0.0, end=1.0, step=0.01, value=0.0, sizing_mode="stretch_width",
             css_classes=["value-slider"])
+        self.value_field = QuantityInput(on_value=self._set_from_field, reason=lambda: self.store.error,
+                                         name="Value", css_class="value-input")
         self.rename_input = pn.widgets.TextInput(name="New name", placeholder="e.g. Rload",
                                                  description="Type a new name for the element, then press Rename.",
                                                  sizing_mode="stretch_width")
@@ -146,8 +236,8 @@ class EditorPanel(pn.viewable.Viewer):
                                              description="First terminal: tap a node, or pick one here.")
         self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[], width=150,
                                            description="Second terminal: tap a second node, or pick one here.")
-        self.new_value = pn.widgets.FloatInput(name="Resistance (Ω)", value=1000.0, width=150,
-                                               description="Value of the new element, in the unit shown.")
+        self.new_value = QuantityInput(name="Resistance (Ω)", value=DEFAULT_VALUES["resistor"], unit="Ω",
+                                       css_class="new-value")
         self.add_button = pn.widgets.Button(name="Add element", button_type="primary",
                                             description="Add the element between the two nodes and re-solve.")
         self.add_node_button = pn.widgets.Button(name="Add node", description="Add an unwired node "
@@ -187,7 +277,7 @@ class EditorPanel(pn.viewable.Viewer):
     # ------------------------------------------------------------ handlers
     def _on_select(self, event):
         if not self._syncing and event.new:
-            self.store.selected_element = event.new
+            self.store.select_element(event.new)
 
     def _on_value(self, event):
         if self._syncing:
@@ -195,15 +285,23 @@ class EditorPanel(pn.viewable.Viewer):
         name = self.element_select.value
         if not name:
             return
+        kind = self.store.network.element(name).kind
+        value = four_digits(10.0 ** event.new if kind == "resistor" else event.new)
         with pn.io.hold():  # one message to the browser for the whole repaint
-            ok = self.store.set_element_value(name, float(event.new), merge=True)
+            ok = self.store.set_element_value(name, value, merge=True)
         if not ok:  # put the widget back on the value the circuit really has
             self._sync_slider(force=True)
 
+    def _set_from_field(self, value):
+        name = self.element_select.value
+        if not name or name not in self.store.network:
+            return False
+        with pn.io.hold():
+            return self.store.set_element_value(name, value)
+
     def _on_kind(self, event):
         label, unit = UNITS[event.new]
-        self.new_value.name = f"{label.capitalize()} ({unit})"
-        self.new_value.value = DEFAULT_VALUES[event.new]
+        self.new_value.show(DEFAULT_VALUES[event.new], unit, f"{label.capitalize()} ({unit})")
 
     def _rename(self):
         old, new = self.element_select.value, self.rename_input.value.strip()
@@ -212,7 +310,7 @@ class EditorPanel(pn.viewable.Viewer):
 
     def _add(self):
         self.store.add_element(self.kind_select.value, self.from_select.value, self.to_select.value,
-                               float(self.new_value.value))
+                               self.new_value.value)
 
     # --------------------------------------------------------------- sync
     def _sync(self, *events):
@@ -263,29 +361,36 @@ class EditorPanel(pn.viewable.Viewer):
             label, unit = UNITS[e.kind]
             value = user_value(e)
             title = f"{name} {label} ({unit})"
+            position = np.log10(value) if e.kind == "resistor" else value
+            if self.value_field.value != value or self.value_field.input.name != title or force:
+                self.value_field.show(value, unit, title)
             if force or self.value_slider.name != title or not (
-                    self.value_slider.start <= value <= self.value_slider.end):
+                    self.value_slider.start <= position <= self.value_slider.end):
                 if e.kind == "resistor":
-                    start, end = 0.0, max(2.0 * value, 1e-9)
-                elif e.kind == "diode":
-                    start, end = 0.0, max(2.0 * value, 2.0)
+                    start, end = log_slider_range(value)
+                    step, fmt = 0.01, CustomJSTickFormatter(code=LOG_OHMS_JS)
                 else:
-                    span = max(2.0 * abs(value), 1e-3 if e.kind == "isource" else 1.0)
-                    start, end = -span, span
-                step = float(f"{(end - start) / 200:.3g}")
-                self.value_slider.param.update(name=title, start=start, end=end, step=step,
-                                               value=float(f"{value:.6g}"), disabled=False)
-            elif abs(self.value_slider.value - value) > 1e-9 * max(abs(value), 1e-300):
-                self.value_slider.value = float(f"{value:.6g}")
+                    if e.kind == "diode":
+                        start, end = 0.0, max(2.0 * value, 2.0)
+                    else:
+                        span = max(2.0 * abs(value), 1e-3 if e.kind == "isource" else 1.0)
+                        start, end = -span, span
+                    step, fmt = float(f"{(end - start) / 200:.1g}"), "0[.][0000]"
+                self.value_slider.param.update(name=title, start=start, end=end, step=step, format=fmt,
+                                               value=float(position), disabled=False)
+            elif abs(self.value_slider.value - position) > 1e-9 * max(abs(position), 1e-300):
+                self.value_slider.value = float(position)
         finally:
             self._syncing = False
 
     def __panel__(self):
-        slider_help = _tip("Drag or type the selected element's value; the circuit re-solves at once. "
-                           "Resistances must be positive, diode thresholds >= 0.")
+        slider_help = _tip("Type the selected element's value (4.7k, 10 mA...) or drag; the circuit "
+                           "re-solves at once. Resistances slide on a log scale; they must be positive, "
+                           "diode thresholds >= 0.")
         return pn.Column(
             "#### Edit",
             self.element_select,
+            self.value_field,
             pn.Row(self.value_slider, slider_help, sizing_mode="stretch_width"),
             pn.Row(self.rename_input, self.rename_button, sizing_mode="stretch_width"),
             pn.Row(self.remove_button, self.undo_button, self.redo_button),
@@ -319,6 +424,15 @@ class DisplayPanel(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
 
+NOT_AN_EXAMPLE = "– not an example –"
+
+
+def download_stem(title):
+    """A file name stem from a circuit's title: ``"bridge rectifier"`` -> ``"bridge-rectifier"``."""
+    stem = "-".join("".join(c if c.isalnum() or c in "-_." else " " for c in str(title)).split())
+    return stem.strip(".") or "circuit"
+
+
 class FilesPanel(pn.viewable.Viewer):
     """Gallery, uploads (JSON, GraphML, SPICE) and downloads (circuit and solution CSV)."""
 
@@ -328,7 +442,8 @@ class FilesPanel(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self.example_select = pn.widgets.Select(
-            name="Example", options=list(gallery.EXAMPLES), value=s.title if s.title in gallery.EXAMPLES else None,
+            name="Example", options={NOT_AN_EXAMPLE: "", **{name: name for name in gallery.EXAMPLES}},
+            value=s.title if s.title in gallery.EXAMPLES else "",
             description="Load a built-in example circuit (undoable).", sizing_mode="stretch_width",
             css_classes=["example-select"])
         self.example_select.param.watch(self._on_example, "value")
@@ -344,7 +459,7 @@ class FilesPanel(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=lambda: self._text("graphml"), filename="circuit.graphml",
                                     label="Circuit (.graphml)", description="Download the circuit as GraphML.",
                                     button_type="light"),
-            pn.widgets.FileDownload(callback=self._csv, filename="solution.csv", label="Solution (.csv)",
+            pn.widgets.FileDownload(callback=self._csv, filename="circuit-solution.csv", label="Solution (.csv)",
                                     description="Download node voltages, element currents, powers and "
                                     "diode states as CSV.", button_type="light"),
         ]
@@ -352,13 +467,27 @@ class FilesPanel(pn.viewable.Viewer):
             self.downloads.insert(2, pn.widgets.FileDownload(
                 callback=lambda: self._text("spice"), filename="circuit.cir", label="Netlist (.cir)",
                 description="Download the circuit as a SPICE netlist.", button_type="light"))
+        self._suffixes = [d.filename.removeprefix("circuit") for d in self.downloads]
         s.param.watch(self._on_title, "title")
+        self._on_title()
 
-    def _on_title(self, event):
-        if event.new in gallery.EXAMPLES and self.example_select.value != event.new:
-            self.example_select.value = event.new
+    def _on_title(self, *events):
+        """The Example box and the download names follow what is loaded."""
+        title = self.store.title
+        shown = title if title in gallery.EXAMPLES else ""  # an upload or a blank circuit: no example
+        if self.example_select.value != shown:
+            self._following = True
+            try:
+                self.example_select.value = shown
+            finally:
+                self._following = False
+        stem = download_stem(title)
+        for download, suffix in zip(self.downloads, self._suffixes):
+            download.filename = stem + suffix
 
     def _on_example(self, event):
+        if getattr(self, "_following", False):
+            return
         if event.new and event.new != self.store.title:
             self.store.load_example(event.new)
 
@@ -374,8 +503,8 @@ class FilesPanel(pn.viewable.Viewer):
 
     def _csv(self):
         s = self.store
-        if s.solution is None:
-            return _io.StringIO("no solution yet\n")
+        if s.solution is None or s.stale:  # never write an earlier circuit's numbers as this one's
+            return _io.StringIO(f"# the circuit does not solve: {s.problem or 'no solution yet'}\n")
         return _io.StringIO(circuit_io.solution_csv(_wired(s.network), s.solution))
 
     def __panel__(self):
@@ -426,6 +555,8 @@ class ConvergenceView(pn.viewable.Viewer):
         fig = figure(height=300, sizing_mode="stretch_width", y_axis_type="log",
                      x_axis_label="sweep", y_axis_label="gap / residual", tools="pan,wheel_zoom,reset,save",
                      title="Convergence of the last solve", name="convergence-figure")
+        # sweeps are whole: no tick between two sweeps
+        fig.xaxis.ticker = AdaptiveTicker(base=10, mantissas=[1, 2, 5], min_interval=1, num_minor_ticks=0)
         r1 = fig.line("sweep", "gap", source=self.source, color="#2171b5", line_width=2)
         fig.scatter("sweep", "gap", source=self.source, color="#2171b5", size=5)
         r2 = fig.line("sweep", "kcl", source=self.source, color="#e6550d", line_width=2, line_dash="dashed")
@@ -493,26 +624,37 @@ class ConvergenceView(pn.viewable.Viewer):
             self.stepper = CDStepper(net, start=self.start.value, optimum=optimum)
         except NetworkError as e:
             self.stepper = None
-            s.error = f"step mode needs a solvable circuit: {e}"
-            s.version += 1
+            s.report(f"step mode needs a solvable circuit: {e}")
             return
         self._show()
 
     def step(self):
+        """One step (a node or a sweep); returns True while more steps can change something."""
         if not self._ensure():
-            return
+            return False
         if self.granularity.value == "node":
             self.stepper.step_node()
         else:
             self.stepper.step_sweep()
         self._show()
-        if self.stepper.converged or self.stepper.stalled:
+        return not self.stepper.finished
+
+    #: Play gives up after this many sweeps (ill-conditioned circuits creep for a long time).
+    max_play_sweeps = 2000
+
+    def _play_step(self):
+        if not self.step() or self.stepper.sweeps >= self.max_play_sweeps:
             self.pause()
 
     def play(self):
-        if not self._ensure() or self._callback is not None:
+        """Keep stepping until coordinate descent converges or stalls (from the start if it already has)."""
+        if self._callback is not None:
             return
-        self._callback = pn.state.add_periodic_callback(self.step, period=self.interval)
+        if self.stepper is not None and self.stepper.finished:
+            self.reset()
+        if not self._ensure() or self.stepper.finished:
+            return
+        self._callback = pn.state.add_periodic_callback(self._play_step, period=self.interval)
 
     def pause(self):
         if self._callback is not None:
@@ -524,8 +666,7 @@ class ConvergenceView(pn.viewable.Viewer):
         self.stepper = None
         self.step_source.data = dict(sweep=[], gap=[], kcl=[])
         self.info.object = ""
-        self.store.preview = None
-        self.store.version += 1
+        self.store.leave_step_mode()
 
     def _show(self):
         st = self.stepper
@@ -535,7 +676,7 @@ class ConvergenceView(pn.viewable.Viewer):
                                      kcl=np.maximum(st.residual, 1e-18))
         label = st.describe()
         self.info.object = f'<span data-sweeps="{st.sweeps}" data-steps="{st.node_steps}">{html.escape(label)}</span>'
-        self.store.preview = {"voltages": st.voltages(), "label": label}
+        self.store.show_step(st, label)
 
     def __panel__(self):
         return pn.Column(
@@ -549,3 +690,109 @@ class ConvergenceView(pn.viewable.Viewer):
                 "it stops short where a conducting diode joins two free nodes; *Exact solve* finishes with "
                 "the active-set polish.", styles={"font-size": "12px", "color": "#555"}),
             sizing_mode="stretch_width")
+
+
+PART_LABELS = {"select": "Select (S)", "resistor": "Resistor (R)", "diode": "Diode (D)",
+               "vsource": "V source (V)", "isource": "I source (I)", "ground": "Ground (G)"}
+
+PART_HINTS = {
+    "select": "Click an element to select it, a node to pick it; drag nodes to move them.",
+    "resistor": "Click a node or a grid point, then a second one: a resistor joins them.",
+    "diode": "Click the anode, then the cathode (conduction direction).",
+    "vsource": "Click the + terminal, then the − terminal.",
+    "isource": "Click the p terminal, then the n terminal (the set current flows p → n through it).",
+    "ground": "Click a node to connect it to ground.",
+}
+
+
+class KeyboardShortcuts(ReactiveHTML):
+    """Keys pressed outside text fields, sent to Python as ``key`` (``presses`` counts them).
+
+    Undo and redo arrive as ``"undo"``/``"redo"``, Delete and Backspace as ``"delete"``.
+    """
+
+    key = param.String(default="")
+    presses = param.Integer(default=0)
+
+    _template = '<div id="keys" style="display:none"></div>'
+    _scripts = {"render": """
+      if (window.__resistive_keys) document.removeEventListener('keydown', window.__resistive_keys);
+      window.__resistive_keys = (e) => {
+        const t = e.composedPath ? e.composedPath()[0] : e.target;  // the real target inside shadow DOM
+        const tag = ((t && t.tagName) || '').toLowerCase();
+        if (tag === 'input' || tag === 'textarea' || tag === 'select' || (t && t.isContentEditable)) return;
+        let key = e.key.toLowerCase();
+        if (e.ctrlKey || e.metaKey) {
+          if (key === 'z') key = e.shiftKey ? 'redo' : 'undo';
+          else if (key === 'y') key = 'redo';
+          else return;
+        } else if (e.altKey) return;
+        if (key === 'backspace' || key === 'delete') key = 'delete';
+        data.key = key;
+        data.presses = data.presses + 1;
+        e.preventDefault();
+      };
+      document.addEventListener('keydown', window.__resistive_keys);
+    """}
+
+
+class PalettePanel(pn.viewable.Viewer):
+    """The schematic editor's toolbar: new blank circuit, part palette, undo/redo, delete, keys."""
+
+    store = param.ClassSelector(class_=CircuitStore)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.store
+        self.new_button = pn.widgets.Button(name="New blank circuit", css_classes=["new-blank"],
+                                            description="Start from an empty circuit (only ground; undoable).")
+        self.palette = pn.widgets.RadioButtonGroup(options={label: part for part, label in PART_LABELS.items()},
+                                                   value=s.tool, css_classes=["palette"], button_type="light",
+                                                   description="Choose a part, then click two points on the "
+                                                   "circuit. Keys: S R D V I G, Delete, Ctrl+Z, Ctrl+Y.")
+        self.delete_button = pn.widgets.Button(name="Delete", css_classes=["delete-selection"],
+                                               description="Remove the selected element or node (Delete key).")
+        self.undo_button = pn.widgets.Button(name="↶", description="Undo (Ctrl+Z).", width=40)
+        self.redo_button = pn.widgets.Button(name="↷", description="Redo (Ctrl+Y).", width=40)
+        self.hint = pn.pane.HTML("", css_classes=["palette-hint"], sizing_mode="stretch_width",
+                                 styles={"font-size": "12px", "color": "#555"})
+        self.keys = KeyboardShortcuts()
+        self.new_button.on_click(lambda e: s.new_blank())
+        self.palette.param.watch(lambda e: s.arm(e.new) if e.new != s.tool else None, "value")
+        self.delete_button.on_click(lambda e: s.delete_selection())
+        self.undo_button.on_click(lambda e: s.undo())
+        self.redo_button.on_click(lambda e: s.redo())
+        self.keys.param.watch(lambda e: self.press(self.keys.key), "presses")
+        s.param.watch(self._sync, ["tool", "pending", "can_undo", "can_redo", "selected_element",
+                                   "selected_node"])
+        self._sync()
+
+    def press(self, key):
+        """Act on a shortcut key (what the browser sends through ``KeyboardShortcuts``)."""
+        s = self.store
+        if key in SHORTCUTS:
+            s.arm(SHORTCUTS[key])
+        elif key == "delete":
+            s.delete_selection()
+        elif key == "undo":
+            s.undo()
+        elif key == "redo":
+            s.redo()
+
+    def _sync(self, *events):
+        s = self.store
+        self.palette.value = s.tool
+        self.undo_button.disabled = not s.can_undo
+        self.redo_button.disabled = not s.can_redo
+        self.delete_button.disabled = not (s.selected_element or s.selected_node not in ("", None, "0"))
+        hint = PART_HINTS[s.tool]
+        if s.pending is not None:
+            where = s.pending if isinstance(s.pending, str) else f"grid point {s.pending}"
+            hint = f"First end: {where}. Now click the second end (Esc cancels)."
+        self.hint.object = f'<span data-tool="{s.tool}">{html.escape(hint)}</span>'
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(self.new_button, self.palette, self.delete_button, self.undo_button, self.redo_button,
+                   self.keys, sizing_mode="stretch_width"),
+            self.hint, sizing_mode="stretch_width", margin=0)

@@ -1,16 +1,20 @@
 """The explorer's state: one circuit, its last valid solution, the edit history.
 
 :class:`CircuitStore` holds everything the views show, apart from the views.
-Every edit goes through it: the edit is applied, the network re-solved at once
-(warm-started from the last solution) and ``version`` bumped so that views
-repaint. Errors never lose the picture:
+Every edit goes through its public methods (views never set its parameters):
+the edit is applied, the network re-solved at once (warm-started from the last
+solution), ``readings`` replaced and ``version`` bumped so that views repaint.
+Errors are honest:
 
-* an edit the network itself refuses (negative resistance, duplicate name...)
-  is not applied; ``error`` says why;
+* an edit the network itself refuses (negative resistance, NaN, duplicate
+  name...) is not applied; ``error`` says why;
 * an edit that leaves no valid steady state (a floating node, a voltage loop,
-  an infeasible set of diodes) *is* applied, so it can be fixed or undone, but
-  ``solution`` stays the last valid one, ``stale`` is True and ``error`` holds
-  the solver's message.
+  an infeasible set of diodes) *is* applied, since circuits pass through such
+  states while being drawn. Then ``readings`` holds no numbers (nothing stale
+  is shown as current), ``error`` and ``problem`` name the latest problem,
+  ``problem_nodes``/``problem_elements`` the parts to highlight, and
+  ``solution`` keeps the last valid steady state only to warm-start the next
+  solve. The first edit that makes the circuit valid solves it.
 
 Nodes that no element touches yet (just added, waiting to be wired) are left
 out of the solve rather than reported as floating.
@@ -24,13 +28,17 @@ import networkx as nx
 import numpy as np
 import param
 
-from solver import Network, NetworkError, Solution, solve
-from solver.core.network import KINDS
+from solver import KINDS, Network, NetworkError, Solution, solve
 
 from . import gallery
+from . import readings as R
+from .editing import GRID, PARTS, nearest_node, problem_parts, snap
 from .units import UNITS, from_user_value, si, user_value
 
-__all__ = ["CircuitStore", "NEW_NODE", "ensure_layout"]
+__all__ = ["CircuitStore", "DEFAULT_VALUES", "NEW_NODE", "ensure_layout"]
+
+#: Value of a freshly placed part, in user units (a silicon diode's 0.7 V for diodes).
+DEFAULT_VALUES = {"resistor": 1000.0, "diode": 0.7, "vsource": 5.0, "isource": 1e-3}
 
 #: Choice in the endpoint selects meaning "create a fresh node".
 NEW_NODE = "(new node)"
@@ -90,7 +98,7 @@ def _wired(net):
 
 
 class CircuitStore(param.Parameterized):
-    """State of the explorer: the circuit, its last valid solution, settings and history.
+    """State of the explorer: the circuit, what is known about it, settings and history.
 
     Examples
     --------
@@ -110,14 +118,25 @@ class CircuitStore(param.Parameterized):
 
     network = param.ClassSelector(class_=Network, doc="The circuit being explored (always the latest edit).")
     solution = param.ClassSelector(class_=Solution, allow_None=True,
-                                   doc="Last valid steady state (from an earlier network when stale).")
+                                   doc="Last valid steady state (from an earlier network when stale); "
+                                       "views draw ``readings``, not this.")
+    readings = param.ClassSelector(class_=R.Readings, doc="What is known now, in the network's node and "
+                                   "element order (no numbers while the circuit does not solve).")
     title = param.String(default="untitled", doc="Name of the circuit (example or file name).")
-    error = param.String(default="", doc="Message of the last failed edit or solve; empty when all is well.")
-    stale = param.Boolean(default=False, doc="True when the shown solution belongs to an earlier network.")
+    error = param.String(default="", doc="The latest problem: a refused edit or why the circuit does not solve.")
+    problem = param.String(default="", doc="Why the present circuit does not solve; empty when it does.")
+    problem_nodes = param.List(default=[], doc="Nodes the latest problem blames (highlighted).")
+    problem_elements = param.List(default=[], doc="Elements the latest problem blames (highlighted).")
+    stale = param.Boolean(default=False, doc="True while the circuit does not solve (``solution`` is older).")
     status = param.String(default="", doc="One-line summary of the last solve.")
     selected_element = param.String(default="", doc="Element shown in the editor.")
     selected_node = param.Parameter(default="", doc="Last node picked on the circuit (a node name).")
     picked_nodes = param.List(default=[], doc="Up to two nodes picked by tapping: endpoints of a new element.")
+    tool = param.Selector(default="select", objects=list(PARTS), doc="Palette: what a click on the circuit does.")
+    pending = param.Parameter(default=None, doc="First end of the part being placed: a node name or an (x, y) "
+                              "grid point; None when no placement is under way.")
+    snap_to_grid = param.Boolean(default=False, doc="Dragged nodes land on grid points (on for circuits "
+                                 "whose nodes all sit on the grid, e.g. those built from a blank one).")
     show_values = param.Boolean(default=True, doc="Write values, voltages and currents on the circuit.")
     color_by = param.Selector(default="potential", objects=["potential", "power", "update"],
                               doc="Colour nodes by potential, elements by dissipated power, or "
@@ -125,8 +144,8 @@ class CircuitStore(param.Parameterized):
     edge_overlay = param.Dict(default=None, allow_None=True,
                               doc="Element name -> signed number shown in the 'update' colouring.")
     preview = param.Dict(default=None, allow_None=True,
-                         doc="Node voltages to paint instead of the solution (step mode), with a 'label'.")
-    version = param.Integer(default=0, doc="Bumped after every change of network or solution.")
+                         doc="Step mode: node voltages shown instead of the solution, with a 'label'.")
+    version = param.Integer(default=0, doc="Bumped after every change of network or readings.")
     layout_version = param.Integer(default=0, doc="Bumped when node positions change.")
     can_undo = param.Boolean(default=False)
     can_redo = param.Boolean(default=False)
@@ -137,6 +156,7 @@ class CircuitStore(param.Parameterized):
         super().__init__(**params)
         self._undo = []
         self._redo = []
+        self._index = (None, None)  # (structure key, ElementIndex)
         if network is None:
             network = gallery.build("divider")
             self.title = self.title if self.title != "untitled" else "divider"
@@ -149,14 +169,13 @@ class CircuitStore(param.Parameterized):
 
     def _set_network(self, network):
         ensure_layout(network)
-        self.network = network
-        self.show_values = len(network.nodes) <= LABELLED_NETWORK
-        self.selected_element = ""
-        self.selected_node = ""
-        self.picked_nodes = []
-        self.preview = None
-        self.solution = None
-        self._resolve(warm=False)
+        # one batch: no view repaints the new network with the old one's readings
+        with param.parameterized.batch_call_watchers(self):
+            self.param.update(network=network, selected_element="", selected_node="", picked_nodes=[],
+                              pending=None, preview=None, solution=None)
+            self._resolve(warm=False)
+            self.show_values = len(network.nodes) <= LABELLED_NETWORK
+            self.snap_to_grid = all(snap(*xy) == xy for xy in _positions(network).values())
 
     def load(self, network, title="untitled"):
         """Show a new circuit (undoable)."""
@@ -169,22 +188,62 @@ class CircuitStore(param.Parameterized):
     def load_example(self, name):
         self.load(gallery.build(name), gallery._key(name))
 
+    def new_blank(self):
+        """Start a new, empty circuit: only the ground node (undoable)."""
+        net = Network()
+        net.add_node("0", x=0.0, y=0.0)
+        self.load(net, "blank")
+        self.tool = "select"
+
+    def show_network(self, network, title):
+        """Replace the circuit without an undo step (a view that drives its own network, e.g. learning)."""
+        self.title = title
+        self._set_network(network)
+
+    def show_solution(self, solution, status=""):
+        """Show ``solution``, a solve of the present network computed elsewhere (e.g. by a learner)."""
+        net = self.network
+        self.param.update(preview=None, solution=solution, error="", problem="", problem_nodes=[],
+                          problem_elements=[], stale=False, status=status,
+                          readings=R.from_solution(net, solution, self._element_index(), by_name=True))
+        self.version += 1
+
+    def report(self, message):
+        """Show ``message`` as the latest problem (e.g. a file that could not be opened)."""
+        self.error = str(message)
+        self.version += 1
+
     # ------------------------------------------------------------------ solve
+    def _element_index(self):
+        return self._index_for(self.network)
+
+    def _index_for(self, network):
+        key = network.arrays()["position"]  # kept by value edits, new on any structural edit
+        if self._index[0] is not key:
+            self._index = (key, R.element_index(network))
+        return self._index[1]
+
     def _resolve(self, warm=True):
         t0 = time.perf_counter()
+        net = self.network
+        wired = _wired(net)
         try:
-            sol = solve(_wired(self.network), warm_start=self.solution if warm else None)
+            sol = solve(wired, warm_start=self.solution if warm else None)
         except NetworkError as e:
             self.solve_seconds = time.perf_counter() - t0
-            self.error = str(e)
-            self.stale = self.solution is not None
-            self.status = f"not solved: {type(e).__name__}"
+            nodes, elements = problem_parts(net, e)
+            self.param.update(error=str(e), problem=str(e), problem_nodes=nodes, problem_elements=elements,
+                              stale=True, readings=R.unknown(net, self._element_index()),
+                              status=f"not solved: {type(e).__name__}")
             self.version += 1
             return False
         self.solve_seconds = time.perf_counter() - t0
-        self.error = ""
-        self.stale = False
-        self.solution = sol
+        rows = None
+        if wired is not net:
+            position = {n: k for k, n in enumerate(wired.nodes)}
+            rows = np.array([position.get(n, -1) for n in net.nodes], dtype=np.int64)
+        self.param.update(error="", problem="", problem_nodes=[], problem_elements=[], stale=False,
+                          solution=sol, readings=R.from_solution(net, sol, self._element_index(), rows))
         k = sol.kkt
         iters = f" + {sol.active_set_iterations} active-set" if sol.active_set_iterations else ""
         self.status = (
@@ -195,6 +254,25 @@ class CircuitStore(param.Parameterized):
         )
         self.version += 1
         return True
+
+    # ---------------------------------------------------------- step mode
+    def show_step(self, stepper, label):
+        """Show coordinate descent mid-way: ``stepper`` ran on ``_wired(network)``."""
+        net = self.network
+        v = stepper.node_voltages
+        nodes = stepper.net.nodes
+        if len(nodes) != len(net.nodes):  # unwired nodes were left out of the stepper's network
+            position = {n: k for k, n in enumerate(nodes)}
+            v = np.append(v, np.nan)[[position.get(n, -1) for n in net.nodes]]
+        readings = R.from_potentials(net, v, label, self._element_index())
+        self.param.update(readings=readings,
+                          preview={"voltages": dict(zip(net.nodes, v.tolist())), "label": label})
+        self.version += 1
+
+    def leave_step_mode(self):
+        """Show the exact solution again."""
+        self.preview = None
+        self._resolve()
 
     # ---------------------------------------------------------------- history
     def _push(self, entry):
@@ -218,7 +296,7 @@ class CircuitStore(param.Parameterized):
                 network.add_node(node, x=x, y=y)
         self.title = title
         ensure_layout(network)
-        self.network = network
+        self._replace_network(network)
         return current
 
     def undo(self):
@@ -239,10 +317,11 @@ class CircuitStore(param.Parameterized):
         return True
 
     def _after_history(self):
-        if self.selected_element and self.selected_element not in self.network:
-            self.selected_element = ""
         self.preview = None
         self._resolve()
+        if self.selected_element and self.selected_element not in self.network:
+            self.selected_element = ""
+        self.pending = None
 
     # ------------------------------------------------------------------ edits
     def _fail(self, e):
@@ -263,10 +342,14 @@ class CircuitStore(param.Parameterized):
             return self._fail(e)
         self._push(("network", self.network, self.title))
         ensure_layout(new)
-        self.network = new
+        self._replace_network(new)
         self.preview = None
         self._resolve()
         return True
+
+    def _replace_network(self, network):
+        """Swap in ``network`` with readings of its own size (unknown until the solve that follows)."""
+        self.param.update(network=network, readings=R.unknown(network, self._index_for(network)))
 
     def set_value(self, name, value=None, *, resistance=None, merge=False):
         """Set an element's raw value (conductance in S for a resistor, or ``resistance=``), then re-solve.
@@ -299,21 +382,29 @@ class CircuitStore(param.Parameterized):
             return self._fail(e)
         return self.set_value(name, merge=merge, **from_user_value(kind, value))
 
-    def add_element(self, kind, p, n, value, name=None):
+    def add_element(self, kind, p, n, value=None, name=None):
         """Add an element between nodes ``p`` and ``n`` (``NEW_NODE`` makes a fresh node).
 
-        ``value`` is in user units (Ω, V or A). Returns the new element's name or None.
+        ``value`` is in user units (Ω, V or A; ``DEFAULT_VALUES`` when omitted).
+        ``p`` and ``n`` may also be ``(x, y)`` points: a node is created there.
+        Returns the new element's name or None.
         """
         if kind not in KINDS:
             return self._fail(NetworkError(f"unknown element kind {kind!r}; choose one of {KINDS}"))
+        value = DEFAULT_VALUES[kind] if value is None else value
         result = {}
 
         def change(net):
             ends = []
             for node, other in ((p, n), (n, p)):
-                if node == NEW_NODE:
-                    node = self._fresh_node(net, near=other if other != NEW_NODE else None)
+                if isinstance(node, tuple):
+                    node = self._node_at(net, *node)
+                elif node == NEW_NODE:
+                    node = self._fresh_node(net, near=other if isinstance(other, str) and other != NEW_NODE
+                                            and other in net.nodes else None)
                 ends.append(node)
+            if ends[0] == ends[1]:
+                raise NetworkError(f"both ends of the new {kind} are node {ends[0]!r}; pick two different nodes")
             if kind == "resistor":
                 result["name"] = net.add_resistor(ends[0], ends[1], resistance=value, name=name or None)
             else:
@@ -324,6 +415,16 @@ class CircuitStore(param.Parameterized):
             self.picked_nodes = []
             return result["name"]
         return None
+
+    def _node_at(self, net, x, y):
+        """The node at grid point ``(x, y)`` of ``net``, created if there is none."""
+        for node in net.nodes:
+            attrs = net.node_attributes(node)
+            if attrs.get("x") == x and attrs.get("y") == y:
+                return node
+        node = self._fresh_node(net)
+        net.add_node(node, x=float(x), y=float(y))
+        return node
 
     def _fresh_node(self, net, near=None):
         k = 1
@@ -380,17 +481,53 @@ class CircuitStore(param.Parameterized):
             self.selected_element = ""
         return ok
 
+    def connect_to_ground(self, node):
+        """Join ``node`` to ground: its elements move onto node ``0`` and it disappears (undoable)."""
+        def change(net):
+            if node not in net.nodes:
+                raise NetworkError(f"no node {node!r} in the network")
+            if node == "0":
+                raise NetworkError("node '0' is the ground already")
+            for e in net.elements():
+                if node in (e.p, e.n):
+                    p, n = ("0" if e.p == node else e.p), ("0" if e.n == node else e.n)
+                    if p == n:
+                        raise NetworkError(f"grounding {node!r} would short {e.name!r} (both ends on ground); "
+                                           "remove it first")
+                    net.remove_element(e.name)
+                    if e.kind == "resistor":
+                        net.add_resistor(p, n, conductance=e.value, name=e.name)
+                    else:
+                        net.add_element(e.kind, p, n, e.value, name=e.name)
+            net.remove_node(node)
+
+        return self.edit(change, "connect to ground")
+
+    def delete_selection(self):
+        """Remove the selected element, else the selected node (the Delete key)."""
+        if self.selected_element and self.selected_element in self.network:
+            return self.remove_element(self.selected_element)
+        if self.selected_node not in ("", None, "0") and self.selected_node in self.network.nodes:
+            return self.remove_node(self.selected_node)
+        return False
+
     def rename_element(self, old, new):
         ok = self.edit(lambda net: net.rename_element(old, new), "rename")
         if ok:
             self.selected_element = new.strip()
         return ok
 
-    def move_nodes(self, positions):
-        """Move nodes (dragged on the circuit); kept as node attributes, no re-solve."""
+    def move_nodes(self, positions, snap_to_grid=False):
+        """Move nodes (dragged on the circuit); kept as node attributes, no re-solve.
+
+        With ``snap_to_grid`` each moved node lands on the nearest grid point
+        (a view passes it when a drag ends, if ``self.snap_to_grid``).
+        """
         changed = False
         for node, (x, y) in positions.items():
             if node in self.network.nodes:
+                if snap_to_grid:
+                    x, y = snap(x, y)
                 attrs = self.network.node_attributes(node)
                 if attrs.get("x") != x or attrs.get("y") != y:
                     self.network.add_node(node, x=float(x), y=float(y))
@@ -415,16 +552,61 @@ class CircuitStore(param.Parameterized):
         self.selected_node = node
         self.picked_nodes = (list(self.picked_nodes) + [node])[-2:]
 
+    def select_element(self, name):
+        """Select an element (tapped on the circuit or picked in a list); "" clears the selection."""
+        if name and name not in self.network:
+            return self._fail(NetworkError(f"no element {name!r} in the network"))
+        self.selected_element = name
+        return True
+
+    # ------------------------------------------------------- schematic editing
+    def arm(self, tool):
+        """Choose what a click on the circuit does: a part from ``PARTS`` or ``"select"``."""
+        if tool not in PARTS:
+            raise ValueError(f"unknown tool {tool!r}; choose one of {PARTS}")
+        self.param.update(tool=tool, pending=None)
+
+    def click(self, x, y, radius=0.3 * GRID):
+        """A click on the circuit at ``(x, y)`` (drawing units): select, or place the armed part.
+
+        With a part armed, the first click fixes one end (a node within
+        ``radius``, else the nearest grid point) and the second places the part
+        from the first end (p: anode, +) to the second (n: cathode, −). The
+        ground tool joins the clicked node to ground. Returns what happened:
+        ``"node"``, ``"cleared"``, ``"pending"``, ``"placed"``, ``"grounded"``
+        or ``"refused"``.
+        """
+        net = self.network
+        nodes = net.nodes
+        xy = np.array([[net.node_attributes(n).get("x", np.nan), net.node_attributes(n).get("y", np.nan)]
+                       for n in nodes], dtype=float)
+        hit = nearest_node(xy, x, y, radius)
+        node = nodes[hit] if hit is not None else None
+        if self.tool == "select":
+            if node is None:
+                self.param.update(selected_node="", selected_element="")
+                return "cleared"
+            self.pick_node(node)
+            return "node"
+        if self.tool == "ground":
+            if node is None:
+                self._fail(NetworkError("click a node to connect it to ground"))
+                return "refused"
+            return "grounded" if self.connect_to_ground(node) else "refused"
+        end = node if node is not None else snap(x, y)
+        if self.pending is None:
+            self.pending = end
+            return "pending"
+        start, self.pending = self.pending, None
+        if start == end:
+            self.pending = end
+            return "pending"
+        return "placed" if self.add_element(self.tool, start, end) else "refused"
+
     # --------------------------------------------------------------- readouts
     def voltages(self):
-        """Node potentials to paint: the step-mode preview, else the solution (NaN where unknown)."""
-        if self.preview is not None:
-            source = self.preview["voltages"]
-        elif self.solution is not None:
-            source = self.solution.voltages
-        else:
-            source = {}
-        return np.array([source.get(n, np.nan) for n in self.network.nodes], dtype=float)
+        """Node potentials shown now, in ``network.nodes`` order (NaN where unknown)."""
+        return self.readings.v
 
     def describe_element(self, name):
         """Dictionary of what the hover and the editor show for one element."""
@@ -432,10 +614,10 @@ class CircuitStore(param.Parameterized):
         label, unit = UNITS[e.kind]
         info = {"name": e.name, "kind": e.kind, "p": e.p, "n": e.n, "value": user_value(e),
                 "value_text": f"{label} {si(user_value(e), unit)}"}
-        sol = self.solution
-        if sol is not None and name in sol.currents:
-            dv = sol.voltages[e.p] - sol.voltages[e.n]
-            info.update(voltage=dv, current=sol.currents[name], power=sol.element_power(name))
+        r = self.readings
+        if r.valid:
+            dv, i, power, on = r.element(name)
+            info.update(voltage=dv, current=i, power=power)
             if e.kind == "diode":
-                info["state"] = "conducting" if name in sol.active_diodes else "blocking"
+                info["state"] = "conducting" if on else "blocking"
         return info

@@ -31,9 +31,11 @@ from .core.solve import solve
 from .core.sweep import SweepInfeasibleError, sweep
 from .core.sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 from .core.batch import BatchSolution, solve_batch
+from .core.stepping import CoordinateDescent
 
 __all__ = sorted([
     "BatchSolution",
+    "CoordinateDescent",
     "DRN",
     "DatasetError",
     "NudgingError",

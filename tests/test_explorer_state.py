@@ -301,11 +301,12 @@ def test_explorer_editor_slider_and_error():
     store.selected_element = "R2"
     assert editor.element_select.value == "R2"
     assert editor.value_slider.name.startswith("R2 resistance")
-    editor.value_slider.value = 1000.0
+    editor.value_slider.value = 3.0  # the resistance slider is logarithmic: log10(1000 Ω)
     assert store.solution.voltages["mid"] == pytest.approx(divider_mid(1e3, 1e3))
-    editor.value_slider.value = -10.0
+    editor.value_field.input.value = "-10"  # a negative resistance can only be typed
     assert "positive" in store.error
-    assert editor.value_slider.value == pytest.approx(1000.0)
+    assert editor.value_slider.value == pytest.approx(3.0)
+    assert "positive" in editor.value_field.message and editor.value_field.feedback.visible
     assert app.status.alert.visible and "positive" in app.status.alert.object
     assert 'data-node="mid"' in app.readout.table.object
     # picking two nodes fills the endpoints; Add puts a resistor between them

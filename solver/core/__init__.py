@@ -12,7 +12,8 @@ from .solve import solve
 from .sweep import SweepInfeasibleError, sweep
 from .sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 from .batch import BatchSolution, solve_batch
+from .stepping import CoordinateDescent
 
-__all__ = ["BatchSolution", "Breakpoint", "Element", "GROUND", "KINDS", "KKTCertificate", "Network", "SampledSweep",
-           "Segment", "Solution", "Sweep", "SweepInfeasibleError", "WarmStart", "kkt_certificate", "solve",
-           "solve_batch", "sweep"]
+__all__ = ["BatchSolution", "Breakpoint", "CoordinateDescent", "Element", "GROUND", "KINDS", "KKTCertificate",
+           "Network", "SampledSweep", "Segment", "Solution", "Sweep", "SweepInfeasibleError", "WarmStart",
+           "kkt_certificate", "solve", "solve_batch", "sweep"]

@@ -34,6 +34,7 @@ refuses a bad one with a message naming the field (exit status 2).
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import io
 import json
@@ -57,22 +58,37 @@ class CheckpointError(ValueError):
 
 
 class _Progress:
-    """A text progress bar on stderr (a line every 10 % when stderr is not a terminal)."""
+    """A text progress bar on stderr (a line every 10 % when stderr is not a terminal).
 
-    def __init__(self, label, enabled=True, stream=None):
+    The rate and ETA use the last ``window`` seconds only, so a slow start
+    (numba compiling, caches warming) does not inflate the ETA for the rest of
+    the epoch.
+    """
+
+    def __init__(self, label, enabled=True, stream=None, window=10.0, clock=time.perf_counter):
         self.label = label
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.t0 = time.perf_counter()
+        self.clock = clock
+        self.t0 = clock()
+        self.window = window
+        self.samples = collections.deque([(self.t0, 0)])
         self.next_decile = 1
+
+    def recent_rate(self, now, done):
+        """Examples per second over the last ``window`` seconds (the whole run when shorter)."""
+        self.samples.append((now, done))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.window:
+            self.samples.popleft()
+        t_old, done_old = self.samples[0]
+        return (done - done_old) / (now - t_old) if now > t_old else 0.0
 
     def __call__(self, done, total, errors):
         if not self.enabled:
             return
         frac = done / total if total else 1.0
-        dt = time.perf_counter() - self.t0
-        rate = done / dt if dt > 0 else 0.0
+        rate = self.recent_rate(self.clock(), done)
         eta = (total - done) / rate if rate > 0 else 0.0
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         line = (f"{self.label} [{bar}] {done}/{total} {rate:7.0f} ex/s "
@@ -366,26 +382,55 @@ def _rows_from_metrics_file(out, start, log):
     return rows
 
 
+OUTPUTS = ("metrics.json", "metrics.csv", "checkpoint.npz", "config.json", "learning_curves.png")
+
+
+def preset_table():
+    """One line per preset: name, layer sizes, weight count, epochs, dataset, the paper's test error."""
+    from .presets import PRESETS
+
+    lines = []
+    for name in sorted(PRESETS):
+        p = PRESETS[name]
+        weights = sum(a * b for a, b in zip(p.layer_sizes[:-1], p.layer_sizes[1:]))
+        paper = f", paper {p.paper_test_error:g} % test error" if p.paper_test_error is not None else ""
+        lines.append(f"  {name:11s} layers {'-'.join(map(str, p.layer_sizes)):24s} {weights:>10,d} weights, "
+                     f"{p.epochs} epochs, {p.dataset}{paper}")
+    return "\n".join(lines)
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="python -m solver",
                                 description="resistive-explorer: deep resistive networks")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a DRN preset by equilibrium propagation or BP")
+    t = sub.add_parser(
+        "train", help="train a DRN preset by equilibrium propagation or BP",
+        description="Train a deep resistive network (DRN) preset on MNIST or the offline digits set by "
+                    "equilibrium propagation (EP) or backpropagation (BP); every epoch writes "
+                    "OUT/" + ", OUT/".join(OUTPUTS) + ".",
+        epilog="presets (input layer = 2 x features: each pixel as +x and -x):\n" + preset_table()
+               + "\n\nexample: python -m solver train --model drn-xs --dataset digits --epochs 3 --out runs/xs",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     from .presets import PRESETS
 
-    t.add_argument("--model", default="drn-xs", choices=sorted(PRESETS))
-    t.add_argument("--algorithm", default="ep", type=str.lower, choices=["ep", "bp"])
-    t.add_argument("--epochs", type=int, default=None, help="default: the preset's")
+    t.add_argument("--model", default="drn-xs", choices=sorted(PRESETS), metavar="PRESET",
+                   help="network and hyper-parameters, one of the presets below (default: drn-xs)")
+    t.add_argument("--algorithm", default="ep", type=str.lower, choices=["ep", "bp"],
+                   help="ep: equilibrium propagation (two relaxations per batch); bp: backpropagation "
+                        "through the same network, the reference (default: ep)")
+    t.add_argument("--epochs", type=int, default=None, help="passes over the training set (default: the preset's)")
     t.add_argument("--data-dir", default=None,
                    help="MNIST folder (default: $RESISTIVE_EXPLORER_DATA or the user cache)")
     t.add_argument("--dataset", default=None, choices=["mnist", "digits"],
-                   help="default: the preset's (digits: scikit-learn, offline)")
-    t.add_argument("--out", default="runs/out", help="output folder")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    t.add_argument("--limit", type=int, default=None, help="use the first N training examples")
-    t.add_argument("--test-limit", type=int, default=None, help="use the first N test examples")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+                   help="mnist (needs the files) or digits (scikit-learn's 8x8 digits, offline); "
+                        "default: the preset's")
+    t.add_argument("--out", default="runs/out", help="output folder, created if missing (default: runs/out)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the shuffles (default: 0)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.npz after its last finished epoch")
+    t.add_argument("--limit", type=int, default=None, help="use the first N training examples (default: all)")
+    t.add_argument("--test-limit", type=int, default=None, help="use the first N test examples (default: all)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     t.add_argument("--threads", type=int, default=None,
                    help="kernel threads (default: all cores; results do not depend on it)")
     from .grid import add_grid_parser
@@ -418,4 +463,7 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    out = Path(args.out).resolve()
+    written = [name for name in OUTPUTS if (out / name).exists()]
+    print(f"outputs in {out}: {', '.join(written) if written else 'none (no epoch was run)'}", flush=True)
     return 0
