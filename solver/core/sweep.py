@@ -28,9 +28,11 @@ from numbers import Real
 
 import numpy as np
 
+from . import _compensated as C
 from . import _kernels as K
 from .compiled import _compile_values, compile_network
 from .network import KINDS
+from .solution import WarmStart
 from .solve import _State, solve
 from .sweep_result import Breakpoint, SampledSweep, Segment, Sweep
 from ..config import (
@@ -149,7 +151,7 @@ def _stack_currents(sol):
 def _warm(sol, structure, in_w, factor):
     """A warm start that carries a chosen working set (and factor) instead of ``sol``'s own."""
     warm = copy.copy(sol)
-    warm._warm = (structure, in_w, factor)
+    warm.warm = WarmStart(structure, in_w, factor)
     return warm
 
 
@@ -334,7 +336,7 @@ class _ExactSweep:
         """The direction with the solve's own diode currents, or None if they do not give one."""
         lam = sol.element_currents["diode"]
         strong = tight & (lam > self._current_tol(sol))
-        found = self.direction.solve(strong, tight & ~strong, sol._warm[2])
+        found = self.direction.solve(strong, tight & ~strong, sol.warm.factor)
         if found is None:
             return None
         dv = found[0]
@@ -370,7 +372,7 @@ class _ExactSweep:
             in_w = (theta - (v[dp] - v[dn]) <= SWEEP_TIGHT_SLACK * past.kkt.voltage_scale)[keep]
             self.net.set_value(self.source, x)
             here = _State(compile_network(self.net), False)
-            here.factor = past._warm[2]
+            here.factor = past.warm.factor
             result = here.eqp(in_w)
             step = self.direction.solve_working_set(in_w, here.factor)
             if result is None or step is None:
@@ -430,11 +432,10 @@ class _ExactSweep:
         vp, vn, _, _ = arrays["vsource"]
         ip, in_, _, _ = arrays["isource"]
         i_res = rg * (v[rp] - v[rn])
-        out = np.zeros(len(v))
-        gross = np.zeros(len(v))
+        hi, lo = np.zeros(len(v)), np.zeros(len(v))
         for p, n, i in ((rp, rn, i_res), (dp, dn, i_dio), (ip, in_, icur)):
-            K.add_currents(p, n, i, out, gross)
-        i_vs, _ = K.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -out)
+            C.add_node_currents(p, n, i, hi, lo)
+        i_vs, _ = C.tree_flow(s.vs_order, s.vs_parent_edge, vp, vn, -hi, -lo)
         return np.concatenate([i_res, i_dio, i_vs, icur])
 
     def _piece(self, x0, x1, v0, v1, i0, i1, conducting):
