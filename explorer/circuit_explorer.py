@@ -10,6 +10,7 @@ from solver import Network
 from .circuit_view import CircuitView
 from .panels import ConvergenceView, DisplayPanel, EditorPanel, FilesPanel, ReadoutPanel, StatusBar
 from .state import CircuitStore
+from .view_controls import ViewControls
 
 __all__ = ["CircuitExplorer"]
 
@@ -41,7 +42,8 @@ class CircuitExplorer(pn.viewable.Viewer):
                 params["store"] = CircuitStore.from_example("divider")
         super().__init__(**params)
         s = self.store
-        self.circuit = CircuitView(store=s)
+        self.circuit = CircuitView(store=s, fill_window=True)
+        self.view_controls = ViewControls(view=self.circuit)
         self.status = StatusBar(store=s)
         self.readout = ReadoutPanel(store=s)
         self.editor = EditorPanel(store=s)
@@ -64,8 +66,10 @@ class CircuitExplorer(pn.viewable.Viewer):
     def main(self):
         circuit_tab = pn.Column(
             self.status,
-            pn.Row(pn.Column(self.circuit, sizing_mode="stretch_width"),
-                   pn.Column(self.readout, width=270), sizing_mode="stretch_width"),
+            self.view_controls,
+            # the figure takes the whole width (it must fit a 1024 px screen); readouts go below it
+            self.circuit,
+            self.readout,
             pn.pane.Markdown("### Convergence and step mode", margin=(10, 10, 0, 10)),
             self.convergence,
             sizing_mode="stretch_width",
