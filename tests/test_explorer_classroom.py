@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}"),
 ]
 
-TIMEOUT = 240.0  # seconds, for anything that waits on the server (a loaded 2-core CI machine)
+TIMEOUT = 400.0  # seconds, for anything that waits on the server (a loaded 2-core CI machine)
 
 FRAME_JS = """() => {
   const d = window.Bokeh && Bokeh.documents[0];
