@@ -42,7 +42,7 @@ class CircuitExplorer(pn.viewable.Viewer):
                 params["store"] = CircuitStore.from_example("divider")
         super().__init__(**params)
         s = self.store
-        self.circuit = CircuitView(store=s, fill_window=True)
+        self.circuit = CircuitView(store=s)
         self.view_controls = ViewControls(view=self.circuit)
         self.status = StatusBar(store=s)
         self.readout = ReadoutPanel(store=s)

@@ -171,7 +171,6 @@ class CircuitView(pn.viewable.Viewer):
 
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
     height = param.Integer(default=560, doc="Height of the drawing (px) when it does not follow the window.")
-    fill_window = param.Boolean(default=False, doc="Let the figure's height follow the browser window.")
     presenter = param.Boolean(default=False, doc="Large fonts and symbols, for a projector.")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
 
@@ -199,14 +198,8 @@ class CircuitView(pn.viewable.Viewer):
         self.figure = self._make_figure()
         self.legend = pn.pane.HTML(legend_html(self.presenter), sizing_mode="stretch_width",
                                    margin=(0, 10), css_classes=["circuit-legend-pane"])
-        if self.fill_window:
-            # grows with the window (and with the room a collapsed sidebar leaves); the page scrolls
-            # rather than the figure shrinking to nothing on a short window
-            self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", min_height=360,
-                                      styles={"height": "calc(100vh - 250px)"},
-                                      css_classes=["circuit-figure-pane"])
-        else:
-            self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height,
+                                  css_classes=["circuit-figure-pane"])
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
                                                "preview", "selected_element", "picked_nodes",
                                                "edge_overlay"])
@@ -253,7 +246,7 @@ class CircuitView(pn.viewable.Viewer):
     def _make_figure(self):
         # wheel zoom is a tool to pick, not the default: over a page, the wheel scrolls the page
         fig = figure(
-            height=self.height, sizing_mode="stretch_both" if self.fill_window else "stretch_width",
+            height=self.height, sizing_mode="stretch_width",
             x_range=Range1d(0, 1), y_range=Range1d(0, 1),
             tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll=None,
             toolbar_location="above", name=f"{self.tag}-figure",
@@ -358,9 +351,10 @@ class CircuitView(pn.viewable.Viewer):
         # are laid out for it
         self.frame_source = ColumnDataSource(name=f"{self.tag}-frame", data=dict(w=[0], h=[0]))
         self.frame_source.on_change("data", self._on_frame)
-        fig.js_on_change("tags", CustomJS(args=dict(fig=fig, frame=self.frame_source), code=_FRAME_JS))
+        report = CustomJS(args=dict(fig=fig, frame=self.frame_source), code=_FRAME_JS)
+        self.node_source.js_on_change("data", report)  # (also puts the frame source in the document)
         if pn.state.curdoc is not None and pn.state.served:
-            pn.state.onload(lambda: setattr(fig, "tags", ["report-frame"]))
+            pn.state.curdoc.js_on_event("document_ready", report)
         return fig
 
     # ------------------------------------------------------------ callbacks

@@ -61,15 +61,18 @@ STYLES = {
 #: size for a window size; the browser test checks the prediction against the real page.
 SIDEBAR_WIDTH = 350
 PAGE_CHROME_WIDTH = 48  # main area padding and the figure's own borders
-PAGE_CHROME_HEIGHT = 235  # header, tabs, status line, toolbar row and controls above the figure
-MIN_FIGURE_HEIGHT = 380
+FIGURE_HEIGHT = 560  # the circuit figure's height (px), toolbar and colour bar included
+FIGURE_CHROME_HEIGHT = 80  # the toolbar above the plot frame and the colour bar below it
 
 
-def figure_size(window_width, window_height, sidebar=True):
-    """Predicted plot-frame size (px) of the circuit figure in the served app for a browser window."""
+def figure_size(window_width, window_height=None, sidebar=True):
+    """Predicted plot-frame size (px) of the circuit figure in the served app for a browser window.
+
+    The figure takes the main area's width (all of it when the sidebar is collapsed) and a fixed
+    height; the page scrolls below it.
+    """
     width = window_width - (SIDEBAR_WIDTH if sidebar else 0) - PAGE_CHROME_WIDTH
-    height = max(MIN_FIGURE_HEIGHT, window_height - PAGE_CHROME_HEIGHT)
-    return int(width), int(height)
+    return int(width), FIGURE_HEIGHT - FIGURE_CHROME_HEIGHT
 
 
 # --------------------------------------------------------------------------- automatic layout

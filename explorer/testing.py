@@ -47,7 +47,8 @@ def serve_app(port=None, timeout=120.0, log_path=None, app=APP):
             if proc.poll() is not None:
                 raise RuntimeError(f"panel serve exited with code {proc.returncode}")
             try:
-                with urllib.request.urlopen(f"http://{address}/", timeout=5):
+                # a static file, not the app: polling the app would open a session per try
+                with urllib.request.urlopen(f"http://{address}/static/js/bokeh.min.js", timeout=5):
                     break
             except OSError:
                 if time.monotonic() > deadline:

@@ -86,12 +86,12 @@ def test_no_sideways_overflow_and_the_wheel_scrolls_the_page(browser, app_url, w
         page.context.close()
 
 
-def test_figure_grows_with_the_window_and_labels_follow_its_size(browser, app_url):
+def test_figure_widens_with_the_window_and_labels_follow_its_size(browser, app_url):
     small = open_page(browser, f"{app_url}?example=wheatstone", 1024, 768)
     large = open_page(browser, f"{app_url}?example=wheatstone", 1440, 900)
     try:
         small_frame, large_frame = settled_frame(small), settled_frame(large)
-        assert large_frame[0] > small_frame[0] + 300 and large_frame[1] > small_frame[1] + 80
+        assert large_frame[0] > small_frame[0] + 300  # the width follows the window
         # the prediction the label tests use is close to the real figure
         for frame, window in ((small_frame, (1024, 768)), (large_frame, (1440, 900))):
             predicted = figure_size(*window)
