@@ -179,8 +179,9 @@ class CircuitView(pn.viewable.Viewer):
         self._syncing = False
         self._own_move = False
         self._sent = {}  # the columns the browser has, per source (to send only what changes)
-        # the plot frame's size in px: predicted for a laptop window until the browser reports it
-        self.frame = figure_size(1440, 900)
+        # the plot frame's size in px until the browser reports it: the narrowest screen planned
+        # for (a wider frame only spreads the drawing sideways, never into overlaps)
+        self.frame = figure_size(1024, 768)
         self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
         self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
         self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
@@ -354,7 +355,8 @@ class CircuitView(pn.viewable.Viewer):
         report = CustomJS(args=dict(fig=fig, frame=self.frame_source), code=_FRAME_JS)
         self.node_source.js_on_change("data", report)  # (also puts the frame source in the document)
         if pn.state.curdoc is not None and pn.state.served:
-            pn.state.curdoc.js_on_event("document_ready", report)
+            # once the page is up, resend the node data: its change starts the report in the browser
+            pn.state.onload(lambda: setattr(self.node_source, "data", dict(self.node_source.data)))
         return fig
 
     # ------------------------------------------------------------ callbacks
