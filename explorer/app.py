@@ -1,7 +1,9 @@
 """The served explorer app: ``panel serve explorer/app.py`` or ``resistive-explorer``.
 
-The example to open comes from ``?example=NAME`` in the URL (``?nodes=N``
-opens a random mesh of about N nodes), else from the
+A shared link ``?circuit=TEXT`` (see :mod:`explorer.share`) opens exactly that
+circuit with its view settings. Otherwise the example to open comes from
+``?example=NAME`` in the URL (``?nodes=N`` opens a random mesh of about N
+nodes), else from the
 ``RESISTIVE_EXPLORER_EXAMPLE`` environment variable (set by the CLI's
 ``--example``), else ``divider``. Importing this module builds nothing, so
 tests can import it without a browser.
@@ -11,8 +13,10 @@ import os
 
 import panel as pn
 
+from solver import NetworkError
+
 from explorer.circuit_explorer import CircuitExplorer
-from explorer import gallery
+from explorer import gallery, share
 from explorer.responsive import send_websocket_frames_at_once
 from explorer.server import quiet_closed_connection_warnings, register_session_cleanup, start_worker_processes
 
@@ -42,13 +46,38 @@ def mesh_size(args=None):
     return n if 4 <= n <= 20_000 else None
 
 
-def create_app(example="divider", nodes=None):
-    """Build the whole app (a BootstrapTemplate) around one CircuitExplorer."""
+def shared_text(args=None):
+    """The ``?circuit=`` text of a shared link, or None."""
+    raw = (args or {}).get("circuit")
+    if not raw:
+        return None
+    return raw[0].decode() if isinstance(raw[0], bytes) else str(raw[0])
+
+
+def create_app(example="divider", nodes=None, circuit=None):
+    """Build the whole app (a BootstrapTemplate) around one CircuitExplorer.
+
+    ``circuit`` is the text of a shared link; when it cannot be read, the example opens
+    and the status line says why.
+    """
     pn.extension(notifications=False)
-    if nodes:
+    problem = None
+    explorer = None
+    if circuit:
+        try:
+            network, title, view = share.decode_with_view(circuit)
+        except (NetworkError, TypeError) as e:
+            problem = f"could not open the shared link: {e}"
+        else:
+            explorer = CircuitExplorer(network, title=title or "shared circuit")
+            open_view(explorer, view)
+    if explorer is None and nodes:
         explorer = CircuitExplorer(gallery.mesh(nodes), title=f"random mesh ({nodes} nodes)")
-    else:
+    elif explorer is None:
         explorer = CircuitExplorer(example)
+    if problem:
+        explorer.store.error = problem
+        explorer.store.version += 1
     # Bootstrap, not Fast: the Fast design pulls a web font, and the app must work offline
     template = pn.template.BootstrapTemplate(
         title="resistive-explorer",
@@ -66,9 +95,20 @@ def create_app(example="divider", nodes=None):
     return template
 
 
+def open_view(explorer, view):
+    """Apply a shared link's view settings (colouring, values, presenter mode)."""
+    store = explorer.store
+    if "color_by" in view:
+        store.color_by = view["color_by"]
+    if "show_values" in view:
+        store.show_values = view["show_values"]
+    if "presenter" in view:
+        explorer.circuit.presenter = view["presenter"]
+
+
 if pn.state.served:
     send_websocket_frames_at_once()
     quiet_closed_connection_warnings()
     start_worker_processes()  # idempotent: the fork server for uploads starts once per process
     args = pn.state.session_args if pn.state.curdoc else None
-    create_app(example_name(args), mesh_size(args)).servable(title="resistive-explorer")
+    create_app(example_name(args), mesh_size(args), shared_text(args)).servable(title="resistive-explorer")

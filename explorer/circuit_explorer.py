@@ -19,6 +19,7 @@ from .panels import (
 )
 from .state import CircuitStore
 from .sweep_view import SweepView
+from .view_controls import ViewControls
 
 __all__ = ["CircuitExplorer"]
 
@@ -54,6 +55,7 @@ class CircuitExplorer(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self.circuit = CircuitView(store=s)
+        self.view_controls = ViewControls(view=self.circuit)
         self.status = StatusBar(store=s)
         self.readout = ReadoutPanel(store=s)
         self.editor = EditorPanel(store=s)
@@ -88,8 +90,10 @@ class CircuitExplorer(pn.viewable.Viewer):
         circuit_tab = pn.Column(
             self.palette,
             self.status,
-            pn.Row(pn.Column(self.circuit, sizing_mode="stretch_width"),
-                   pn.Column(self.readout, width=270), sizing_mode="stretch_width"),
+            self.view_controls,
+            # the figure takes the whole width (it must fit a 1024 px screen); readouts go below it
+            self.circuit,
+            self.readout,
             pn.pane.Markdown("### Convergence and step mode", margin=(10, 10, 0, 10)),
             self.convergence,
             sizing_mode="stretch_width",

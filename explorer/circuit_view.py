@@ -1,18 +1,25 @@
-"""The circuit view: the network drawn with Bokeh, painted from a :class:`CircuitStore`.
+"""The circuit view: the network drawn with Bokeh as a schematic, painted from a :class:`CircuitStore`.
 
 * nodes: circles coloured by potential (colour bar), draggable (positions go
   back into the network as node attributes), tap to pick endpoints;
-* resistors: lines whose width grows with log-conductance;
-* diodes: a triangle pointing anode -> cathode, orange when conducting
-  (active constraint), faded grey when blocking;
-* voltage sources: a blue circle with a ``+`` at the plus terminal; current
-  sources: a green diamond;
+* elements drawn as in a textbook: straight, or as an elbow (down, then
+  across), parallel elements as side branches (:mod:`explorer.layout`);
+* resistors: boxes on a wire whose width grows with log-conductance;
+* diodes: a triangle and a bar pointing anode -> cathode (the conduction
+  direction), orange when conducting (active constraint), faded grey when blocking;
+* voltage sources: a circle with ``+`` at the plus terminal and ``−`` at the
+  minus one; current sources: a circle with an arrow in the source's direction;
 * an arrow beside every element shows the direction of its current, its length
   the magnitude; hover shows name, value, voltage across, current and power;
-* ``color_by="power"`` colours elements by the power they dissipate.
+* labels are placed where they overlap no other label, symbol or node, inside
+  the plot (:func:`explorer.drawing.layout_drawing`);
+* ``color_by="power"`` colours elements by the power they dissipate;
+* presenter mode: large fonts and symbols, for a projector.
 
-Repaints only replace the data of a few ``ColumnDataSource`` objects, so a
-value change costs one message of arrays, not a new figure.
+The drawing's geometry (routes, symbols, label places) is computed when the
+circuit's structure, its layout, the figure's size or the presenter mode
+changes; a value change only replaces the data of a few ``ColumnDataSource``
+columns (colours, text, arrows), so it costs one small message, not a new figure.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from bokeh.models import (
     LinearColorMapper,
     LogColorMapper,
     PointDrawTool,
+    Range1d,
     TapTool,
 )
 from bokeh.events import PanEnd, Tap
@@ -40,22 +48,24 @@ from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
 
 from .editing import grid_points, snap
+from .drawing import BOX_LIMIT, element_label_text, layout_drawing, node_label_text
+from .layout import STYLES, figure_size
 from .state import CircuitStore
 from .units import UNITS, si
 
-__all__ = ["CircuitView"]
+__all__ = ["CircuitView", "legend_html"]
 
 KIND_COLOR = {"resistor": "#4d4d4d", "diode": "#9e9e9e", "vsource": "#2171b5", "isource": "#238b45"}
 CONDUCTING = "#f16913"
 PROBLEM = "#d7301f"  # nodes and elements that the latest error blames
-MARKER = {"resistor": "circle", "diode": "triangle", "vsource": "circle", "isource": "diamond"}
-MARKER_SIZE = {"resistor": 0.0, "diode": 0.0, "vsource": 20.0, "isource": 17.0}
+BLOCKING_ALPHA = 0.45
 LABEL_LIMIT = 300  # above this many nodes, values are never written on the circuit
-BOX_LIMIT = 120  # above this many nodes, resistors are plain lines (no boxes)
+ELEMENT_LABEL_LIMIT = 2.0  # elements per node above which element labels stay off (dense DRNs: hover)
 ARROW_LIMIT = 3000  # above this many elements, no current arrows
 GRID_LIMIT = 60  # up to this many nodes, grid dots show where a click places a new node
 
-# Moves element geometry with the nodes while one is dragged (the server then syncs).
+# While a node is dragged the browser redraws its wires straight (a rubber band); the server
+# then sends the routed drawing for the new position.
 _DRAG_JS = """
 const x = nodes.data.x, y = nodes.data.y;
 // only a move needs the wires redrawn; value updates change other columns of the node source
@@ -64,22 +74,49 @@ if (last && last[0] === x && last[1] === y) return;
 edges.__last_xy = [x, y];
 const e = edges.data;
 const n = e.pi.length;
+let moved = false;
 for (let k = 0; k < n; k++) {
-  e.x0[k] = x[e.pi[k]]; e.y0[k] = y[e.pi[k]];
-  e.x1[k] = x[e.ni[k]]; e.y1[k] = y[e.ni[k]];
-  e.xm[k] = (e.x0[k] + e.x1[k]) / 2 + e.ox[k]; e.ym[k] = (e.y0[k] + e.y1[k]) / 2 + e.oy[k];
-  const bent = e.ox[k] !== 0 || e.oy[k] !== 0;
-  e.xa[k] = bent ? e.xm[k] : e.x1[k]; e.ya[k] = bent ? e.ym[k] : e.y1[k];
-  e.xb[k] = bent ? e.xm[k] : NaN; e.yb[k] = bent ? e.ym[k] : NaN;
+  const x0 = x[e.pi[k]], y0 = y[e.pi[k]], x1 = x[e.ni[k]], y1 = y[e.ni[k]];
+  if (x0 === e.x0[k] && y0 === e.y0[k] && x1 === e.x1[k] && y1 === e.y1[k]) continue;
+  moved = true;
+  e.x0[k] = x0; e.y0[k] = y0; e.x1[k] = x1; e.y1[k] = y1;
+  e.xa[k] = x1; e.ya[k] = y1; e.xb[k] = NaN; e.yb[k] = NaN;
+  e.xm[k] = (x0 + x1) / 2; e.ym[k] = (y0 + y1) / 2;
 }
-edges.change.emit();
-// symbols, boxes and labels sit at their element's midpoint (row ei of the wires)
-for (const s of others) {
-  const d = s.data;
-  for (let j = 0; j < d.ei.length; j++) { d.xm[j] = e.xm[d.ei[j]]; d.ym[j] = e.ym[d.ei[j]]; }
-  s.change.emit();
-}
+if (moved) edges.change.emit();
 """
+
+
+# Bokeh sets a plot's inner size without telling the server; the browser reports it here whenever it
+# changes (window resized, sidebar collapsed, zoomed), so that labels are laid out for that size.
+_FRAME_JS = """
+if (fig.__frame_poll) return;
+const report = () => {
+  const w = fig.inner_width, h = fig.inner_height;
+  if (w > 0 && h > 0 && (w !== frame.data.w[0] || h !== frame.data.h[0])) frame.data = {w: [w], h: [h]};
+};
+fig.__frame_poll = setInterval(report, 400);
+report();
+"""
+
+
+def legend_html(presenter=False):
+    """What the colours, arrows and symbols mean (a small HTML key under the figure)."""
+    size = STYLES["presenter" if presenter else "normal"].font + 1
+    swatch = ("display:inline-block;width:{w}px;height:{h}px;background:{c};vertical-align:middle;"
+              "margin:0 4px 0 12px;border-radius:{r}px;opacity:{o}")
+    gradient = "linear-gradient(90deg,#440154,#31688e,#35b779,#fde725)"
+    return (
+        f'<div class="circuit-legend" style="font-size:{size}px;line-height:1.6;color:#333">'
+        f'<span style="{swatch.format(w=46, h=10, c=gradient, r=2, o=1)}"></span>node potential, low → high (V)'
+        f'<span style="margin-left:12px;color:#08306b">➤</span> current: direction, length ∝ √|i|'
+        f'<span style="{swatch.format(w=14, h=10, c=CONDUCTING, r=2, o=1)}"></span>diode conducting'
+        f'<span style="{swatch.format(w=14, h=10, c=KIND_COLOR["diode"], r=2, o=BLOCKING_ALPHA)}"></span>'
+        f'diode blocking'
+        f'<span style="margin-left:12px;color:{KIND_COLOR["vsource"]}">⊕</span> voltage source (+ terminal)'
+        f'<span style="margin-left:12px;color:{KIND_COLOR["isource"]}">➜</span> current source'
+        '</div>'
+    )
 
 
 # Engineering notation in the hover: "@i{A}" -> "4.3 mA"; "@uval{-}@uunit" -> "1 kΩ".
@@ -122,45 +159,24 @@ def _palette_colors(values, palette, low, high, log=False):
     return np.asarray(palette, dtype=object)[idx]
 
 
-def element_geometry(net):
-    """Per-element drawing geometry from node positions (parallel elements fanned out)."""
+def node_positions(net):
+    """Node positions as an ``(n, 2)`` array, with the element endpoint indices ``(pi, ni)``."""
     nodes = net.nodes
     index = {n: k for k, n in enumerate(nodes)}
     xy = np.array([[net.node_attributes(n).get("x", 0.0), net.node_attributes(n).get("y", 0.0)]
-                   for n in nodes], dtype=float)
+                   for n in nodes], dtype=float).reshape(-1, 2)
     elements = net.elements()
     pi = np.fromiter((index[e.p] for e in elements), dtype=np.int64, count=len(elements))
     ni = np.fromiter((index[e.n] for e in elements), dtype=np.int64, count=len(elements))
-    d = xy[ni] - xy[pi]
-    length = np.hypot(d[:, 0], d[:, 1])
-    unit_len = float(np.median(length)) if len(length) else 1.0
-    unit_len = unit_len if unit_len > 0 else 1.0
-    # fan out parallel elements: the k-th of m between one pair gets offset (k - (m-1)/2) * spacing
-    lo, hi = np.minimum(pi, ni), np.maximum(pi, ni)
-    pair = lo * (len(nodes) + 1) + hi
-    order = np.argsort(pair, kind="stable")
-    sorted_pair = pair[order]
-    starts = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]])
-    counts = np.diff(np.r_[starts, len(pair)])
-    # position of each element within its group of parallels, centred: (k - (m-1)/2)
-    group_size = np.repeat(counts, counts)
-    position = np.arange(len(pair)) - np.repeat(starts, counts)
-    rank = np.empty(len(pair))
-    rank[order] = position - (group_size - 1) / 2
-    # perpendicular of the canonical (lo -> hi) direction, so p/n orientation does not flip it
-    dc = xy[hi] - xy[lo]
-    lc = np.maximum(np.hypot(dc[:, 0], dc[:, 1]), 1e-12)
-    perp = np.column_stack([-dc[:, 1] / lc, dc[:, 0] / lc])
-    offset = perp * (rank * 0.22 * unit_len)[:, None]
-    return dict(xy=xy, pi=pi, ni=ni, d=d, length=np.maximum(length, 1e-12), offset=offset,
-                unit=unit_len, elements=elements)
+    return xy, pi, ni
 
 
 class CircuitView(pn.viewable.Viewer):
     """Draws the store's circuit and paints its solution; edits flow back to the store."""
 
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
-    height = param.Integer(default=560, doc="Height of the drawing (px).")
+    height = param.Integer(default=560, doc="Height of the drawing (px) when it does not follow the window.")
+    presenter = param.Boolean(default=False, doc="Large fonts and symbols, for a projector.")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
     grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
 
@@ -169,6 +185,9 @@ class CircuitView(pn.viewable.Viewer):
         self._syncing = False
         self._own_move = False
         self._sent = {}  # the columns the browser has, per source (to send only what changes)
+        # the plot frame's size in px until the browser reports it: the narrowest screen planned
+        # for (a wider frame only spreads the drawing sideways, never into overlaps)
+        self.frame = figure_size(1024, 768)
         self.node_source = ColumnDataSource(name=f"{self.tag}-nodes", data=self._empty_nodes())
         self.edge_source = ColumnDataSource(name=f"{self.tag}-edges", data=self._empty_edges())
         self.diode_source = ColumnDataSource(name=f"{self.tag}-diodes", data=self._empty_diodes())
@@ -176,6 +195,7 @@ class CircuitView(pn.viewable.Viewer):
         # every renderer re-reads its whole source when any column changes, and on a large
         # circuit nearly every element is a plain wire.
         self.symbol_source = ColumnDataSource(name=f"{self.tag}-symbols", data=self._empty_symbols())
+        self.mark_source = ColumnDataSource(name=f"{self.tag}-marks", data=self._empty_marks())
         self.box_source = ColumnDataSource(name=f"{self.tag}-boxes", data=self._empty_boxes())
         self.label_source = ColumnDataSource(name=f"{self.tag}-labels", data=self._empty_labels())
         # all arrows are one patch (NaN between triangles): two float arrays travel as binary,
@@ -183,35 +203,42 @@ class CircuitView(pn.viewable.Viewer):
         self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(x=[], y=[]))
         self.arrow_names = []  # element of each arrow, in order (triangle k is rows 4k..4k+2)
         self.figure = self._make_figure()
-        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height)
+        self.legend = pn.pane.HTML(legend_html(self.presenter), sizing_mode="stretch_width",
+                                   margin=(0, 10), css_classes=["circuit-legend-pane"])
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height,
+                                  css_classes=["circuit-figure-pane"])
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
                                                "preview", "selected_element", "picked_nodes",
                                                "edge_overlay"])
+        self.param.watch(self._on_presenter, "presenter")
         self._repaint()
 
     # ---------------------------------------------------------------- figure
     @staticmethod
     def _empty_nodes():
-        return {k: [] for k in ("x", "y", "name", "v", "label", "line_color", "line_width",
+        return {k: [] for k in ("x", "y", "name", "v", "label", "lox", "loy", "line_color", "line_width",
                                 "size")}
 
     HOVER = ("name", "kind", "uval", "ulabel", "uunit", "dv", "i", "p")
 
     @staticmethod
     def _empty_edges():
-        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", "ox", "oy",
+        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni",
                 *CircuitView.HOVER, "color", "alpha", "width")
         return {k: [] for k in keys}
 
     @staticmethod
     def _empty_symbols():
-        keys = ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "marker", "msize", "mfill",
-                "plus_x", "plus_y", "plus_text")
+        keys = ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "msize", "mfill")
         return {k: [] for k in keys}
 
     @staticmethod
+    def _empty_marks():
+        return {k: [] for k in ("x", "y", "text", "angle", "color")}
+
+    @staticmethod
     def _empty_boxes():
-        return {k: [] for k in ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "rangle")}
+        return {k: [] for k in ("ei", "xm", "ym", *CircuitView.HOVER, "color", "alpha", "rangle", "bw", "bh")}
 
     @staticmethod
     def _empty_labels():
@@ -224,50 +251,52 @@ class CircuitView(pn.viewable.Viewer):
         return {k: [] for k in keys}
 
     def _make_figure(self):
+        # wheel zoom is a tool to pick, not the default: over a page, the wheel scrolls the page
         fig = figure(
-            height=self.height, sizing_mode="stretch_width", match_aspect=True,
-            tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll="wheel_zoom",
+            height=self.height, sizing_mode="stretch_width",
+            x_range=Range1d(0, 1), y_range=Range1d(0, 1),
+            tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll=None,
             toolbar_location="above", name=f"{self.tag}-figure",
         )
         fig.axis.visible = False
         fig.grid.visible = False
         fig.outline_line_color = None
-        fig.min_border = 10
+        fig.min_border = 0
+        fig.toolbar.autohide = False
         self.mapper = LinearColorMapper(palette=Viridis256, low=0, high=1, nan_color="#d9d9d9")
         self.power_mapper = LogColorMapper(palette=Inferno256[:230], low=1e-6, high=1)
 
         es = self.edge_source
-        # a wire is one segment p -> n (x0 -> xa); parallel elements bend apart at their midpoint,
-        # so they are drawn p -> midpoint (x0 -> xa) and midpoint -> n (xb -> x1). The second
-        # part is NaN for straight wires, which the canvas skips at no cost.
-        self.edge_renderer = fig.segment("x0", "y0", "xa", "ya", source=es, line_color="color",
-                                         line_alpha="alpha", line_width="width", name="elements")
-        self.edge_renderer2 = fig.segment("xb", "yb", "x1", "y1", source=es, line_color="color",
-                                          line_alpha="alpha", line_width="width", name="elements-2")
+        # a wire is p -> a -> b -> n: one segment when straight (a = n, b = NaN), an elbow
+        # (b = a), or a side branch; NaN parts cost nothing on the canvas
+        style = dict(source=es, line_color="color", line_alpha="alpha", line_width="width")
+        self.edge_renderer = fig.segment("x0", "y0", "xa", "ya", name="elements", **style)
+        self.edge_renderer2 = fig.segment("xa", "ya", "xb", "yb", name="elements-2", **style)
+        self.edge_renderer3 = fig.segment("xb", "yb", "x1", "y1", name="elements-3", **style)
         # current arrows: slim triangles in data coordinates (a patch needs no per-item canvas rotate)
         self.arrow_renderer = fig.patch("x", "y", source=self.arrow_source, fill_color="#08306b",
-                                          fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
-                                          name="current-arrows")
+                                        fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
+                                        name="current-arrows")
         ss = self.symbol_source
-        self.marker_renderer = fig.scatter("xm", "ym", source=ss, marker="marker", size="msize",
+        self.marker_renderer = fig.scatter("xm", "ym", source=ss, marker="circle", size="msize",
                                            fill_color="mfill", line_color="color",
-                                           line_width=2, fill_alpha="alpha", line_alpha="alpha",
+                                           line_width=2, fill_alpha=1.0, line_alpha="alpha",
                                            name="element-markers")
         # diodes: a triangle pointing anode -> cathode and a bar at the cathode
         ds = self.diode_source
         self.diode_renderer = fig.patches("xs", "ys", source=ds, fill_color="color", line_color="color",
                                           fill_alpha="alpha", line_alpha="alpha", name="diodes")
-        fig.segment("bx0", "by0", "bx1", "by1", source=ds, line_color="color", line_alpha="alpha",
-                    line_width=3)
-        # resistors as IEC boxes (screen-sized), turned along the element
-        self.box_renderer = fig.rect("xm", "ym", width=24, height=10, angle="rangle", source=self.box_source,
+        self.diode_bars = fig.segment("bx0", "by0", "bx1", "by1", source=ds, line_color="color",
+                                      line_alpha="alpha", line_width=3)
+        # resistors as IEC boxes (screen-sized), turned along the element; white inside hides the wire
+        self.box_renderer = fig.rect("xm", "ym", width="bw", height="bh", angle="rangle", source=self.box_source,
                                      width_units="screen", height_units="screen", fill_color="white",
                                      line_color="color", line_width=2, line_alpha="alpha",
                                      name="resistor-boxes")
-        self.plus_labels = LabelSet(x="plus_x", y="plus_y", text="plus_text", source=ss,
-                                    text_color="#2171b5", text_font_style="bold", text_font_size="17px",
-                                    text_align="center", text_baseline="middle")
-        fig.add_layout(self.plus_labels)
+        self.marks = LabelSet(x="x", y="y", text="text", angle="angle", source=self.mark_source,
+                              text_color="color", text_font_style="bold", text_font_size="14px",
+                              text_align="center", text_baseline="middle")
+        fig.add_layout(self.marks)
         # grid dots: where the palette's clicks land (small circuits, i.e. circuits being built)
         self.grid_source = ColumnDataSource(name=f"{self.tag}-grid", data=dict(x=[], y=[]))
         self.grid_renderer = fig.scatter("x", "y", source=self.grid_source, size=3, color="#bdbdbd",
@@ -277,35 +306,31 @@ class CircuitView(pn.viewable.Viewer):
                                          fill_color={"field": "v", "transform": self.mapper},
                                          line_color="line_color", line_width="line_width",
                                          name="nodes")
-        # the view fits the nodes only: arrows and labels change with every solve, and a range that
-        # followed them would be recomputed and sent back to the server after each repaint
-        fig.x_range.renderers = [self.node_renderer, self.grid_renderer]
-        fig.y_range.renderers = [self.node_renderer, self.grid_renderer]
         # a picked (selected) node is marked by its outline; the others must not fade
         self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
         self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
-        self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset=9, y_offset=7,
-                                    text_font_size="12px", text_color="#252525",
-                                    background_fill_color="white", background_fill_alpha=0.7)
+        self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset="lox", y_offset="loy",
+                                    text_font_size="11px", text_color="#252525", text_align="center",
+                                    text_baseline="middle",
+                                    background_fill_color="white", background_fill_alpha=0.75)
         self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label",
-                                       source=self.label_source,
-                                       text_font_size="11px",
-                                       text_color="#525252", text_align="center", text_baseline="middle",
-                                       background_fill_color="white", background_fill_alpha=0.6)
+                                       source=self.label_source, text_font_size="11px",
+                                       text_color="#404040", text_align="center", text_baseline="middle",
+                                       background_fill_color="white", background_fill_alpha=0.75)
         fig.add_layout(self.node_labels)
         fig.add_layout(self.element_labels)
-        self.colorbar = ColorBar(color_mapper=self.mapper, title="potential (V)", width=12,
-                                 title_text_font_size="11px", major_label_text_font_size="11px")
-        fig.add_layout(self.colorbar, "right")
+        # colour bars lie below the drawing: on a narrow screen the width is the scarce direction
+        bar = dict(height=10, orientation="horizontal", title_text_font_size="11px",
+                   major_label_text_font_size="11px", padding=4)
+        self.colorbar = ColorBar(color_mapper=self.mapper, title="potential (V)", **bar)
+        fig.add_layout(self.colorbar, "below")
         self.power_colorbar = ColorBar(color_mapper=self.power_mapper, title="power dissipated (W)",
-                                       width=12, visible=False, title_text_font_size="11px",
-                                       major_label_text_font_size="11px")
-        fig.add_layout(self.power_colorbar, "right")
+                                       visible=False, **bar)
+        fig.add_layout(self.power_colorbar, "below")
         self.update_mapper = LinearColorMapper(palette=RdBu11, low=-1, high=1)
         self.update_colorbar = ColorBar(color_mapper=self.update_mapper, title="conductance update (S)",
-                                        width=12, visible=False, title_text_font_size="11px",
-                                        major_label_text_font_size="11px")
-        fig.add_layout(self.update_colorbar, "right")
+                                        visible=False, **bar)
+        fig.add_layout(self.update_colorbar, "below")
 
         si_fmt = CustomJSHover(code=SI_JS)
         fig.add_tools(HoverTool(renderers=[self.node_renderer], tooltips=[
@@ -313,8 +338,8 @@ class CircuitView(pn.viewable.Viewer):
         element_tips = [("element", "@name (@kind)"), ("value", "@ulabel @uval{-}@uunit"),
                         ("voltage across", "@dv{V}"), ("current", "@i{A}"), ("power", "@p{W}")]
         formatters = {"@uval": si_fmt, "@dv": si_fmt, "@i": si_fmt, "@p": si_fmt}
-        fig.add_tools(HoverTool(renderers=[self.edge_renderer, self.edge_renderer2, self.marker_renderer,
-                                           self.box_renderer], tooltips=element_tips,
+        fig.add_tools(HoverTool(renderers=[self.edge_renderer, self.edge_renderer2, self.edge_renderer3,
+                                           self.marker_renderer, self.box_renderer], tooltips=element_tips,
                                 formatters=formatters, line_policy="interp"))
         fig.add_tools(HoverTool(renderers=[self.diode_renderer],
                                 tooltips=[("element", "@name (diode)"), ("threshold", "@uval{V}"),
@@ -328,17 +353,47 @@ class CircuitView(pn.viewable.Viewer):
         fig.add_tools(tap, draw)
         fig.toolbar.active_tap = tap
         fig.toolbar.active_multi = draw  # edit tools take drags as "multi" gestures
-        others = [ss, self.box_source, self.label_source]
-        ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es, others=others), code=_DRAG_JS))
+        ns.js_on_change("data", CustomJS(args=dict(nodes=ns, edges=es), code=_DRAG_JS))
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
         fig.on_event(Tap, self._on_canvas_tap)
         fig.on_event(PanEnd, self._on_drag_end)
         for source in (ss, self.box_source, ds):
             source.selected.on_change("indices", self._element_tap_on(source))
+        # the browser reports the plot frame's size (once the page has loaded): labels and symbols
+        # are laid out for it
+        self.frame_source = ColumnDataSource(name=f"{self.tag}-frame", data=dict(w=[0], h=[0]))
+        self.frame_source.on_change("data", self._on_frame)
+        report = CustomJS(args=dict(fig=fig, frame=self.frame_source), code=_FRAME_JS)
+        self.node_source.js_on_change("data", report)  # (also puts the frame source in the document)
+        if pn.state.curdoc is not None and pn.state.served:
+            # once the page is up, resend the node data: its change starts the report in the browser
+            pn.state.onload(lambda: setattr(self.node_source, "data", dict(self.node_source.data)))
         return fig
 
     # ------------------------------------------------------------ callbacks
+    def _on_frame(self, attr, old, new):
+        width, height = (new.get("w") or [0])[0], (new.get("h") or [0])[0]
+        if not width or not height or width < 50 or height < 50:
+            return
+        if abs(width - self.frame[0]) > 2 or abs(height - self.frame[1]) > 2:
+            self.frame = (int(width), int(height))
+            self._repaint()
+
+    def _on_presenter(self, event):
+        style = STYLES["presenter" if self.presenter else "normal"]
+        font = f"{style.font}px"
+        with pn.io.hold():
+            for labels in (self.node_labels, self.element_labels):
+                labels.text_font_size = font
+            self.marks.text_font_size = f"{round(0.6 * style.source)}px"
+            for bar in (self.colorbar, self.power_colorbar, self.update_colorbar):
+                bar.title_text_font_size = font
+                bar.major_label_text_font_size = font
+                bar.height = 16 if self.presenter else 10
+            self.legend.object = legend_html(self.presenter)
+        self._repaint()
+
     def _on_node_data(self, attr, old, new):
         if self._syncing:
             return
@@ -397,55 +452,75 @@ class CircuitView(pn.viewable.Viewer):
         return on_tap
 
     # --------------------------------------------------------------- paint
+    def labels_shown(self):
+        """``(node labels, element labels, values)``: what text the drawing carries now."""
+        net = self.store.network
+        n_nodes, m = len(net.nodes), len(net)
+        values = self.store.show_values and n_nodes <= LABEL_LIMIT
+        elements = values and m <= ELEMENT_LABEL_LIMIT * max(n_nodes, 1)
+        return values or n_nodes <= 30, elements, values
+
+    def geometry(self):
+        """The static drawing (routes, symbols, label places), recomputed only when its inputs change."""
+        net = self.store.network
+        key = self._geometry_key()
+        if getattr(self, "_geo_key", None) != key:
+            xy, pi, ni = node_positions(net)
+            nodes, elements = net.nodes, net.elements()
+            node_labels, element_labels, values = self.labels_shown()
+            drawing = layout_drawing(xy, pi, ni, [e.kind for e in elements], [str(n) for n in nodes],
+                                     [e.name for e in elements], self.frame, presenter=self.presenter,
+                                     node_labels=node_labels, element_labels=element_labels, values=values)
+            self._geo, self._geo_key = dict(xy=xy, pi=pi, ni=ni, drawing=drawing), key
+        return self._geo
+
     def paint_data(self):
         """Compute the node and element columns for the current state (no Bokeh involved)."""
         store = self.store
         net = store.network
-        key = self._geometry_key()
-        if getattr(self, "_geo_key", None) != key:
-            self._geo, self._geo_key = element_geometry(net), key
-        geo = self._geo
+        geo = self.geometry()
+        drawing = geo["drawing"]
+        route = drawing["route"]
         xy, pi, ni = geo["xy"], geo["pi"], geo["ni"]
         elements = net.elements()  # fresh: a value edit replaces the element (the geometry is cached)
         n_nodes = len(net.nodes)
         readings = store.readings  # solution or step, in node/element order; all NaN while invalid
         v = readings.v
-        big = n_nodes > LABEL_LIMIT
-        labels_on = store.show_values and not big
+        node_labels_on, element_labels_on, values_on = self.labels_shown()
+        values_on = values_on and readings.valid
 
         names = [str(n) for n in net.nodes]
         picked = set(map(str, store.picked_nodes))
         if isinstance(store.pending, str):
             picked.add(str(store.pending))
         blamed = set(map(str, store.problem_nodes))
+        shown = drawing["node_label_shown"] & node_labels_on
         node = dict(
             x=xy[:, 0], y=xy[:, 1], name=names, v=v,
-            label=[f"{n}: {si(x, 'V')}" for n, x in zip(names, v)] if labels_on and readings.valid else
-            (names if n_nodes <= 30 else [""] * n_nodes),
+            label=[(node_label_text(n, si(x, "V") if values_on else None, stack) if ok else "")
+                   for n, x, ok, stack in zip(names, v, shown, drawing["node_label_stacked"])],
+            lox=drawing["node_label_offset"][:, 0], loy=drawing["node_label_offset"][:, 1],
             line_color=[PROBLEM if n in blamed else "#e6550d" if n in picked else
                         ("black" if n == "0" else "#404040") for n in names],
             line_width=np.where([n in picked or n in blamed for n in names], 4.0,
                                 np.where(np.array(names) == "0", 2.5, 1.0)),
-            size=np.full(n_nodes, 7.0 if big else (12.0 if n_nodes > 60 else 18.0)),
+            size=np.full(n_nodes, float(drawing["node_size"])),
         )
 
         m = len(elements)
         kinds = np.array([e.kind for e in elements], dtype=object)
         values = np.array([e.value for e in elements], dtype=float)
-        off = geo["offset"]
         x0, y0 = xy[pi, 0], xy[pi, 1]
         x1, y1 = xy[ni, 0], xy[ni, 1]
-        xm, ym = (x0 + x1) / 2 + off[:, 0], (y0 + y1) / 2 + off[:, 1]
-        # direction p -> n at the midpoint: along each half of a bent element
-        d = np.column_stack([x1 - x0, y1 - y0]) / geo["length"][:, None]
-        theta = np.arctan2(d[:, 1], d[:, 0])
+        xm, ym = route["centre"][:, 0], route["centre"][:, 1]
+        d = route["direction"]
         dv, current, power, on = readings.dv, readings.i, readings.power, readings.on
         is_res = kinds == "resistor"
         is_dio = kinds == "diode"
 
         color = np.array([KIND_COLOR[k] for k in kinds], dtype=object)
         color[is_dio & on] = CONDUCTING
-        alpha = np.where(is_dio & ~on, 0.45, 1.0)
+        alpha = np.where(is_dio & ~on, BLOCKING_ALPHA, 1.0)
         width = np.full(m, 2.0)
         if is_res.any():
             logg = np.log10(values[is_res])
@@ -473,26 +548,18 @@ class CircuitView(pn.viewable.Viewer):
             alpha = np.where(has, 1.0, 0.5)
             self.update_mapper.update(low=-dmax, high=dmax)
 
-        msize = np.array([MARKER_SIZE[k] for k in kinds], dtype=float)
-        if big:
-            msize *= 0.5
-        mfill = np.where(kinds == "vsource", "white", color).astype(object)
-        mfill[kinds == "isource"] = "#c7e9c0"
-
-        # current arrows beside the elements: length by |i| (sqrt scale), direction by sign
-        unit = geo["unit"]
+        # current arrows beside the symbols: length by |i| (sqrt scale), direction by sign
+        arrow = drawing["arrow"]
         imax = float(np.nanmax(np.abs(current), initial=0.0)) if m else 0.0
         mag = np.sqrt(np.abs(np.nan_to_num(current)) / imax) if imax > 0 else np.zeros(m)
         direction = np.sign(np.nan_to_num(current))
-        half = np.minimum(0.12 * geo["length"], 0.15 * unit) * mag
-        perp = np.column_stack([-d[:, 1], d[:, 0]]) * (0.07 * unit)
-        cx, cy = xm + perp[:, 0], ym + perp[:, 1]
         shown = np.flatnonzero((mag > 0.02) & (m <= ARROW_LIMIT))
         ux, uy = direction[shown] * d[shown, 0], direction[shown] * d[shown, 1]  # along the current
-        h = np.maximum(half[shown], 0.04 * unit)
-        w = 0.16 * h  # half-width of the arrow's base
-        tip_x, tip_y = cx[shown] + ux * h, cy[shown] + uy * h
-        bx, by = cx[shown] - ux * h, cy[shown] - uy * h
+        h = np.maximum(arrow["half"][shown] * mag[shown], arrow["floor"][shown])
+        w = arrow["base"][shown]  # half-width of the arrow's base
+        cx, cy = arrow["centre"][shown, 0], arrow["centre"][shown, 1]
+        tip_x, tip_y = cx + ux * h, cy + uy * h
+        bx, by = cx - ux * h, cy - uy * h
         gap = np.full(len(shown), np.nan)
         self._arrow_data = dict(
             x=np.column_stack([bx - uy * w, bx + uy * w, tip_x, gap]).ravel(),
@@ -503,8 +570,6 @@ class CircuitView(pn.viewable.Viewer):
         # numbers travel as numbers; the hover formats them in the browser (SI_JS)
         uval = np.divide(1.0, values, out=values.copy(), where=is_res)
         state = np.where(on, "conducting", "blocking") if readings.valid else np.full(m, "unknown")
-        fan = np.hypot(off[:, 0], off[:, 1])
-        fanned = fan > 0
         selected = store.selected_element
         blamed = set(store.problem_elements)
         if selected or blamed:
@@ -516,12 +581,15 @@ class CircuitView(pn.viewable.Viewer):
         names = [e.name for e in elements]
         hover = dict(name=names, kind=list(kinds), uval=uval, ulabel=[UNITS[k][0] for k in kinds],
                      uunit=[UNITS[k][1] for k in kinds], dv=dv, i=current, p=power)
-        edge = dict(
-            x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym,
-            xa=np.where(fanned, xm, x1), ya=np.where(fanned, ym, y1),
-            xb=np.where(fanned, xm, np.nan), yb=np.where(fanned, ym, np.nan),
-            pi=pi, ni=ni, ox=off[:, 0], oy=off[:, 1], **hover, color=list(color), alpha=alpha, width=width,
-        )
+        a, b = route["a"], route["b"]
+        straight = np.isnan(a[:, 0])
+        elbow = ~straight & np.isnan(b[:, 0])
+        xa = np.where(straight, x1, a[:, 0])
+        ya = np.where(straight, y1, a[:, 1])
+        xb = np.where(elbow, a[:, 0], b[:, 0])
+        yb = np.where(elbow, a[:, 1], b[:, 1])
+        edge = dict(x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, xa=xa, ya=ya, xb=xb, yb=yb,
+                    pi=pi, ni=ni, **hover, color=list(color), alpha=alpha, width=width)
 
         def rows(where, keys, **columns):
             """Columns ``keys`` (hover or ``columns``, each over all elements) at the rows ``where``."""
@@ -531,32 +599,27 @@ class CircuitView(pn.viewable.Viewer):
                     ([available[name][j] for j in k] if isinstance(available[name], list) else available[name][k])
                     for name in keys}
 
-        sources = kinds == "vsource"
-        symbol = rows(sources | (kinds == "isource"), self._empty_symbols(), xm=xm, ym=ym, color=list(color), alpha=alpha,
-                      marker=[MARKER[k] for k in kinds], msize=msize, mfill=list(mfill),
-                      plus_x=np.where(sources, xm - d[:, 0] * 0.24 * unit, np.nan),
-                      plus_y=np.where(sources, ym - d[:, 1] * 0.24 * unit, np.nan),
-                      plus_text=np.where(sources, "+", "").tolist())
-        # resistor boxes only on small circuits: each rotated box costs a canvas rotate() per repaint
-        box = rows(is_res & (n_nodes <= BOX_LIMIT), self._empty_boxes(), xm=xm, ym=ym, color=list(color), alpha=alpha,
-                   rangle=theta)
-        # value labels a fixed number of pixels away: opposite the arrow, or outward for a fanned element
-        side = np.column_stack([d[:, 1], -d[:, 0]])
-        side[fanned] = off[fanned] / fan[fanned, None]
-        text = ([f"{e.name} {si(uval[k], UNITS[e.kind][1])}\n{si(current[k], 'A')}"
-                 for k, e in enumerate(elements)] if labels_on else [""] * m)
-        labels = rows(np.full(m, labels_on), self._empty_labels(), xm=xm, ym=ym, lox=side[:, 0] * 30.0,
-                      loy=side[:, 1] * 22.0, label=text)
-        # diode symbols, sized with the drawing (data units), at the element's midpoint
-        kd = np.flatnonzero(is_dio)
-        size = np.minimum((0.05 if big else 0.09) * unit, 0.15 * geo["length"][kd])
-        tip_x, tip_y = xm[kd] + d[kd, 0] * size, ym[kd] + d[kd, 1] * size
-        base_x, base_y = xm[kd] - d[kd, 0] * size, ym[kd] - d[kd, 1] * size
-        px, py = -d[kd, 1] * size, d[kd, 0] * size  # half-width of the triangle
+        sources = (kinds == "vsource") | (kinds == "isource")
+        symbol = rows(sources, self._empty_symbols(), xm=xm, ym=ym, color=list(color), alpha=alpha,
+                      msize=drawing["symbol_length"], mfill=["white"] * m)
+        marks = drawing["marks"]
+        mark = dict(x=marks["x"], y=marks["y"], text=marks["text"], angle=marks["angle"],
+                    color=[color[k] for k in marks["owner"]])
+        length, thick = drawing["symbol_length"], drawing["symbol_width"]
+        box = rows(is_res & (length > 0), self._empty_boxes(), xm=xm, ym=ym, color=list(color), alpha=alpha,
+                   rangle=drawing["angle"], bw=length, bh=thick)
+        placed = drawing["element_label_shown"] & element_labels_on
+        offset = drawing["element_label_offset"]
+        stacked = drawing["element_label_stacked"]
+        text = [element_label_text(e.name, si(uval[k], UNITS[e.kind][1]), si(current[k], "A"), stacked[k])
+                if placed[k] else "" for k, e in enumerate(elements)]
+        labels = rows(placed, self._empty_labels(), xm=xm, ym=ym, lox=offset[:, 0], loy=offset[:, 1], label=text)
+        # diode symbols, laid out with the drawing (data units)
+        kd = drawing["diode"]["index"]
+        bar = drawing["diode"]["bar"]
         diode = dict(
-            xs=np.column_stack([base_x + px, base_x - px, tip_x]).tolist(),
-            ys=np.column_stack([base_y + py, base_y - py, tip_y]).tolist(),
-            bx0=tip_x + px, by0=tip_y + py, bx1=tip_x - px, by1=tip_y - py,
+            xs=drawing["diode"]["xs"].tolist(), ys=drawing["diode"]["ys"].tolist(),
+            bx0=bar[:, 0], by0=bar[:, 1], bx1=bar[:, 2], by1=bar[:, 3],
             color=[color[k] for k in kd], alpha=alpha[kd],
             name=[elements[k].name for k in kd], kind=["diode"] * len(kd),
             uval=uval[kd], dv=dv[kd], i=current[kd], p=power[kd], state=state[kd].tolist(),
@@ -565,39 +628,38 @@ class CircuitView(pn.viewable.Viewer):
         lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if hi_v - lo_v < 1e-12:
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
-        columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, box=box, label=labels)
+        columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, mark=mark, box=box, label=labels)
         return columns, (lo_v, hi_v)
 
     # Columns that only change with the circuit's structure or layout: a value edit leaves them out
     # of the message to the browser.
     HOVER_STATIC = {"name", "kind", "ulabel", "uunit"}
     STATIC = {
-        "node": {"x", "y", "name", "size"},
-        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", "ox", "oy",
-                 *HOVER_STATIC},
+        "node": {"x", "y", "name", "size", "lox", "loy"},
+        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", *HOVER_STATIC},
         "diode": {"xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
-        "symbol": {"ei", "xm", "ym", "marker", "msize", "plus_x", "plus_y", "plus_text", *HOVER_STATIC},
-        "box": {"ei", "xm", "ym", "rangle", *HOVER_STATIC},
+        "symbol": {"ei", "xm", "ym", "msize", "mfill", *HOVER_STATIC},
+        "mark": {"x", "y", "text", "angle"},
+        "box": {"ei", "xm", "ym", "rangle", "bw", "bh", *HOVER_STATIC},
         "label": {"ei", "xm", "ym", "lox", "loy"},
     }
 
     def _sources(self):
         # nodes last: their change runs _DRAG_JS, which must see the new elements' rows
         return dict(edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
-                    box=self.box_source, label=self.label_source, node=self.node_source)
+                    mark=self.mark_source, box=self.box_source, label=self.label_source, node=self.node_source)
 
     def _geometry_key(self):
         net = self.store.network
-        return (id(net), net._structure_version, self.store.layout_version, len(net.nodes))
+        return (id(net), net.structure_version, self.store.layout_version, len(net.nodes), self.frame,
+                self.presenter, self.labels_shown())
 
     def _repaint(self, *events):
         columns, (lo, hi) = self.paint_data()
-        n_nodes = len(columns["node"]["x"])
-        labels_on = self.store.show_values and n_nodes <= LABEL_LIMIT
-        names_on = labels_on or n_nodes <= 30
+        node_labels_on, element_labels_on, _ = self.labels_shown()
         # an empty annotation still costs a little on every repaint; hidden ones cost nothing
-        for item, shown in ((self.node_labels, names_on), (self.element_labels, labels_on),
-                            (self.box_renderer, n_nodes <= BOX_LIMIT)):
+        for item, shown in ((self.node_labels, node_labels_on), (self.element_labels, element_labels_on),
+                            (self.box_renderer, len(columns["box"]["ei"]) > 0)):
             if item.visible != shown:
                 item.visible = shown
         key = self._geometry_key()
@@ -610,6 +672,10 @@ class CircuitView(pn.viewable.Viewer):
         self._syncing = True
         try:
             with pn.io.hold():  # one message to the browser
+                if not partial:
+                    x0, x1, y0, y1 = self._geo["drawing"]["ranges"]
+                    for rng, (start, end) in ((self.figure.x_range, (x0, x1)), (self.figure.y_range, (y0, y1))):
+                        rng.update(start=start, end=end, reset_start=start, reset_end=end)
                 self.mapper.update(low=lo, high=hi)
                 mode = self.store.color_by
                 self.colorbar.visible = mode == "potential"
@@ -639,4 +705,4 @@ class CircuitView(pn.viewable.Viewer):
             self._syncing = False
 
     def __panel__(self):
-        return self.pane
+        return pn.Column(self.pane, self.legend, sizing_mode="stretch_width")

@@ -28,7 +28,7 @@ def divider() -> Network:
     net.add_voltage_source("in", "0", 10.0, name="V1")
     net.add_resistor("in", "mid", resistance=1e3, name="R1")
     net.add_resistor("mid", "0", resistance=3e3, name="R2")
-    return _place(net, {"in": (0, 1), "mid": (1, 1), "0": (0.5, 0)})
+    return _place(net, {"in": (0, 1), "mid": (2, 1), "0": (1, 0)})
 
 
 def wheatstone() -> Network:
@@ -40,7 +40,7 @@ def wheatstone() -> Network:
     net.add_resistor("a", "0", resistance=1e3, name="R3")
     net.add_resistor("b", "0", resistance=1.5e3, name="R4")
     net.add_resistor("a", "b", resistance=500.0, name="R5")
-    return _place(net, {"top": (0, 2), "a": (-1, 1), "b": (1, 1), "0": (0, 0)})
+    return _place(net, {"top": (0, 3), "a": (1.2, 1.5), "b": (2.8, 1.5), "0": (0, 0)})
 
 
 def clipper() -> Network:
@@ -51,7 +51,7 @@ def clipper() -> Network:
     net.add_diode("out", "0", threshold=0.7, name="D1")
     net.add_diode("0", "out", threshold=0.7, name="D2")
     net.add_resistor("out", "0", resistance=10e3, name="Rload")
-    return _place(net, {"in": (0, 1), "out": (1.2, 1), "0": (0.6, 0)})
+    return _place(net, {"in": (0, 1.5), "out": (2, 1.5), "0": (1, 0)})
 
 
 def bridge_rectifier() -> Network:
@@ -66,7 +66,7 @@ def bridge_rectifier() -> Network:
     net.add_diode("0", "ac1", threshold=0.7, name="D3")
     net.add_diode("0", "ac2", threshold=0.7, name="D4")
     net.add_resistor("out", "0", resistance=1e3, name="Rload")
-    return _place(net, {"ac1": (-1, 0), "ac2": (1, 0), "out": (0, 1), "0": (0, -1), "s": (0, -2.2)})
+    return _place(net, {"ac1": (0, 1.2), "ac2": (2, 1.2), "out": (1, 2.4), "0": (1, 0), "s": (-1.5, 1.2)})
 
 
 def diode_logic() -> Network:
@@ -88,19 +88,20 @@ def diode_logic() -> Network:
 def resistor_ladder(bits=4) -> Network:
     """An R-2R ladder DAC: ``out`` = 5 V * code / 2**bits for the bits set (here 1010)."""
     net = Network()
-    positions = {"0": (0, -1.2)}
+    # a textbook ladder: the rail on top, 2R rungs down to the bit sources, ground along the bottom
+    positions = {"0": (-1.2, 0)}
     code = [0, 1, 0, 1] + [0] * max(0, bits - 4)
     for k in range(bits):
         net.add_voltage_source(f"b{k}", "0", 5.0 * code[k], name=f"Vb{k}")
         net.add_resistor(f"b{k}", f"t{k}", resistance=2e3, name=f"R2_{k}")
-        positions[f"b{k}"] = (k, 1.2)
-        positions[f"t{k}"] = (k, 0)
+        positions[f"b{k}"] = (1.6 * k, 1.2)
+        positions[f"t{k}"] = (1.6 * k, 2.4)
         if k:
             net.add_resistor(f"t{k - 1}", f"t{k}", resistance=1e3, name=f"R{k}")
     net.add_resistor("t0", "0", resistance=2e3, name="Rterm")
     net.add_resistor(f"t{bits - 1}", "out", resistance=1.0, name="Rout")
     net.add_resistor("out", "0", resistance=1e9, name="Rmeter")
-    positions["out"] = (bits, 0)
+    positions["out"] = (1.6 * bits, 2.4)
     return _place(net, positions)
 
 
@@ -147,7 +148,7 @@ def cd_stall() -> Network:
     net.add_resistor("s", "a", resistance=1.0, name="R1")
     net.add_diode("a", "b", name="D1")
     net.add_resistor("b", "0", resistance=1.0, name="R2")
-    return _place(net, {"s": (0, 1), "a": (1, 1), "b": (2, 1), "0": (1, 0)})
+    return _place(net, {"s": (0, 1.2), "a": (1.2, 1.2), "b": (2.4, 1.2), "0": (1.2, 0)})
 
 
 def small_drn() -> Network:

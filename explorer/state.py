@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 
-import networkx as nx
 import numpy as np
 import param
 
@@ -33,6 +32,7 @@ from solver import KINDS, Network, NetworkError, Solution, solve
 from . import gallery
 from . import readings as R
 from .editing import GRID, PARTS, nearest_node, problem_parts, snap
+from .layout import ensure_layout  # layered, linear cost; kept importable from here
 from .units import UNITS, from_user_value, si, user_value
 
 __all__ = ["CircuitStore", "DEFAULT_VALUES", "NEW_NODE", "ensure_layout"]
@@ -48,37 +48,6 @@ BIG_NETWORK = 1500
 
 #: Networks with more nodes than this open with the values not written on the circuit.
 LABELLED_NETWORK = 30
-
-
-def ensure_layout(net, seed=0):
-    """Give every node without ``x``/``y`` a position (kept as node attributes)."""
-    missing = [n for n in net.nodes if not {"x", "y"} <= set(net.node_attributes(n))]
-    if not missing:
-        return net
-    placed = {n: (net.node_attributes(n)["x"], net.node_attributes(n)["y"])
-              for n in net.nodes if n not in missing}
-    graph = nx.Graph()
-    graph.add_nodes_from(net.nodes)
-    graph.add_edges_from((e.p, e.n) for e in net.elements())
-    n = graph.number_of_nodes()
-    if n <= 2:
-        pos = {node: (float(k), 0.0) for k, node in enumerate(net.nodes)}
-    elif placed:
-        pos = nx.spring_layout(graph, pos={k: np.array(v, float) for k, v in placed.items()} or None,
-                               fixed=list(placed) or None, seed=seed, iterations=50)
-    elif n <= 150:
-        pos = nx.kamada_kawai_layout(graph)
-    else:
-        pos = nx.spring_layout(graph, seed=seed, iterations=30 if n > 2000 else 50)
-    if not placed:
-        xy = np.array([pos[node] for node in net.nodes], dtype=float)
-        span = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1e-9)
-        scale = np.sqrt(n) / span  # about one unit between neighbours, like the gallery
-        pos = {node: (xy[k] - xy.mean(axis=0)) * scale for k, node in enumerate(net.nodes)}
-    for node in missing:
-        x, y = pos[node]
-        net.add_node(node, x=float(x), y=float(y))
-    return net
 
 
 def _positions(net):

@@ -420,10 +420,14 @@ def test_symbols_boxes_and_labels_hold_only_the_rows_they_draw():
     for k, name in enumerate(symbols["name"]):  # rows point back at their wire, and hover follows the solver
         assert view.edge_source.data["name"][symbols["ei"][k]] == name
         assert symbols["i"][k] == pytest.approx(store.solution.currents[name])
-    # a straight wire is one segment: its second part is NaN, which the canvas skips
+    # a straight wire is one segment: its other parts are NaN, which the canvas skips; an elbow
+    # (the divider's source and R2, drawn as in a textbook) turns once, at a = b
     e = view.edge_source.data
-    straight = np.hypot(e["ox"], e["oy"]) == 0
-    assert straight.all() and np.isnan(e["xb"]).all() and np.allclose(e["xa"], e["x1"])
+    k = names.index("R1")
+    assert np.isnan(e["xb"][k]) and e["xa"][k] == e["x1"][k]
+    for k in (names.index("V1"), names.index("R2")):
+        assert e["xa"][k] == e["xb"][k] and e["ya"][k] == e["yb"][k]
+        assert e["xa"][k] in (e["x0"][k], e["x1"][k]) and e["ya"][k] in (e["y0"][k], e["y1"][k])
     # tapping a symbol selects its element
     view.box_source.selected.indices = [len(resistors) - 1]
     assert store.selected_element == resistors[-1]
@@ -434,13 +438,17 @@ def test_symbols_boxes_and_labels_hold_only_the_rows_they_draw():
         [e for e in big.store.network.elements() if e.kind in ("vsource", "isource")])
 
 
-def test_parallel_elements_bend_at_their_midpoints():
+def test_parallel_elements_are_drawn_as_side_branches():
+    # (the drawing now routes elements as a schematic: parallel ones become side branches
+    # p -> a -> b -> n instead of two halves bent at an offset midpoint)
     net = gallery.build("divider")
     first = next(iter(net.elements("resistor")))
     net.add_resistor(first.p, first.n, resistance=2000.0, name="Rpar")
     view = CircuitView(store=CircuitStore(net, title="parallel"))
     e = view.edge_source.data
     k = [list(e["name"]).index(n) for n in (first.name, "Rpar")]
-    for j in k:  # both halves drawn, meeting at the (offset) midpoint
-        assert e["xa"][j] == e["xb"][j] == e["xm"][j] and e["ya"][j] == e["yb"][j] == e["ym"][j]
+    for j in k:  # each branch leaves p, runs beside the other and comes back to n
+        assert np.isfinite([e["xa"][j], e["ya"][j], e["xb"][j], e["yb"][j]]).all()
+        symbol = np.array([e["xm"][j], e["ym"][j]])
+        assert np.allclose(symbol, [(e["xa"][j] + e["xb"][j]) / 2, (e["ya"][j] + e["yb"][j]) / 2])
     assert (e["xm"][k[0]], e["ym"][k[0]]) != (e["xm"][k[1]], e["ym"][k[1]])
