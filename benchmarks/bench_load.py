@@ -100,7 +100,7 @@ class Student:
     async def open(self):
         seconds = await self.session.open()
         sliders = [mid for mid, m in self.session.models.items()
-                   if m["type"] == "Slider" and not m["attributes"].get("title")]
+                   if m["type"] == "Slider" and "value-slider" in (m["attributes"].get("css_classes") or [])]
         if len(sliders) != 1:
             raise LookupError(f"expected one untitled slider (the editor's), found {len(sliders)}")
         self.slider = sliders[0]

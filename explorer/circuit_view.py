@@ -666,6 +666,7 @@ class CircuitView(pn.viewable.Viewer):
         partial = key == getattr(self, "_last_key", None)
         self._last_key = key
         if not partial:
+            n_nodes = len(columns["node"]["x"])
             gx, gy = grid_points(self._geo["xy"]) \
                 if self.grid and n_nodes <= GRID_LIMIT else (np.zeros(0), np.zeros(0))
             self.grid_source.data = dict(x=gx, y=gy)

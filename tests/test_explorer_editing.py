@@ -262,8 +262,10 @@ def test_sidebar_shows_only_the_tab_s_controls():
     app = CircuitExplorer("divider")
     app.main()
     circuit, note = app.sidebar()
-    app.tabs.active = 1
+    app.tabs.active = app._tab_names.index("Learning")
     assert not circuit.visible and note.visible
+    app.tabs.active = app._tab_names.index("Sweep")
+    assert circuit.visible and not note.visible
     app.tabs.active = 0
     assert circuit.visible and not note.visible
 
