@@ -72,4 +72,7 @@ def test_sweep_tab(page, app_url):
     rows = list(csv.DictReader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
     assert [float(r["Vin"]) for r in rows] == pytest.approx([-5, -0.77, 0.77, 5])
     assert [float(r["v(out)"]) for r in rows] == pytest.approx([-0.7, -0.7, 0.7, 0.7])
-    assert page.errors == [], page.errors[:5]
+    # Panel 1.9 asks its CDN for a few widget stylesheets; this machine has no internet (the
+    # widgets render without them). Every other page error fails the test.
+    errors = [e for e in page.errors if "ERR_NAME_NOT_RESOLVED" not in e]
+    assert errors == [], errors[:5]
