@@ -425,12 +425,12 @@ def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
     assert [e for e in page.errors if "Size mismatch" not in e] == []
 
 
-@pytest.mark.xfail(reason="after the merge the error banner's data-error span is not found in the browser "
-                   "(the store-level tests of the same behaviour pass); open, see the closing note", strict=False)
 def test_invalid_circuit_hides_numbers_in_the_browser(page, app_url):
     open_example(page, app_url, "divider", "mid")
     page.locator(".palette button", has_text="V source").click()
-    for point in ((1, 0), (2, 0)):
+    # two empty grid points (the hand-laid divider has ground at (1, 0)): a source between two new
+    # nodes that nothing else touches, so their potentials are not determined
+    for point in ((0, 0), (2, 0)):
         page.mouse.click(*page.evaluate(DATA_TO_SCREEN_JS, list(point)))
         page.wait_for_timeout(400)
     alert = page.locator(".solve-error span[data-error]")
@@ -441,4 +441,6 @@ def test_invalid_circuit_hides_numbers_in_the_browser(page, app_url):
     assert "highlighted" in alert.inner_text()
     page.keyboard.press("Control+z")
     wait_until(lambda: abs(volts(page, "mid") - 7.5) < 1e-9, what="solved again after undo")
-    assert page.errors == []
+    # BokehJS logs a transient "Size mismatch" while new parts change the sources' lengths (see the
+    # clipper test); every other page error fails
+    assert [e for e in page.errors if "Size mismatch" not in e] == []
