@@ -357,6 +357,27 @@ DATA_TO_SCREEN_JS = """([x, y]) => {
 }"""
 
 
+def settled_screen_point(page, x, y):
+    """Screen position of drawing point (x, y) once the view stops moving."""
+    def same_twice():
+        first = page.evaluate(DATA_TO_SCREEN_JS, [x, y])
+        page.wait_for_timeout(250)
+        return first == page.evaluate(DATA_TO_SCREEN_JS, [x, y]) and first
+    return wait_until(same_twice, what=f"a settled view around {(x, y)}")
+
+
+def click_grid_point(page, x, y):
+    point = settled_screen_point(page, x, y)
+    page.wait_for_timeout(600)  # two quick clicks on one spot would make a double tap, not two taps
+    page.mouse.click(*point)
+
+
+def arm_part(page, label):
+    page.locator(".palette button", has_text=label).click()
+    wait_until(lambda: page.locator(".palette-hint span").get_attribute("data-tool") != "select",
+               what=f"{label} armed")
+
+
 def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
     """New blank circuit, then V source, resistor and two diodes by keys and clicks: 12 interactions."""
     open_example(page, app_url, "divider", "mid")
@@ -364,18 +385,11 @@ def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
     grid = page.locator("td.volt")
 
     def settled_point(x, y):
-        """Screen position of drawing point (x, y) once the view stops moving."""
-        def same_twice():
-            first = page.evaluate(DATA_TO_SCREEN_JS, [x, y])
-            page.wait_for_timeout(250)
-            return first == page.evaluate(DATA_TO_SCREEN_JS, [x, y]) and first
-        return wait_until(same_twice, what=f"a settled view around {(x, y)}")
+        return settled_screen_point(page, x, y)
 
     def click(x, y):
         interactions.append(("click", x, y))
-        point = settled_point(x, y)
-        page.wait_for_timeout(600)  # two quick clicks on one spot would make a double tap, not two taps
-        page.mouse.click(*point)
+        click_grid_point(page, x, y)
 
     def key(k):
         interactions.append(("key", k))
@@ -427,12 +441,13 @@ def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
 
 def test_invalid_circuit_hides_numbers_in_the_browser(page, app_url):
     open_example(page, app_url, "divider", "mid")
-    page.locator(".palette button", has_text="V source").click()
+    arm_part(page, "V source")
     # two empty grid points (the hand-laid divider has ground at (1, 0)): a source between two new
     # nodes that nothing else touches, so their potentials are not determined
-    for point in ((0, 0), (2, 0)):
-        page.mouse.click(*page.evaluate(DATA_TO_SCREEN_JS, list(point)))
-        page.wait_for_timeout(400)
+    click_grid_point(page, 0, 0)
+    wait_until(lambda: "Now click the second end" in page.locator(".palette-hint span").inner_text(),
+               what="the first end")
+    click_grid_point(page, 2, 0)
     alert = page.locator(".solve-error span[data-error]")
     wait_until(lambda: "not determined" in alert.inner_text() or "loop" in alert.inner_text(),
                what="the problem named")
