@@ -579,3 +579,12 @@ def test_a_conductance_whose_inverse_is_a_short_decimal_round_trips():
     net.add_resistor("a", "0", conductance=float(5**15))
     back = read_netlist(write_netlist(net))
     assert back == net
+
+
+@pytest.mark.parametrize("value, line", [("1e-16", 4), ("2e15", 4), ("1e16meg", 4)])
+def test_resistance_outside_the_usable_range_names_its_line(value, line):
+    # plain resistances take the reader's fast path; its range error must still name the line
+    text = f"range\nV1 a 0 1\nR2 a b 1k\nR1 b 0 {value}\nR3 b 0 2k\n"
+    with pytest.raises(NetlistError, match=r"<string>:4: resistor 'R1'.*usable range") as caught:
+        read_netlist(text)
+    assert caught.value.line == line

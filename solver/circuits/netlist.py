@@ -70,7 +70,7 @@ import warnings
 from decimal import Context, Decimal, localcontext
 
 from ..exceptions import NetworkError
-from ..core.network import GROUND, Element, Network, _check_value, _conductance
+from ..core.network import GROUND, Element, Network, _check_ranges, _check_value, _conductance
 
 __all__ = [
     "DEFAULT_DIODE_MODEL",
@@ -824,7 +824,17 @@ def _build(flat, models, file, max_nodes=None):
         elements[name] = Element(kind, name, p, n, value)
     # The checks above are those of Network._add, done in one pass; the
     # validated dicts go in through the network's bulk constructor.
-    return Network._from_checked(nodes, elements)
+    try:
+        return Network._from_checked(nodes, elements)
+    except NetworkError as e:
+        # The fast path above leaves the range check to the bulk constructor, which
+        # cannot know lines; find the first element at fault to name its line.
+        for raw in flat:
+            try:
+                _check_ranges([elements[raw[1]]])
+            except NetworkError as at_fault:
+                raise NetlistError(str(at_fault) + _where(raw), file, raw[LINE], raw[TEXT]) from e
+        raise
 
 
 #: Default limits of :func:`read_netlist`: subcircuits can make a few hundred
