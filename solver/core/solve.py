@@ -42,6 +42,7 @@ from ..config import (
     MAX_ACTIVE_SET_ITERATIONS,
     MAX_SWEEPS_LIMIT,
     MIN_CERTIFICATE_TOL,
+    NATURAL_ORDER_SIZE,
     PRIMAL_DUAL_ITERATIONS,
     RATIO_TEST_EPS,
     RATIO_TEST_TIE,
@@ -591,6 +592,8 @@ def _slot_rank(s, cn):
     tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
         return None
+    if n <= NATURAL_ORDER_SIZE:
+        return tree[: s.m].astype(float)  # too small for fill to matter: skip SuperLU's ordering
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
