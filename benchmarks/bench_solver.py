@@ -13,12 +13,12 @@ Wall-clock and CPU time (``time.process_time``) are both reported: on a shared
 machine the wall clock mostly measures the other processes, and the speed-up
 in CPU time is the steadier ratio.
 
-``--large`` sizes (1e6 nodes by default) run one cold solve each in a fresh
+``--large FAMILY:NODES`` networks (e.g. grid:1000000) get one cold solve each in a fresh
 subprocess, without Clarabel (its interior-point solve of a 1e5-node grid
 already takes tens of seconds), and report the process's peak memory
 (``resource.getrusage`` max RSS) before and after the solve.
 
-Run:  nice python benchmarks/bench_solver.py [--sizes 100 1000 10000 100000] [--large 1000000]
+Run:  nice python benchmarks/bench_solver.py [--sizes 100 1000 10000 100000] [--large grid:1000000 random:300000]
       [--out benchmarks/results_solver.md]
 """
 
@@ -199,6 +199,7 @@ def large_child(family, n):
     net = make(family, n)
     build = _since(start)
     rss_built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(f"built in {build[0]:.1f} s, peak {rss_built / 1024:.0f} MiB", flush=True)  # kept if the solve times out
     start = _clock()
     sol = solve(net, trace=False)
     seconds = _since(start)
@@ -218,8 +219,11 @@ def large_run(family, n, timeout):
     try:
         out = subprocess.run([sys.executable, __file__, "--child", family, str(n)], capture_output=True,
                              text=True, timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return {"family": family, "nodes": n, "failed": f"did not finish within {timeout:.0f} s (build + solve)"}
+    except subprocess.TimeoutExpired as error:
+        progress = error.stdout.decode() if isinstance(error.stdout, bytes) else (error.stdout or "")
+        built = progress.strip().splitlines()[-1] if progress.strip() else "network not built yet"
+        return {"family": family, "nodes": n,
+                "failed": f"did not finish within {timeout:.0f} s of wall time (build + solve; {built})"}
     if out.returncode != 0:
         return {"family": family, "nodes": n, "failed": out.stderr.strip().splitlines()[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -282,9 +286,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10_000, 100_000])
     parser.add_argument("--families", nargs="+", default=["random", "grid"])
-    parser.add_argument("--large", type=int, nargs="*", default=[],
-                        help="sizes solved once each in a subprocess, with peak memory, without Clarabel")
-    parser.add_argument("--large-families", nargs="+", default=["grid", "random"])
+    parser.add_argument("--large", nargs="*", default=[], metavar="FAMILY:NODES",
+                        help="networks solved once each in a subprocess, with peak memory, without Clarabel "
+                             "(e.g. grid:1000000 random:300000)")
     parser.add_argument("--large-timeout", type=float, default=900.0)
     parser.add_argument("--child", nargs=2, metavar=("FAMILY", "NODES"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=pathlib.Path, default=None)
@@ -303,11 +307,13 @@ def main(argv=None):
             print(f"  ours {r['ours_ms']:.1f} ms, Clarabel {r['clarabel_ms']:.1f} ms, warm {r['warm_ms']:.3f} ms, "
                   f"diff {r['diff']:.1e} V", flush=True)
     large = []
-    for n in args.large:
-        for family in args.large_families:
-            print(f"{family} {n} (subprocess) ...", flush=True)
-            large.append(large_run(family, n, args.large_timeout))
-            print("  ", large[-1], flush=True)
+    for spec in args.large:
+        family, _, n = spec.partition(":")
+        if family not in ("grid", "random") or not n.isdigit():
+            parser.error(f"--large takes FAMILY:NODES with FAMILY grid or random, got {spec!r}")
+        print(f"{family} {n} (subprocess) ...", flush=True)
+        large.append(large_run(family, int(n), args.large_timeout))
+        print("  ", large[-1], flush=True)
     first_median, first_best = first_solve_seconds()
     text = (f"Machine: {machine}\n\nFirst solve in a fresh process (import + kernels from numba's disk cache + "
             f"solve of the stall example): median {first_median:.2f} s, best {first_best:.2f} s of 3.\n\nMedians of repeated runs (15 at 1e2, 7 at 1e3, 3 at 1e4, 1 at 1e5 nodes); "
