@@ -464,7 +464,7 @@ class Network:
     def arrays(self):
         """Flat arrays of the network: node index, and per kind p, n, value, names.
 
-        Returns a dict ``{"nodes": [...], "position": {name: (kind, index)},
+        Returns a dict ``{"nodes": [...], "position": mapping name -> (kind, index),
         kind: (p_idx, n_idx, value, names)}``; cached until the network
         changes. Treat the arrays as read-only.
         """
