@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solver import KINDS
+from solver.config import STEP_TIGHT_SLACK
 
 __all__ = ["Readings", "element_index", "from_potentials", "from_solution", "unknown"]
 
@@ -123,7 +124,7 @@ def from_solution(net, solution, index=None, node_rows=None, by_name=False) -> R
     return _assemble(v, i, index, on, valid=True, source="solution")
 
 
-def from_potentials(net, v, label="", index=None, tight_tol=1e-9) -> Readings:
+def from_potentials(net, v, label="", index=None, tight_tol=STEP_TIGHT_SLACK) -> Readings:
     """Readings of node potentials ``v`` that are not a solution (coordinate descent mid-way).
 
     Resistor currents follow Ohm's law and current sources their value; diode

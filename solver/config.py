@@ -66,6 +66,10 @@ MAX_ACTIVE_SET_ITERATIONS = 10_000
 #: the active set is guessed from a coordinate-descent point.
 TIGHT_SLACK = 1e-12
 
+#: Equality-QP systems up to this many unknowns are factorised in their natural
+#: order: fill cannot cost more than computing a fill-reducing ordering would.
+NATURAL_ORDER_SIZE = 400
+
 #: Numba compilation flags shared by all kernels. fastmath stays off: the
 #: certificate must be reproducible and NaN checks must keep working.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
@@ -117,3 +121,7 @@ SWEEP_MIN_PIECE = 1e-12
 
 #: Limit on the segments of one exact sweep (each is one warm re-solve).
 SWEEP_MAX_SEGMENTS = 1_000_000
+
+#: Readings of a point that is not a solution (the explorer's coordinate-descent
+#: steps): a diode within this of its threshold (times 1 + |threshold|) is shown as on.
+STEP_TIGHT_SLACK = 1e-9

@@ -28,11 +28,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ._kernels import _node_update as node_update
-from ._kernels import source_offsets
+from ._kernels import source_offsets, unreached_from
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from ..exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
@@ -185,9 +183,7 @@ def _compile_structure(net, arrays) -> _Structure:
     if n_nodes > 1:
         ei = np.concatenate([rp, vp])
         ej = np.concatenate([rn, vn])
-        graph = sp.coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n_nodes, n_nodes))
-        _, labels = connected_components(graph, directed=False)
-        floating = np.flatnonzero(labels != labels[0])
+        floating = unreached_from(n_nodes, ei, ej, 0)
         if floating.size:
             names = [nodes[i] for i in floating]
             raise FloatingNodeError(

@@ -23,6 +23,7 @@ isource       p             n             current ``I`` (A) leaving node p, ente
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -463,23 +464,24 @@ class Network:
     def arrays(self):
         """Flat arrays of the network: node index, and per kind p, n, value, names.
 
-        Returns a dict ``{"nodes": [...], "position": {name: (kind, index)},
+        Returns a dict ``{"nodes": [...], "position": mapping name -> (kind, index),
         kind: (p_idx, n_idx, value, names)}``; cached until the network
         changes. Treat the arrays as read-only.
         """
         if self._arrays_cache is None:
             index = {node: i for i, node in enumerate(self._nodes)}
-            out = {"nodes": list(self._nodes), "position": {}}
+            out = {"nodes": list(self._nodes)}
             groups = {kind: [] for kind in KINDS}
             for e in self._elements.values():
                 groups[e.kind].append(e)
             for kind, els in groups.items():
                 names = [e.name for e in els]
-                out["position"].update(zip(names, zip([kind] * len(els), range(len(els)))))
                 p = np.array([index[e.p] for e in els], dtype=np.int64)
                 n = np.array([index[e.n] for e in els], dtype=np.int64)
                 v = np.array([e.value for e in els], dtype=np.float64)
                 out[kind] = (p, n, v, names)
+            # name -> (kind, index) is built on first use: a cold solve of a large network never needs it
+            out["position"] = _Positions({kind: out[kind][3] for kind in KINDS})
             self._arrays_cache = out
         return self._arrays_cache
 
@@ -594,6 +596,30 @@ class Network:
             except NetworkError as e:
                 raise type(e)(f"{where}: {e}") from e
         return net
+
+
+class _Positions(Mapping):
+    """``{name: (kind, index)}`` over the arrays' name lists, built on first lookup."""
+
+    def __init__(self, names_by_kind):
+        self._names_by_kind = names_by_kind
+        self._index = None
+
+    def _built(self):
+        if self._index is None:
+            self._index = {}
+            for kind, names in self._names_by_kind.items():
+                self._index.update(zip(names, zip([kind] * len(names), range(len(names)))))
+        return self._index
+
+    def __getitem__(self, name):
+        return self._built()[name]
+
+    def __iter__(self):
+        return iter(self._built())
+
+    def __len__(self):
+        return sum(len(names) for names in self._names_by_kind.values())
 
 
 def _short_repr(value, limit=60) -> str:

@@ -42,6 +42,7 @@ from ..config import (
     MAX_ACTIVE_SET_ITERATIONS,
     MAX_SWEEPS_LIMIT,
     MIN_CERTIFICATE_TOL,
+    NATURAL_ORDER_SIZE,
     PRIMAL_DUAL_ITERATIONS,
     RATIO_TEST_EPS,
     RATIO_TEST_TIE,
@@ -156,6 +157,8 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
     timings["warm_guess"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
+    if not done and method == "auto" and warm_start is None and len(s.da):
+        u = _diode_free_start(solver_state, u)
     if not done:
         bad = K.repair_feasibility(u, s.da, s.dc, cn.db, m + 2)
         if bad >= 0:
@@ -246,6 +249,18 @@ def _start_point(cn, warm_start):
         index = {names[e]: i for i, e in enumerate(s.dio_keep)}
         warm_active = np.array([index[n] for n in active if n in index], dtype=np.int64)
     return u, warm_active
+
+
+def _diode_free_start(state, u):
+    """The minimiser with every diode off (one equality QP), as the start of a cold solve.
+
+    The diodes it violates are the first guess of the conducting set: far
+    better than the diodes left tight at the sweeps' start (every diode
+    between two nodes at 0 V), which the first polish step would mostly
+    have to release again.
+    """
+    result = state.eqp(np.zeros(len(state.cn.structure.da), dtype=bool))
+    return u if result is None else result[0]
 
 
 def _checked_guess(volts):
@@ -358,7 +373,7 @@ class _State:
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
                 factor = self.factor[2]
             if U is None:
-                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
+                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn, unmerged=not in_w.any())
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
@@ -558,7 +573,7 @@ class _State:
         self.phases.append(1)
 
 
-def _factorize(rows, cols, vals, n, structure, tree, cn):
+def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
     """Factorise an equality-QP matrix: Cholesky in a minimum-degree order kept per structure.
 
     Once per structure, SuperLU's minimum-degree ordering (on A + A^T) of the
@@ -566,10 +581,14 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
     and a numba Cholesky factorises at a fraction of SuperLU's cost.
+    ``unmerged``: the working set is empty, so the matrix is the one SuperLU
+    factorises to find the ordering, and that factor is returned as it is.
     """
     m = structure.m
     if structure.slot_rank is None:
-        structure.slot_rank = _slot_rank(structure, cn)
+        structure.slot_rank, lu = _slot_rank(structure, cn)
+        if unmerged and lu is not None:
+            return lu
     if structure.slot_rank is not None:
         rank = np.full(n, -1.0)
         free = tree[:m] >= 0
@@ -586,18 +605,24 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
 
 
 def _slot_rank(s, cn):
-    """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian."""
+    """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian.
+
+    Returns ``(rank, lu)``: ``lu`` is SuperLU's factor of that Laplacian when
+    one was computed for the ordering (None for small systems, ordered naturally).
+    """
     no_diodes = np.zeros(len(s.da), dtype=bool)
     tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
-        return None
+        return None, None
+    if n <= NATURAL_ORDER_SIZE:
+        return tree[: s.m].astype(float), None  # too small for fill to matter: skip SuperLU's ordering
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
     except RuntimeError:
-        return None
-    return lu.perm_r[tree[: s.m]].astype(float)  # slot k is its own super-node tree[k]
+        return None, None
+    return lu.perm_r[tree[: s.m]].astype(float), lu  # slot k is its own super-node tree[k]
 
 
 def _judged_tol(tol):
