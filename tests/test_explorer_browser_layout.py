@@ -17,23 +17,20 @@ CSS-pixel viewport drawn at device_scale_factor 1.5; 1440x900 at 150 % is 960x60
 Collapsing the sidebar widens the figure and the drawing follows.
 """
 
+import contextlib
 import os
-import time
-from pathlib import Path
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.test_explorer_browser import (  # noqa: F401 - fixtures
+    ARTIFACTS,
+    DOCS,
+    app_url,
+    browser,
+    pytestmark,
+    wait_until,
+)
 
-from explorer.testing import CHROMIUM, launch_chromium, serve_app  # noqa: E402
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Chromium at {CHROMIUM}"),
-]
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT = 180.0  # seconds, for anything that waits on the server (a loaded 2-core machine)
 
 #: (name, CSS-pixel viewport, device scale factor)
@@ -62,7 +59,8 @@ MEASURE_JS = """() => {
     if (!['BUTTON', 'SELECT', 'INPUT', 'CANVAS'].includes(el.tagName)) continue;
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) continue;  // hidden
-    if (r.left < -0.5 || r.right > edge + 0.5) out.cut.push([el.tagName, el.textContent.trim().slice(0, 30), r.left, r.right]);
+    if (r.left < -0.5 || r.right > edge + 0.5)
+      out.cut.push([el.tagName, el.textContent.trim().slice(0, 30), r.left, r.right]);
   }
   for (const host of deep('.palette, .new-blank, .delete-selection')) {
     for (const el of [host, ...elements(host.shadowRoot ?? host)]) {
@@ -105,7 +103,8 @@ MEASURE_JS = """() => {
       corners = [];
       lv._paint_text(ctx, i, `${text}`, sx, sy, lv.angle.get(i));
       const xs = corners.map(c => c[0]), ys = corners.map(c => c[1]);
-      out.labels.push({text: `${text}`, x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys)});
+      out.labels.push({text: `${text}`, x0: Math.min(...xs), x1: Math.max(...xs),
+                       y0: Math.min(...ys), y1: Math.max(...ys)});
     }
   }
   return out;
@@ -114,27 +113,16 @@ MEASURE_JS = """() => {
 SIDEBAR_JS = "() => document.querySelector('#sidebar').getBoundingClientRect().width"
 
 
-def wait_until(condition, timeout=TIMEOUT, interval=0.2, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = condition()
-        except Exception as e:  # not there yet
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-
-
-def settled(page):
-    """Measure once the drawing is laid out for the frame the browser shows (same scale on both axes)."""
+def settled(page, timeout=60.0):
+    """Measure once the drawing is laid out for the frame the browser shows (same scale on both axes),
+    or as it is after ``timeout`` s (then :func:`check_page` says what is wrong)."""
     def laid_out():
         m = page.evaluate(MEASURE_JS)
         return m if same_scale(m) and m["labels"] else None
-    return wait_until(laid_out, what="the drawing laid out for the rendered frame")
+    try:
+        return wait_until(laid_out, timeout=timeout, what="the drawing laid out for the rendered frame")
+    except AssertionError:
+        return page.evaluate(MEASURE_JS)
 
 
 def same_scale(m, tolerance=0.01):
@@ -170,7 +158,8 @@ def check_page(m, where):
     assert 0 <= fig["left"] and fig["right"] <= vw, f"{where}: figure spans x {fig['left']:.0f}..{fig['right']:.0f}"
     frame = m["frame"]
     assert abs(frame["width"] - frame["inner_width"]) <= 1
-    assert same_scale(m), f"{where}: drawing not laid out for the {frame['width']}x{frame['height']} frame: {m['ranges']}"
+    assert same_scale(m), (f"{where}: drawing not laid out for the {frame['width']}x{frame['height']} frame "
+                           f"(ranges {m['ranges']})")
     for label in m["labels"]:
         inside = (label["x0"] >= frame["left"] - 0.5 and label["x1"] <= frame["right"] + 0.5
                   and label["y0"] >= frame["top"] - 0.5 and label["y1"] <= frame["bottom"] + 0.5)
@@ -178,30 +167,19 @@ def check_page(m, where):
     assert overlaps(m["labels"]) == [], f"{where}: labels overlap: {overlaps(m['labels'])}"
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with serve_app(log_path=ARTIFACTS / "server-layout.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_page(browser, url, size, scale):
+@contextlib.contextmanager
+def window(browser, size, scale=1.0):
+    """A page in a fresh browser context of ``size`` CSS pixels at ``scale`` device pixels per pixel."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, device_scale_factor=scale)
     context.set_default_timeout(TIMEOUT * 1000)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"))
-    return context, page
+    try:
+        yield page
+        assert page.errors == []
+    finally:
+        context.close()
 
 
 def load(page, url, example):
@@ -209,23 +187,17 @@ def load(page, url, example):
     page.locator("td.volt").first.wait_for()
 
 
-@pytest.mark.parametrize("window,size,scale", WINDOWS, ids=[w[0] for w in WINDOWS])
-def test_page_fits_the_window_and_labels_fit_the_frame(browser, app_url, window, size, scale):
-    context, page = open_page(browser, app_url, size, scale)
-    try:
+@pytest.mark.parametrize("name,size,scale", WINDOWS, ids=[w[0] for w in WINDOWS])
+def test_page_fits_the_window_and_labels_fit_the_frame(browser, app_url, name, size, scale):
+    with window(browser, size, scale) as page:
         for example in EXAMPLES:
             load(page, app_url, example)
-            m = settled(page)
-            check_page(m, f"{example} at {window}")
-            page.screenshot(path=str(ARTIFACTS / f"layout-{example}-{window}.png"))
-        assert page.errors == []
-    finally:
-        context.close()
+            check_page(settled(page), f"{example} at {name}")
+            page.screenshot(path=str(ARTIFACTS / f"layout-{example}-{name}.png"))
 
 
 def test_collapsing_the_sidebar_widens_the_figure_and_the_drawing_follows(browser, app_url):
-    context, page = open_page(browser, app_url, (1024, 768), 1.0)
-    try:
+    with window(browser, (1024, 768)) as page:
         load(page, app_url, "wheatstone")
         before = settled(page)
         assert page.evaluate(SIDEBAR_JS) > 300
@@ -235,6 +207,61 @@ def test_collapsing_the_sidebar_widens_the_figure_and_the_drawing_follows(browse
                            what="a wider figure")
         check_page(after, "wheatstone at 1024x768, sidebar collapsed")
         page.screenshot(path=str(ARTIFACTS / "layout-wheatstone-1024x768-collapsed.png"))
-        assert page.errors == []
-    finally:
-        context.close()
+
+
+def picture(page, name):
+    """Save a screenshot in test-artifacts/, and in docs/screenshots/ for the README when
+    ``RESISTIVE_EXPLORER_UPDATE_SCREENSHOTS`` is set."""
+    path = ARTIFACTS / f"{name}.png"
+    page.mouse.move(2, 2)  # no tooltip on the picture
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    if os.environ.get("RESISTIVE_EXPLORER_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        (DOCS / f"{name}.png").write_bytes(path.read_bytes())
+
+
+def scroll_main_to(page, y):
+    """Scroll the main column so that what is now at window height ``y`` comes to its top."""
+    page.evaluate("(y) => { const main = document.querySelector('#main'); "
+                  "main.scrollBy(0, y - main.getBoundingClientRect().top); }", y)
+
+
+def test_readme_screenshots_at_both_window_sizes_and_in_presenter_mode(browser, app_url):
+    """The README's pictures, taken from the served app; each page is checked as above first."""
+    shots = [("explorer-circuit", (1440, 900), "bridge-rectifier"),
+             ("explorer-circuit-1024", (1024, 768), "wheatstone")]
+    for name, size, example in shots:
+        with window(browser, size) as page:
+            load(page, app_url, example)  # twice: the status line then shows a warm solve's time,
+            load(page, app_url, example)  # not the first one's compilation
+            m = settled(page)
+            check_page(m, f"{example} at {size}")
+            if m["figure"]["bottom"] > size[1]:  # the status line to the top: the figure shows whole
+                scroll_main_to(page, m["status"]["top"] - 8)
+            picture(page, name)
+    # a projector: 1024x768, sidebar collapsed, presenter mode
+    with window(browser, (1024, 768)) as page:
+        load(page, app_url, "clipper")
+        before = settled(page)
+        page.locator("#sidebar-toggle").click()
+        page.locator(".presenter-toggle button").click()
+        bigger = wait_until(lambda: (m := settled(page))["frame"]["width"] > before["frame"]["width"] + 300
+                            and max(b["y1"] - b["y0"] for b in m["labels"])
+                            > 1.4 * max(b["y1"] - b["y0"] for b in before["labels"]) and m,
+                            what="presenter mode with the sidebar collapsed")
+        check_page(bigger, "clipper in presenter mode at 1024x768")
+        scroll_main_to(page, bigger["figure"]["top"] - 60)  # the presenter toggle's row and the figure
+        picture(page, "explorer-presenter")
+    # the Sweep tab at 1440x900
+    with window(browser, (1440, 900)) as page:
+        load(page, app_url, "clipper")
+        page.locator(".bk-tab", has_text="Sweep").first.click()
+        for field, value in ((".sweep-start input", "-5"), (".sweep-stop input", "5")):
+            page.locator(field).fill(value)
+            page.locator(field).press("Enter")
+        page.locator(".sweep-run button").click()
+        wait_until(lambda: page.locator("[data-sweep-done]").get_attribute("data-breakpoints") == "2",
+                   what="the sweep")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1440
+        picture(page, "explorer-sweep")
