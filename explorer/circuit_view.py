@@ -43,6 +43,7 @@ from bokeh.models import (
     Range1d,
     TapTool,
 )
+from bokeh.core.property.descriptors import UnsetValueError
 from bokeh.events import PanEnd, Tap
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
@@ -371,7 +372,10 @@ class CircuitView(pn.viewable.Viewer):
     def _apply_frame(self):
         """Lay the drawing out again for the plot frame's size as the browser rendered it."""
         self._frame_timer = None
-        width, height = self.figure.inner_width, self.figure.inner_height
+        try:
+            width, height = self.figure.inner_width, self.figure.inner_height
+        except UnsetValueError:  # one of the two not reported yet
+            return
         if not width or not height or width < 50 or height < 50:
             return
         if abs(width - self.frame[0]) > 2 or abs(height - self.frame[1]) > 2:
