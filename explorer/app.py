@@ -17,6 +17,7 @@ from solver import NetworkError
 
 from explorer.circuit_explorer import CircuitExplorer
 from explorer import gallery, share
+from explorer.page import PAGE_CSS, SIDEBAR_WIDTH
 from explorer.responsive import send_websocket_frames_at_once
 from explorer.server import quiet_closed_connection_warnings, register_session_cleanup, start_worker_processes
 
@@ -83,7 +84,8 @@ def create_app(example="divider", nodes=None, circuit=None):
         title="resistive-explorer",
         sidebar=explorer.sidebar(),
         main=[explorer.main()],
-        sidebar_width=350,
+        sidebar_width=SIDEBAR_WIDTH,
+        raw_css=[PAGE_CSS],  # rows wrap and the main column shrinks: no sideways overflow
         header_background="#08306b",
         # no busy spinner: it costs two extra messages and a restyle on every slider step; the
         # status line reports each solve instead

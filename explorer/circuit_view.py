@@ -43,6 +43,7 @@ from bokeh.models import (
     Range1d,
     TapTool,
 )
+from bokeh.core.property.descriptors import UnsetValueError
 from bokeh.events import PanEnd, Tap
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
@@ -87,17 +88,11 @@ if (moved) edges.change.emit();
 """
 
 
-# Bokeh sets a plot's inner size without telling the server; the browser reports it here whenever it
-# changes (window resized, sidebar collapsed, zoomed), so that labels are laid out for that size.
-_FRAME_JS = """
-if (fig.__frame_poll) return;
-const report = () => {
-  const w = fig.inner_width, h = fig.inner_height;
-  if (w > 0 && h > 0 && (w !== frame.data.w[0] || h !== frame.data.h[0])) frame.data = {w: [w], h: [h]};
-};
-fig.__frame_poll = setInterval(report, 400);
-report();
-"""
+# The browser lays the figure out; BokehJS writes the plot frame's real size into the figure's
+# read-only ``inner_width``/``inner_height`` after each layout (page load, window resized, sidebar
+# collapsed, browser zoom), and the server hears of it: labels are then placed for that size. A
+# burst of sizes (the sidebar's collapse is animated) is laid out once, when it settles.
+FRAME_SETTLE_MS = 250
 
 
 def legend_html(presenter=False):
@@ -360,20 +355,27 @@ class CircuitView(pn.viewable.Viewer):
         fig.on_event(PanEnd, self._on_drag_end)
         for source in (ss, self.box_source, ds):
             source.selected.on_change("indices", self._element_tap_on(source))
-        # the browser reports the plot frame's size (once the page has loaded): labels and symbols
-        # are laid out for it
-        self.frame_source = ColumnDataSource(name=f"{self.tag}-frame", data=dict(w=[0], h=[0]))
-        self.frame_source.on_change("data", self._on_frame)
-        report = CustomJS(args=dict(fig=fig, frame=self.frame_source), code=_FRAME_JS)
-        self.node_source.js_on_change("data", report)  # (also puts the frame source in the document)
-        if pn.state.curdoc is not None and pn.state.served:
-            # once the page is up, resend the node data: its change starts the report in the browser
-            pn.state.onload(lambda: setattr(self.node_source, "data", dict(self.node_source.data)))
+        fig.on_change("inner_width", self._on_frame)
+        fig.on_change("inner_height", self._on_frame)
         return fig
 
     # ------------------------------------------------------------ callbacks
     def _on_frame(self, attr, old, new):
-        width, height = (new.get("w") or [0])[0], (new.get("h") or [0])[0]
+        doc = self.figure.document
+        if doc is None or doc.session_context is None:  # no server to wait on (a static export)
+            self._apply_frame()
+        elif getattr(self, "_frame_timer", None) is None:
+            # (the first size comes before the page has loaded, when Panel would not send a repaint)
+            self._frame_timer = doc.add_timeout_callback(lambda: pn.state.onload(self._apply_frame),
+                                                         FRAME_SETTLE_MS)
+
+    def _apply_frame(self):
+        """Lay the drawing out again for the plot frame's size as the browser rendered it."""
+        self._frame_timer = None
+        try:
+            width, height = self.figure.inner_width, self.figure.inner_height
+        except UnsetValueError:  # one of the two not reported yet
+            return
         if not width or not height or width < 50 or height < 50:
             return
         if abs(width - self.frame[0]) > 2 or abs(height - self.frame[1]) > 2:

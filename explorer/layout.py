@@ -58,7 +58,8 @@ STYLES = {
 }
 
 #: Page furniture around the circuit figure in the served app (px), used to predict the figure's
-#: size for a window size; the browser test checks the prediction against the real page.
+#: size for a window size: the drawing's first layout, until the browser reports the frame it
+#: rendered (``CircuitView`` listens to the figure's ``inner_width``/``inner_height``).
 SIDEBAR_WIDTH = 350
 PAGE_CHROME_WIDTH = 48  # main area padding and the figure's own borders
 FIGURE_HEIGHT = 560  # the circuit figure's height (px), toolbar and colour bar included

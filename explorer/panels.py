@@ -21,6 +21,7 @@ from solver import NetworkError
 from . import gallery
 from . import io as circuit_io
 from .editing import SHORTCUTS
+from .page import MIN_CONTROL_WIDTH, WRAPPING_BUTTON_GROUP, wrapping_row
 from .responsive import _ImmediateFloatSlider
 from .server import open_upload
 from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
@@ -63,7 +64,7 @@ class QuantityInput(pn.viewable.Viewer):
         self._on_value = on_value
         self._reason = reason or (lambda: "")
         self.input = pn.widgets.TextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
-                                          sizing_mode="stretch_width",
+                                          sizing_mode="stretch_width", min_width=MIN_CONTROL_WIDTH,
                                           description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
                                           "prefixes f p n u µ m k meg M G T. Enter applies it.")
         self.feedback = pn.pane.HTML("", visible=False, css_classes=[f"{css_class}-error"], margin=(0, 10),
@@ -122,8 +123,9 @@ class StatusBar(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        # fixed heights: new text then does not make the browser lay the page out again
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", height=40, css_classes=["solve-status"],
+        # a minimum height: new text of one or two lines then does not make the browser lay the page
+        # out again; on a narrow window the line may take three (never cut)
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", min_height=40, css_classes=["solve-status"],
                                    styles={"font-size": "13px", "color": "#333"})
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
@@ -215,7 +217,7 @@ class EditorPanel(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self._syncing = False
-        self.element_select = pn.widgets.Select(
+        self.element_select = pn.widgets.Select(min_width=MIN_CONTROL_WIDTH,
             name="Element", options=[], css_classes=["element-select"], description="The element whose value the slider edits "
             "(or tap an element on the circuit).", sizing_mode="stretch_width")
         # resistances slide on a log scale (value = log10 R); the text field takes typed values
@@ -225,16 +227,22 @@ class EditorPanel(pn.viewable.Viewer):
         self.value_field = QuantityInput(on_value=self._set_from_field, reason=lambda: self.store.error,
                                          name="Value", css_class="value-input")
         self.rename_input = pn.widgets.TextInput(name="New name", placeholder="e.g. Rload",
+                                                 min_width=MIN_CONTROL_WIDTH,
                                                  description="Type a new name for the element, then press Rename.",
                                                  sizing_mode="stretch_width")
         self.rename_button = pn.widgets.Button(name="Rename", description="Rename the selected element.")
         self.remove_button = pn.widgets.Button(name="Remove element", button_type="warning",
                                                description="Delete the selected element (undoable).")
         self.kind_select = pn.widgets.Select(name="New element", options={v: k for k, v in KIND_LABELS.items()},
+                                             sizing_mode="stretch_width", min_width=MIN_CONTROL_WIDTH,
                                              value="resistor", description="Kind of element to add.")
-        self.from_select = pn.widgets.Select(name="From (p / anode / +)", options=[], width=150,
+        self.from_select = pn.widgets.Select(name="From (p / anode / +)", options=[],
+                                             min_width=MIN_CONTROL_WIDTH + 20,  # its label's width
+                                             sizing_mode="stretch_width",
                                              description="First terminal: tap a node, or pick one here.")
-        self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[], width=150,
+        self.to_select = pn.widgets.Select(name="To (n / cathode / −)", options=[],
+                                           min_width=MIN_CONTROL_WIDTH + 20,  # its label's width
+                                           sizing_mode="stretch_width",
                                            description="Second terminal: tap a second node, or pick one here.")
         self.new_value = QuantityInput(name="Resistance (Ω)", value=DEFAULT_VALUES["resistor"], unit="Ω",
                                        css_class="new-value")
@@ -393,12 +401,12 @@ class EditorPanel(pn.viewable.Viewer):
             self.value_field,
             pn.Row(self.value_slider, slider_help, sizing_mode="stretch_width"),
             pn.Row(self.rename_input, self.rename_button, sizing_mode="stretch_width"),
-            pn.Row(self.remove_button, self.undo_button, self.redo_button),
+            wrapping_row(self.remove_button, self.undo_button, self.redo_button),
             "#### Build",
             self.kind_select,
-            pn.Row(self.from_select, self.to_select),
-            pn.Row(self.new_value, pn.Column(pn.Spacer(height=18), self.add_button, margin=0)),
-            pn.Row(self.add_node_button, self.remove_node_button, self.layout_button),
+            wrapping_row(self.from_select, self.to_select),
+            wrapping_row(self.new_value, self.add_button),
+            wrapping_row(self.add_node_button, self.remove_node_button, self.layout_button),
             sizing_mode="stretch_width",
         )
 
@@ -441,7 +449,7 @@ class FilesPanel(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.store
-        self.example_select = pn.widgets.Select(
+        self.example_select = pn.widgets.Select(min_width=MIN_CONTROL_WIDTH,
             name="Example", options={NOT_AN_EXAMPLE: "", **{name: name for name in gallery.EXAMPLES}},
             value=s.title if s.title in gallery.EXAMPLES else "",
             description="Load a built-in example circuit (undoable).", sizing_mode="stretch_width",
@@ -681,8 +689,8 @@ class ConvergenceView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(
             self.figure,
-            pn.Row(self.start, self.granularity),
-            pn.Row(self.step_button, self.play_button, self.pause_button, self.reset_button, self.exact_button),
+            wrapping_row(self.start, self.granularity),
+            wrapping_row(self.step_button, self.play_button, self.pause_button, self.reset_button, self.exact_button),
             self.info,
             pn.pane.Markdown(
                 "Step mode runs plain coordinate descent (the paper's algorithm): each free node jumps to the "
@@ -748,6 +756,7 @@ class PalettePanel(pn.viewable.Viewer):
                                             description="Start from an empty circuit (only ground; undoable).")
         self.palette = pn.widgets.RadioButtonGroup(options={label: part for part, label in PART_LABELS.items()},
                                                    value=s.tool, css_classes=["palette"], button_type="light",
+                                                   stylesheets=[WRAPPING_BUTTON_GROUP],
                                                    description="Choose a part, then click two points on the "
                                                    "circuit. Keys: S R D V I G, Delete, Ctrl+Z, Ctrl+Y.")
         self.delete_button = pn.widgets.Button(name="Delete", css_classes=["delete-selection"],
@@ -793,6 +802,6 @@ class PalettePanel(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.new_button, self.palette, self.delete_button, self.undo_button, self.redo_button,
-                   self.keys, sizing_mode="stretch_width"),
+            wrapping_row(self.new_button, self.palette, self.delete_button, self.undo_button, self.redo_button,
+                         self.keys),
             self.hint, sizing_mode="stretch_width", margin=0)

@@ -12,6 +12,7 @@ from bokeh.models import SaveTool
 
 from . import share
 from .circuit_view import CircuitView, _palette_colors
+from .page import wrapping_row
 from .svg import circuit_svg
 
 __all__ = ["ViewControls", "DEFAULT_APP_URL", "file_stem"]
@@ -97,5 +98,5 @@ class ViewControls(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.presenter_toggle, self.copy_button, self.svg_download, sizing_mode="stretch_width"),
+            wrapping_row(self.presenter_toggle, self.copy_button, self.svg_download),
             self.link_box, sizing_mode="stretch_width")
