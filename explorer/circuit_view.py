@@ -106,8 +106,8 @@ report();
 """
 
 
-def legend_html(presenter=False):
-    """What the colours, arrows and symbols mean (a small HTML key under the figure)."""
+def legend_html(presenter=False, flow=False):
+    """What the colours, arrows and symbols mean (a small HTML key under the figure); ``flow``: the dots too."""
     size = STYLES["presenter" if presenter else "normal"].font + 1
     swatch = ("display:inline-block;width:{w}px;height:{h}px;background:{c};vertical-align:middle;"
               "margin:0 4px 0 12px;border-radius:{r}px;opacity:{o}")
@@ -121,7 +121,10 @@ def legend_html(presenter=False):
         f'diode blocking'
         f'<span style="margin-left:12px;color:{KIND_COLOR["vsource"]}">⊕</span> voltage source (+ terminal)'
         f'<span style="margin-left:12px;color:{KIND_COLOR["isource"]}">➜</span> current source'
-        '</div>'
+        + ('<span class="flow-key" style="margin-left:12px;color:#d4a600">●</span> current flow: '
+           'dots move with the conventional current, faster for larger |i| (log scale, 1 nA to 10 A)'
+           if flow else '')
+        + '</div>'
     )
 
 
@@ -218,7 +221,7 @@ class CircuitView(pn.viewable.Viewer):
         self.flow_source = ColumnDataSource(name=f"{self.tag}-flow", data={k: [] for k in FLOW_COLUMNS})
         self.dot_source = ColumnDataSource(name=f"{self.tag}-dots", data=dict(x=[], y=[], row=[]))
         self.figure = self._make_figure()
-        self.legend = pn.pane.HTML(legend_html(self.presenter), sizing_mode="stretch_width",
+        self.legend = pn.pane.HTML(legend_html(self.presenter, self.show_flow), sizing_mode="stretch_width",
                                    margin=(0, 10), css_classes=["circuit-legend-pane"])
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height,
                                   css_classes=["circuit-figure-pane"])
@@ -229,7 +232,7 @@ class CircuitView(pn.viewable.Viewer):
                                                "preview", "selected_element", "picked_nodes",
                                                "edge_overlay"])
         self.param.watch(self._on_presenter, "presenter")
-        self.param.watch(self._repaint, "show_flow")
+        self.param.watch(self._on_flow, "show_flow")
         self._repaint()
 
     # ---------------------------------------------------------------- figure
@@ -420,7 +423,11 @@ class CircuitView(pn.viewable.Viewer):
                 bar.title_text_font_size = font
                 bar.major_label_text_font_size = font
                 bar.height = 16 if self.presenter else 10
-            self.legend.object = legend_html(self.presenter)
+            self.legend.object = legend_html(self.presenter, self.show_flow)
+        self._repaint()
+
+    def _on_flow(self, event):
+        self.legend.object = legend_html(self.presenter, self.show_flow)
         self._repaint()
 
     def _on_node_data(self, attr, old, new):

@@ -40,7 +40,9 @@ def test_divider_dots_follow_conventional_current():
     store = CircuitStore.from_example("divider")
     view = CircuitView(store=store)
     assert list(view.flow_source.data["ei"]) == []  # off by default
+    assert "current flow" not in view.legend.object
     view.show_flow = True
+    assert "current flow" in view.legend.object  # the legend says what the dots mean
     rows = flow_of(view)
     net = store.network
     assert set(rows) == {"V1", "R1", "R2"}

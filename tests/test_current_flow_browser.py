@@ -58,7 +58,15 @@ def test_current_flow_dots_move_with_the_current(page, app_url):
     wait_until(lambda: page.evaluate(count) > 0, what="dots")
     page.wait_for_timeout(500)
     sent.clear()
-    frames = page.evaluate(TWO_FRAMES_JS)
+
+    def short_step(frames):
+        """Two frames close enough that no dot moved half its spacing (a loaded machine may lag)."""
+        dt = frames["second"]["t"] - frames["first"]["t"]
+        p = frames["paths"]
+        return 0 < dt and all(v * dt < g / 2 for v, g in zip(p["speed"], p["gap"])) and frames
+
+    frames = wait_until(lambda: short_step(page.evaluate(TWO_FRAMES_JS)), timeout=60, interval=0.2,
+                        what="two consecutive frames")
     first, second, paths = frames["first"], frames["second"], frames["paths"]
     assert sorted(paths["ei"]) == [0, 1, 2]  # V1, R1, R2 (network order) all carry 2.5 mA
     # the page draws the dots where the Python reference puts them at the page's clock
@@ -72,7 +80,6 @@ def test_current_flow_dots_move_with_the_current(page, app_url):
     nodes = frames["nodes"]
     starts = {0: ("0", "in"), 1: ("in", "mid"), 2: ("mid", "0")}  # V1, R1, R2
     dt = second["t"] - first["t"]
-    assert 0 < dt < 0.5
     for r, k in enumerate(paths["ei"]):
         xs, ys = paths["xs"][r], paths["ys"][r]
         start, end = starts[k]
@@ -80,8 +87,7 @@ def test_current_flow_dots_move_with_the_current(page, app_url):
         assert (xs[-1], ys[-1]) == pytest.approx(tuple(nodes[end])), k
         # between the two frames every dot moved forward by speed * dt (one leaving the end
         # came back at the start)
-        step = paths["speed"][r] * dt
-        assert 0 < step < paths["gap"][r] / 2  # so that a dot's move is unambiguous
+        step = paths["speed"][r] * dt  # less than half the spacing: a dot's move is unambiguous
         before = [arc_length(xs, ys, (a, b)) for a, b, q in zip(first["x"], first["y"], first["row"]) if q == r]
         after = [arc_length(xs, ys, (a, b)) for a, b, q in zip(second["x"], second["y"], second["row"]) if q == r]
         moved = [s for s in after if s > step + 1e-9]
