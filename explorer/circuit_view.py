@@ -14,6 +14,9 @@
 * labels are placed where they overlap no other label, symbol or node, inside
   the plot (:func:`explorer.drawing.layout_drawing`);
 * ``color_by="power"`` colours elements by the power they dissipate;
+* "Show current flow" (off by default): dots move along each element with the
+  conventional current, faster for larger ``|i|`` (log scale), animated by the
+  browser (:mod:`explorer.current_flow`);
 * presenter mode: large fonts and symbols, for a projector.
 
 The drawing's geometry (routes, symbols, label places) is computed when the
@@ -25,7 +28,6 @@ columns (colours, text, arrows), so it costs one small message, not a new figure
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import panel as pn
@@ -44,10 +46,11 @@ from bokeh.models import (
     TapTool,
 )
 from bokeh.core.property.descriptors import UnsetValueError
-from bokeh.events import PanEnd, Tap
+from bokeh.events import PanEnd, PanStart, Tap
 from bokeh.palettes import RdBu11, Inferno256, Viridis256
 from bokeh.plotting import figure
 
+from .current_flow import FLOW_JS, flow_paths
 from .editing import grid_points, snap
 from .drawing import BOX_LIMIT, element_label_text, layout_drawing, node_label_text
 from .layout import STYLES, figure_size
@@ -64,6 +67,9 @@ LABEL_LIMIT = 300  # above this many nodes, values are never written on the circ
 ELEMENT_LABEL_LIMIT = 2.0  # elements per node above which element labels stay off (dense DRNs: hover)
 ARROW_LIMIT = 3000  # above this many elements, no current arrows
 GRID_LIMIT = 60  # up to this many nodes, grid dots show where a click places a new node
+FLOW_LIMIT = 400  # above this many elements, no current-flow dots (each frame repaints the canvas)
+FLOW_PERIOD_MS = 40  # the dots' frame interval in the browser (25 frames per second)
+FLOW_COLUMNS = ("ei", "xs", "ys", "gap", "count", "speed")
 
 # While a node is dragged the browser redraws its wires straight (a rubber band); the server
 # then sends the routed drawing for the new position.
@@ -95,8 +101,8 @@ if (moved) edges.change.emit();
 FRAME_SETTLE_MS = 250
 
 
-def legend_html(presenter=False):
-    """What the colours, arrows and symbols mean (a small HTML key under the figure)."""
+def legend_html(presenter=False, flow=False):
+    """What the colours, arrows and symbols mean (a small HTML key under the figure); ``flow``: the dots too."""
     size = STYLES["presenter" if presenter else "normal"].font + 1
     swatch = ("display:inline-block;width:{w}px;height:{h}px;background:{c};vertical-align:middle;"
               "margin:0 4px 0 12px;border-radius:{r}px;opacity:{o}")
@@ -110,7 +116,10 @@ def legend_html(presenter=False):
         f'diode blocking'
         f'<span style="margin-left:12px;color:{KIND_COLOR["vsource"]}">⊕</span> voltage source (+ terminal)'
         f'<span style="margin-left:12px;color:{KIND_COLOR["isource"]}">➜</span> current source'
-        '</div>'
+        + ('<span class="flow-key" style="margin-left:12px;color:#d4a600">●</span> current flow: '
+           'dots move with the conventional current, faster for larger |i| (log scale, 1 nA to 10 A)'
+           if flow else '')
+        + '</div>'
     )
 
 
@@ -144,6 +153,10 @@ def _same(old, new):
     return a.dtype == b.dtype and np.array_equal(a, b)
 
 
+def _rows(columns):
+    return len(next(iter(columns.values()), ()))
+
+
 def _palette_colors(values, palette, low, high, log=False):
     values = np.asarray(values, dtype=float)
     if log:
@@ -174,11 +187,13 @@ class CircuitView(pn.viewable.Viewer):
     presenter = param.Boolean(default=False, doc="Large fonts and symbols, for a projector.")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
     grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
+    show_flow = param.Boolean(default=False, doc="Animate the current: dots move along each element with "
+                              "the conventional current, faster for larger |i| (up to FLOW_LIMIT elements).")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._syncing = False
-        self._own_move = False
+        self._dragging = False  # between the browser's pan start and end (a node may be moving)
         self._sent = {}  # the columns the browser has, per source (to send only what changes)
         # the plot frame's size in px until the browser reports it: the narrowest screen planned
         # for (a wider frame only spreads the drawing sideways, never into overlaps)
@@ -197,15 +212,22 @@ class CircuitView(pn.viewable.Viewer):
         # where one patch per arrow made Bokeh encode thousands of small lists per repaint
         self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(x=[], y=[]))
         self.arrow_names = []  # element of each arrow, in order (triangle k is rows 4k..4k+2)
+        # current flow: the server sends oriented paths and speeds; the browser moves the dots
+        self.flow_source = ColumnDataSource(name=f"{self.tag}-flow", data={k: [] for k in FLOW_COLUMNS})
+        self.dot_source = ColumnDataSource(name=f"{self.tag}-dots", data=dict(x=[], y=[], row=[]))
         self.figure = self._make_figure()
-        self.legend = pn.pane.HTML(legend_html(self.presenter), sizing_mode="stretch_width",
+        self.legend = pn.pane.HTML(legend_html(self.presenter, self.show_flow), sizing_mode="stretch_width",
                                    margin=(0, 10), css_classes=["circuit-legend-pane"])
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height,
                                   css_classes=["circuit-figure-pane"])
+        # what the dots mean is said in the legend once they are on
+        self.flow_toggle = pn.widgets.Checkbox.from_param(
+            self.param.show_flow, name="Show current flow", css_classes=["flow-toggle"], margin=(0, 10))
         self.store.param.watch(self._repaint, ["version", "layout_version", "show_values", "color_by",
                                                "preview", "selected_element", "picked_nodes",
                                                "edge_overlay"])
         self.param.watch(self._on_presenter, "presenter")
+        self.param.watch(self._on_flow, "show_flow")
         self._repaint()
 
     # ---------------------------------------------------------------- figure
@@ -288,6 +310,15 @@ class CircuitView(pn.viewable.Viewer):
                                      width_units="screen", height_units="screen", fill_color="white",
                                      line_color="color", line_width=2, line_alpha="alpha",
                                      name="resistor-boxes")
+        self.dot_renderer = fig.scatter("x", "y", source=self.dot_source, size=7, fill_color="#ffd92f",
+                                        line_color="#08306b", line_width=1, name="current-dots",
+                                        visible=self.show_flow)
+        # (re)started by new paths, and when the dots are shown or hidden; the renderer's callback
+        # also puts the flow source into the document
+        animate = CustomJS(args=dict(paths=self.flow_source, dots=self.dot_source, period=FLOW_PERIOD_MS),
+                           code=FLOW_JS)
+        self.flow_source.js_on_change("data", animate)
+        self.dot_renderer.js_on_change("visible", animate)
         self.marks = LabelSet(x="x", y="y", text="text", angle="angle", source=self.mark_source,
                               text_color="color", text_font_style="bold", text_font_size="14px",
                               text_align="center", text_baseline="middle")
@@ -352,6 +383,7 @@ class CircuitView(pn.viewable.Viewer):
         ns.on_change("data", self._on_node_data)
         ns.selected.on_change("indices", self._on_node_tap)
         fig.on_event(Tap, self._on_canvas_tap)
+        fig.on_event(PanStart, self._on_drag_start)
         fig.on_event(PanEnd, self._on_drag_end)
         for source in (ss, self.box_source, ds):
             source.selected.on_change("indices", self._element_tap_on(source))
@@ -393,33 +425,41 @@ class CircuitView(pn.viewable.Viewer):
                 bar.title_text_font_size = font
                 bar.major_label_text_font_size = font
                 bar.height = 16 if self.presenter else 10
-            self.legend.object = legend_html(self.presenter)
+            self.legend.object = legend_html(self.presenter, self.show_flow)
+        self._repaint()
+
+    def _on_flow(self, event):
+        self.legend.object = legend_html(self.presenter, self.show_flow)
         self._repaint()
 
     def _on_node_data(self, attr, old, new):
+        """The browser moved nodes: a drag ended (the point-draw tool sends its data on release only)."""
         if self._syncing:
             return
         xs, ys = new.get("x", []), new.get("y", [])
         nodes = self.store.network.nodes
-        if len(xs) != len(nodes):
+        self._dragging = False
+        if len(xs) != len(nodes):  # rows deleted in the browser (Backspace): put the store's back
+            self._sent.pop("node", None)
+            self._repaint()
             return
-        # the browser already shows the move: repaint everything but the nodes (echoing node data
-        # back while a drag goes on would pull the node back)
-        self._own_move = True
-        try:
-            self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)})
-        finally:
-            self._own_move = False
-        if self.store.snap_to_grid and time.monotonic() - getattr(self, "_released", -10.0) < 1.0:
-            self._snap_off_grid()  # the drag's last positions arrived after its end: snap them too
+        # Record what the browser shows, so that the repaint sends positions only where the store
+        # differs from them (a snap to the grid): echoing a position the browser already has would
+        # pull back a node that a new drag is moving.
+        sent = self._sent.get("node")
+        if sent is not None and len(sent.get("x", ())) == len(xs):
+            sent.update(x=np.asarray(xs, dtype=float), y=np.asarray(ys, dtype=float))
+        self.store.move_nodes({n: (float(x), float(y)) for n, x, y in zip(nodes, xs, ys)},
+                              snap_to_grid=self.store.snap_to_grid)
+
+    def _on_drag_start(self, event):
+        self._dragging = True
 
     def _on_drag_end(self, event):
         """On a grid-built circuit a dragged node lands on the nearest grid point when released."""
-        store = self.store
-        if not store.snap_to_grid:
-            return
-        self._released = time.monotonic()
-        self._snap_off_grid()
+        self._dragging = False
+        if self.store.snap_to_grid:
+            self._snap_off_grid()
 
     def _snap_off_grid(self):
         store = self.store
@@ -427,7 +467,7 @@ class CircuitView(pn.viewable.Viewer):
         off = {n: (a["x"], a["y"]) for n in net.nodes if "x" in (a := net.node_attributes(n))
                and snap(a["x"], a["y"]) != (a["x"], a["y"])}
         if off:
-            store.move_nodes(off, snap_to_grid=True)  # not an own move: the browser gets the snapped nodes
+            store.move_nodes(off, snap_to_grid=True)
 
     def _on_canvas_tap(self, event):
         """With a part armed in the palette, a tap anywhere places it (see ``CircuitStore.click``)."""
@@ -630,8 +670,21 @@ class CircuitView(pn.viewable.Viewer):
         lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if hi_v - lo_v < 1e-12:
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
-        columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, mark=mark, box=box, label=labels)
+        columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, mark=mark, box=box, label=labels,
+                       flow=self.flow_data(readings))
         return columns, (lo_v, hi_v)
+
+    def flow_data(self, readings=None):
+        """Columns of the flow source: oriented paths and speeds, or none when the flow is off."""
+        readings = readings if readings is not None else self.store.readings
+        m = len(readings.i)
+        if not self.show_flow or m > FLOW_LIMIT or not readings.valid:
+            return {k: [] for k in FLOW_COLUMNS}
+        geo = self.geometry()
+        route, net = geo["drawing"]["route"], self.store.network
+        paths = flow_paths(geo["xy"], geo["pi"], geo["ni"], route["a"], route["b"], readings.i,
+                           [e.kind for e in net.elements()], readings.on, geo["drawing"]["scale"])
+        return {k: paths[k] for k in FLOW_COLUMNS}
 
     # Columns that only change with the circuit's structure or layout: a value edit leaves them out
     # of the message to the browser.
@@ -675,6 +728,16 @@ class CircuitView(pn.viewable.Viewer):
         self._syncing = True
         try:
             with pn.io.hold():  # one message to the browser
+                # Data first, then the models that make BokehJS re-read it: a change of the colour
+                # mapper starts an asynchronous re-read of the node source, and rows that arrive
+                # while it runs meet the old row count ("Size mismatch").
+                self._send_sources(columns, partial)
+                self.arrow_source.data = self._arrow_data
+                if columns["flow"] != self._sent.get("flow"):  # (the browser restarts its timer)
+                    self.flow_source.data = columns["flow"]
+                    self._sent["flow"] = columns["flow"]
+                if self.dot_renderer.visible != self.show_flow:
+                    self.dot_renderer.visible = self.show_flow
                 if not partial:
                     x0, x1, y0, y1 = self._geo["drawing"]["ranges"]
                     for rng, (start, end) in ((self.figure.x_range, (x0, x1)), (self.figure.y_range, (y0, y1))):
@@ -684,28 +747,35 @@ class CircuitView(pn.viewable.Viewer):
                 self.colorbar.visible = mode == "potential"
                 self.power_colorbar.visible = mode == "power"
                 self.update_colorbar.visible = mode == "update"
-                for kind, source in self._sources().items():
-                    data = columns[kind]
-                    if kind == "node" and self._own_move and not partial:
-                        # the browser already shows the move (echoing it would pull the node back)
-                        self._sent[kind] = dict(data)
-                        continue
-                    if source.selected.indices and (kind != "node" or not partial):
-                        source.selected.indices = []  # (a node's selection carries a drag)
-                    sent = self._sent.get(kind) if partial else None
-                    if sent is None or len(next(iter(sent.values()), [])) != len(next(iter(data.values()), [])):
-                        source.data = data
-                        self._sent[kind] = dict(data)
-                        continue
-                    # send only the columns whose values changed (a value edit moves few of them)
-                    changed = {k: v for k, v in data.items()
-                               if k not in self.STATIC[kind] and not _same(sent.get(k), v)}
-                    if changed:
-                        source.data.update(changed)
-                        sent.update(changed)
-                self.arrow_source.data = self._arrow_data
         finally:
             self._syncing = False
 
+    def _send_sources(self, columns, partial):
+        """Send each source's new columns: the whole dict when its rows change, else those that differ.
+
+        Either way a source changes in one event whose columns have equal lengths. The node
+        positions are sent only where they differ from what the browser shows (after a drag, the
+        browser's): a drag under way is never pulled back by a repaint for another reason.
+        """
+        for kind, source in self._sources().items():
+            data = columns[kind]
+            sent = self._sent.get(kind)
+            same_rows = sent is not None and _rows(sent) == _rows(data) and (
+                partial or kind != "node" or list(sent["name"]) == list(data["name"]))
+            # a node's selection carries a drag: kept while one may be under way
+            keep_selection = same_rows and (partial or (kind == "node" and self._dragging))
+            if source.selected.indices and not keep_selection:
+                source.selected.indices = []
+            if not same_rows or (not partial and kind != "node"):
+                source.data = data
+                self._sent[kind] = dict(data)
+                continue
+            # a value edit changes few columns, and never the static ones
+            unchanged = self.STATIC[kind] if partial else ()
+            changed = {k: v for k, v in data.items() if k not in unchanged and not _same(sent.get(k), v)}
+            if changed:
+                source.data.update(changed)
+                sent.update(changed)
+
     def __panel__(self):
-        return pn.Column(self.pane, self.legend, sizing_mode="stretch_width")
+        return pn.Column(self.pane, self.flow_toggle, self.legend, sizing_mode="stretch_width")

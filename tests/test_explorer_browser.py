@@ -280,8 +280,6 @@ def test_views_render_for_screenshots(page, app_url):
     assert page.errors == []
 
 
-@pytest.mark.xfail(reason="after merging the schematic drawing with grid snapping the dragged node does not "
-                   "move in headless Chromium; open, see the closing note of this stop", strict=False)
 def test_drag_a_node_then_download_circuit_and_solution(page, app_url):
     import csv
     import io
@@ -434,9 +432,7 @@ def test_clipper_from_a_blank_circuit_in_twelve_interactions(page, app_url):
     page.mouse.move(5, 600)
     page.wait_for_timeout(500)
     shot(page, "explorer-built-clipper", docs=True)
-    # KNOWN ISSUE (reported): BokehJS logs transient "Size mismatch" errors once the circuit becomes a
-    # blank one (one node, no element); every source is consistent afterwards and the drawing is right
-    assert [e for e in page.errors if "Size mismatch" not in e] == []
+    assert page.errors == []
 
 
 def test_invalid_circuit_hides_numbers_in_the_browser(page, app_url):
@@ -456,6 +452,4 @@ def test_invalid_circuit_hides_numbers_in_the_browser(page, app_url):
     assert "highlighted" in alert.inner_text()
     page.keyboard.press("Control+z")
     wait_until(lambda: abs(volts(page, "mid") - 7.5) < 1e-9, what="solved again after undo")
-    # BokehJS logs a transient "Size mismatch" while new parts change the sources' lengths (see the
-    # clipper test); every other page error fails
-    assert [e for e in page.errors if "Size mismatch" not in e] == []
+    assert page.errors == []
