@@ -24,6 +24,10 @@ from ..config import NUMBA_OPTIONS
 #: semantics stay exact (no ``nnan``/``ninf``), so checks keep working.
 DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", "arcp"})
 
+#: Flags of :func:`_axpy_rows`: contraction (FMA) but no reassociation, so that its
+#: chain ``y + a0*x0 + a1*x1 + ...`` keeps the order of as many separate axpys.
+CHAIN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"contract", "nsz", "arcp"})
+
 #: The parallel kernels (:func:`rank_update_project`, :func:`relax`): the same flags
 #: with numba's thread pool. They only parallelise explicit ``prange`` loops over
 #: blocks of columns; they hold no array reductions that numba could split by thread.
@@ -72,6 +76,35 @@ def _axpy(a, x, y):
     """y += a * x (rows of a weight matrix or of a state)."""
     for j in range(y.shape[0]):
         y[j] += a * x[j]
+
+
+@njit(**CHAIN_NUMBA_OPTIONS)
+def _axpy_rows(y, W, rows, coefs, n):
+    """``y += coefs[0] * W[rows[0]]``, then ``+= coefs[1] * W[rows[1]]``, ... (``n <= 4`` terms).
+
+    Each entry of ``y`` is loaded and stored once for up to four rows, with the
+    same sequence of fused multiply-adds as ``n`` calls of :func:`_axpy`.
+    """
+    if n == 4:
+        a0, a1, a2, a3 = coefs[0], coefs[1], coefs[2], coefs[3]
+        x0, x1, x2, x3 = W[rows[0]], W[rows[1]], W[rows[2]], W[rows[3]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]
+    elif n == 3:
+        a0, a1, a2 = coefs[0], coefs[1], coefs[2]
+        x0, x1, x2 = W[rows[0]], W[rows[1]], W[rows[2]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j]
+    elif n == 2:
+        a0, a1 = coefs[0], coefs[1]
+        x0, x1 = W[rows[0]], W[rows[1]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j]
+    elif n == 1:
+        a0 = coefs[0]
+        x0 = W[rows[0]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j]
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -453,8 +486,8 @@ def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
     Row ``i`` of ``W`` gives node ``i`` of layer ``j`` its input from above
     (``W[i] . Vs[j+1][b]``, added to ``accs[j]``, which holds its bias and input
     from below); the node is set; then, while the row is in L1, it adds
-    ``Vs[j][b, i] * W[i]`` to ``accs[j+1]`` (reset to the bias first), unless
-    not ``accumulate``. Each entry gets the same operations in the same order as
+    ``Vs[j][b, i] * W[i]`` to ``accs[j+1]`` (reset to the bias first; four rows
+    at a time, :func:`_axpy_rows`), unless not ``accumulate``. Each entry gets the same operations in the same order as
     in :func:`_layer_input` and :func:`_set_layer`, with ``W`` read once rather than twice.
     """
     W = Ws[j + 1]
@@ -466,26 +499,34 @@ def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
     B = V.shape[0]
     half = V.shape[1] // 2
     h = V.dtype.type(0.5)
+    rows = np.empty(4, dtype=np.int64)
+    coefs = np.empty(4, dtype=V.dtype)
     if accumulate:
         for b in range(B):
             acc_next[b, :] = bs[j + 1]
-    for i in range(W.shape[0]):
-        w = W[i]
-        if B == 4:
-            _dots4(W[i:i + 1], Vn, acc[:, i:i + 1])
-        else:
-            for b in range(B):
-                acc[b, i] += _dot(w, Vn[b])
-        for b in range(B):
-            v = acc[b, i] / den[i]
-            if i < half:
-                V[b, i] = (v + abs(v)) * h
+    for i0 in range(0, W.shape[0], 4):  # four rows at a time (64 KiB at most, in L1)
+        i1 = min(i0 + 4, W.shape[0])
+        for i in range(i0, i1):
+            if B == 4:
+                _dots4(W[i:i + 1], Vn, acc[:, i:i + 1])
             else:
-                V[b, i] = (v - abs(v)) * h
+                for b in range(B):
+                    acc[b, i] += _dot(W[i], Vn[b])
+            for b in range(B):
+                v = acc[b, i] / den[i]
+                if i < half:
+                    V[b, i] = (v + abs(v)) * h
+                else:
+                    V[b, i] = (v - abs(v)) * h
         if accumulate:
             for b in range(B):
-                if V[b, i] != 0.0:
-                    _axpy(V[b, i], w, acc_next[b])
+                n = 0
+                for i in range(i0, i1):
+                    if V[b, i] != 0.0:
+                        rows[n] = i
+                        coefs[n] = V[b, i]
+                        n += 1
+                _axpy_rows(acc_next[b], W, rows, coefs, n)
 
 
 @njit(**DRN_NUMBA_OPTIONS)
