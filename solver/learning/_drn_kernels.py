@@ -506,12 +506,13 @@ def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
             acc_next[b, :] = bs[j + 1]
     for i0 in range(0, W.shape[0], 4):  # four rows at a time (64 KiB at most, in L1)
         i1 = min(i0 + 4, W.shape[0])
-        for i in range(i0, i1):
-            if B == 4:
-                _dots4(W[i:i + 1], Vn, acc[:, i:i + 1])
-            else:
+        if B == 4:
+            _dots4(W[i0:i1], Vn, acc[:, i0:i1])
+        else:
+            for i in range(i0, i1):
                 for b in range(B):
                     acc[b, i] += _dot(W[i], Vn[b])
+        for i in range(i0, i1):
             for b in range(B):
                 v = acc[b, i] / den[i]
                 if i < half:
