@@ -67,12 +67,10 @@ def test_threads_are_checked():
 
 
 def _random_net(sizes, dtype, seed=0):
-    net = DRN(sizes, 3.0, seed=seed, dtype=dtype)
-    rng = np.random.default_rng(seed)
-    for W in net.weights:
-        W += dtype(0.02)
-    for b in net.biases:
-        b[:] = rng.normal(0.0, 0.1, b.shape)
+    from tests.thread_probe import model
+
+    net = model(dtype, seed, sizes)
+    rng = np.random.default_rng(seed + 1)
     x = rng.uniform(0, 1, (4, sizes[0] // 2))
     x[x < 0.4] = 0.0  # dark pixels: the kernels skip zero inputs
     return net, x, rng.integers(0, sizes[-1], 4)

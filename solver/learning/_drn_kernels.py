@@ -134,6 +134,17 @@ def _dots4(W, V, acc):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
+def _dots_rows(W, V, acc, j0, j1):
+    """``acc[:, j0:j1] += V @ W[j0:j1].T``: rows ``j0..j1`` of ``W`` dotted with each example."""
+    if V.shape[0] == 4:
+        _dots4(W[j0:j1], V, acc[:, j0:j1])
+    else:
+        for j in range(j0, j1):
+            for b in range(V.shape[0]):
+                acc[b, j] += _dot(W[j], V[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
 def _clip_row(w):
     """w = max(w, 0), written ``(w + |w|) / 2``: exact, NaN-preserving, and it vectorises
     (numba's ``max`` and a conditional store do not)."""
@@ -340,12 +351,7 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
                 if Va[b, m] != 0.0:
                     _axpy(Va[b, m], WTa[m, j0:j1], acc[b, j0:j1])
     elif above == _WIDE:
-        if B == 4:
-            _dots4(Wa[j0:j1], Va, acc[:, j0:j1])
-        else:
-            for j in range(j0, j1):
-                for b in range(B):
-                    acc[b, j] += _dot(Wa[j], Va[b])
+        _dots_rows(Wa, Va, acc, j0, j1)
     if is_output:  # linear output nodes, nudged towards y with conductance beta
         for b in range(B):
             for j in range(j0, j1):
@@ -506,12 +512,7 @@ def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
             acc_next[b, :] = bs[j + 1]
     for i0 in range(0, W.shape[0], 4):  # four rows at a time (64 KiB at most, in L1)
         i1 = min(i0 + 4, W.shape[0])
-        if B == 4:
-            _dots4(W[i0:i1], Vn, acc[:, i0:i1])
-        else:
-            for i in range(i0, i1):
-                for b in range(B):
-                    acc[b, i] += _dot(W[i], Vn[b])
+        _dots_rows(W, Vn, acc, i0, i1)
         for i in range(i0, i1):
             for b in range(B):
                 v = acc[b, i] / den[i]
