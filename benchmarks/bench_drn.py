@@ -3,7 +3,7 @@
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_drn.py [--data-dir DIR] [--out FILE]
-        [--presets drn-xs,drn-1h,...] [--scale 1.0] [--threads 1,2]
+        [--presets drn-xs,drn-1h,...] [--scale 1.0] [--segments 3] [--threads 1,2]
 
 For each preset and algorithm, times a number of batches of 4 MNIST examples
 (a few hundred for the big presets) after a warm-up, and extrapolates to a
@@ -12,13 +12,16 @@ from analytic counts (dense-equivalent FLOPs; the minimal memory traffic,
 i.e. each weight matrix read once per product and written once per update)
 and set against a measured peak: a large float32 matmul (GFLOP/s, with the
 BLAS numpy links) and array copies (GB/s, read + write) of a DRAM-sized and
-of an L3-sized array. The *floor* of an EP epoch is its minimal traffic over
-the measured copy bandwidth of an array the size of the weights.
+of an L3-sized array. The *floor* of an EP epoch is its traffic, counting each
+weight matrix read once per product (twice per relaxation iteration for a
+hidden-to-hidden matrix), over the measured copy bandwidth of an array the size
+of the weights; the one-pass kernels read such a matrix once per iteration, so
+the "one-read floor" column counts that (the least traffic of the algorithm).
 
 With ``--threads 1,2`` each preset is timed once per thread count, the
 segments of the different counts interleaved (1, 2, 1, 2, ...) so that a
-change of the machine's load hits them alike; the last column gives the
-speed-up over the first count.
+change of the machine's load hits them alike; times are medians over the
+segments, and the last column gives the speed-up of the medians over the first count.
 
 Also compares, for the input weights of ``drn-1h``, the fused numba pass
 (update + clip + column sums + next product) with the numpy/BLAS sequence.
@@ -78,7 +81,8 @@ def machine():
         info["simd"] = ",".join(flags)
     except (OSError, subprocess.SubprocessError):
         pass
-    info["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    for var in ("OPENBLAS_NUM_THREADS", "NUMBA_THREADING_LAYER", "OMP_WAIT_POLICY"):
+        info[var] = os.environ.get(var, "unset")
     try:
         info["load average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
@@ -114,8 +118,9 @@ def peaks():
     return res
 
 
-def counts(preset, algorithm):
-    """Dense-equivalent FLOPs and minimal bytes moved per batch of B examples."""
+def counts(preset, algorithm, reads_per_iteration=2):
+    """Dense-equivalent FLOPs and bytes moved per batch of B examples, each hidden-to-hidden
+    matrix read ``reads_per_iteration`` times per relaxation iteration."""
     sizes = preset.layer_sizes
     T = preset.n_iter
     L = len(sizes) - 1
@@ -126,7 +131,7 @@ def counts(preset, algorithm):
     phases = 3 if algorithm == "ep" else 2
     relax_products = sum(2 * 2 * B * w[k] for k in range(1, L))
     flops += phases * T * relax_products
-    bytes_ += phases * T * sum(2 * 4 * w[k] for k in range(1, L))
+    bytes_ += phases * T * sum(reads_per_iteration * 4 * w[k] for k in range(1, L))
     if algorithm == "ep":
         flops += 2 * (B + 1) * w[0] + sum(2 * (2 * B + 2) * w[k] for k in range(1, L))
         bytes_ += 4 * w[0] + sum(2 * 4 * w[k] for k in range(1, L))  # W[0]: write only (fused)
@@ -137,12 +142,12 @@ def counts(preset, algorithm):
 
 
 def time_preset(name, algorithm, x, y, n_batches, threads=(None,), segments=3):
-    """Seconds per batch for each thread count: ``{threads: (fastest segment, mean)}``.
+    """Seconds per batch for each thread count: ``{threads: (median segment, fastest segment)}``.
 
-    The machine is shared, so the best segment (as ``timeit`` takes the best
-    repeat) is the estimate least disturbed by other processes; the mean over
-    all segments is returned too. The thread counts take turns segment by
-    segment, each on its own copy of the same network and batches.
+    The machine is shared: the median over segments is the estimate reported,
+    the fastest segment the one least disturbed by other processes. The thread
+    counts take turns segment by segment, each on its own copy of the same
+    network and batches.
     """
     p = PRESETS[name]
     trainers = {}
@@ -163,7 +168,7 @@ def time_preset(name, algorithm, x, y, n_batches, threads=(None,), segments=3):
             tr.train_epoch(x[start:start + n], y[start:start + n], rng=s + 1)
             times[t].append((time.perf_counter() - clock) / per)
         start += n
-    return {t: (min(v), sum(v) / len(v)) for t, v in times.items()}
+    return {t: (float(np.median(v)), min(v)) for t, v in times.items()}
 
 
 def fused_vs_blas(x):
@@ -201,6 +206,7 @@ def main(argv=None):
     ap.add_argument("--presets", default=",".join(BATCHES))
     ap.add_argument("--algorithms", default="ep,bp")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply the batch counts")
+    ap.add_argument("--segments", type=int, default=3, help="timed segments per thread count")
     ap.add_argument("--threads", default=None,
                     help="comma-separated kernel thread counts (default: numba's, all cores)")
     args = ap.parse_args(argv)
@@ -226,27 +232,32 @@ def main(argv=None):
               f"(2048^3, numpy BLAS); copy {pk['copy_gbs_dram']:.1f} GB/s for 512 MiB (DRAM), "
               f"{pk['copy_gbs_l3']:.1f} GB/s for 6 MiB (L3-resident), read + write bytes.", ""]
     lines += [f"Data: {source}. Epoch times extrapolate the timed batches to {EPOCH:,} examples: "
-              "the fastest of 3 segments, then (in brackets) their mean; examples/s and the "
-              "throughput columns use the fastest segment.", ""]
-    lines += ["| preset | alg. | threads | batches timed | examples/s | s / epoch (mean) | GFLOP/s "
-              "| GB/s | % matmul peak | % copy peak | memory floor s / epoch | speed-up |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              f"the median of {args.segments} segments, then (in brackets) the fastest; "
+              "examples/s and the throughput columns use the median.", ""]
+    lines += ["| preset | alg. | threads | batches timed | examples/s | s / epoch (fastest) "
+              "| GFLOP/s | GB/s | % matmul peak | % copy peak | memory floor s / epoch "
+              "| x floor | one-read floor | x one-read | speed-up |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in args.presets.split(","):
         for alg in args.algorithms.split(","):
             nb = max(2, int(BATCHES[name][0 if alg == "ep" else 1] * args.scale))
-            timed = time_preset(name, alg, x, y, nb, threads)
+            timed = time_preset(name, alg, x, y, nb, threads, args.segments)
             flops, bytes_ = counts(PRESETS[name], alg)
+            bytes_once = counts(PRESETS[name], alg, reads_per_iteration=1)[1]
             wbytes = 4 * sum(a * b for a, b in zip(PRESETS[name].layer_sizes[:-1],
                                                     PRESETS[name].layer_sizes[1:]))
             bw = pk["copy_gbs_l3"] if wbytes <= 24 * 2**20 else pk["copy_gbs_dram"]
             floor = bytes_ / (bw * 1e9) * EPOCH / B
+            floor_once = bytes_once / (bw * 1e9) * EPOCH / B
             first = timed[threads[0]][0]
-            for t, (per_batch, mean_batch) in timed.items():
+            for t, (per_batch, fast_batch) in timed.items():
+                epoch = per_batch * EPOCH / B
                 gf, gb = flops / per_batch / 1e9, bytes_ / per_batch / 1e9
                 row = (f"| {name} | {alg.upper()} | {t or 'all'} | {nb} | {B / per_batch:,.0f} | "
-                       f"{per_batch * EPOCH / B:,.1f} ({mean_batch * EPOCH / B:,.1f}) | "
+                       f"{epoch:,.1f} ({fast_batch * EPOCH / B:,.1f}) | "
                        f"{gf:.1f} | {gb:.1f} | "
                        f"{100 * gf / pk['matmul_gflops']:.0f} | {100 * gb / bw:.0f} | {floor:,.1f} "
+                       f"| {epoch / floor:.1f} | {floor_once:,.1f} | {epoch / floor_once:.1f} "
                        f"| {first / per_batch:.2f}x |")
                 lines.append(row)
                 print(row, flush=True)

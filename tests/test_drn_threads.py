@@ -64,3 +64,92 @@ def test_threads_are_checked():
             pass
     with pytest.raises(InvalidValueError, match="threads"):
         Trainer(net, lr_weights=[0.1, 0.1], lr_biases=[0.1, 0.1], threads=1.5)
+
+
+def _random_net(sizes, dtype, seed=0):
+    from tests.thread_probe import model
+
+    net = model(dtype, seed, sizes)
+    rng = np.random.default_rng(seed + 1)
+    x = rng.uniform(0, 1, (4, sizes[0] // 2))
+    x[x < 0.4] = 0.0  # dark pixels: the kernels skip zero inputs
+    return net, x, rng.integers(0, sizes[-1], 4)
+
+
+def _reference_relax(net, x, n_iter, beta, labels):
+    """Block coordinate descent in float64 numpy, layer by layer (odd layers, then even)."""
+    Ws = [W.astype(np.float64) for W in net.weights]
+    bs = [b.astype(np.float64) for b in net.biases]
+    vs = [net.input_voltages(x).astype(np.float64)] + [np.zeros((len(x), n))
+                                                      for n in net.layer_sizes[1:]]
+    L = net.num_free_layers
+    t = np.eye(net.layer_sizes[-1])[labels]
+    for _ in range(n_iter):
+        for parity in (1, 0):  # network layers 1, 3, ... then 2, 4, ...
+            for k in range(parity or 2, L + 1, 2):
+                num = bs[k - 1] + vs[k - 1] @ Ws[k - 1]
+                den = Ws[k - 1].sum(0)
+                if k < L:
+                    num = num + vs[k + 1] @ Ws[k].T
+                    den = den + Ws[k].sum(1)
+                    v = num / den
+                    half = v.shape[1] // 2
+                    vs[k] = np.concatenate([np.maximum(v[:, :half], 0),
+                                            np.minimum(v[:, half:], 0)], axis=1)
+                else:
+                    vs[k] = (num + beta * t) / (den + beta)
+    return vs[1:]
+
+
+@pytest.mark.parametrize("sizes", [[64, 300, 200, 10], [64, 260, 300, 140, 10],
+                                   [64, 130, 70, 300, 80, 10]])
+def test_one_pass_relaxation_matches_a_float64_reference_and_the_two_pass_sweep(sizes):
+    """The one-thread kernel reads each wide hidden matrix once per iteration: it must
+    reach the reference equilibrium iterates and give the two-pass sweep's bits."""
+    from solver.learning import _drn_kernels as K
+
+    net, x, labels = _random_net(sizes, np.float64)
+    for beta in (0.0, 0.5):
+        got = net.relax(x, n_iter=5, beta=beta, y=labels if beta else None, threads=1)
+        want = _reference_relax(net, x, 5, beta, labels)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    net, x, labels = _random_net(sizes, np.float32)
+    args = [net.input_product(x), None, K.seq(net.weights), K.seq(net.transposes()),
+            K.seq(net.biases), K.seq(net.conductance_sums()),
+            np.eye(sizes[-1], dtype=np.float32)[labels],
+            np.float32(0.5), 5, K.seq(net.zero_state(4))]
+    one, two = net.zero_state(4), net.zero_state(4)
+    args[1] = K.seq(one)
+    K._relax_one_pass(*args)
+    args[1] = K.seq(two)
+    for _ in range(5):  # the layer-by-layer sweep, each layer on this thread
+        for parity in range(2):
+            for k in range(parity, len(two), 2):
+                K._relax_layer(k, *args[:8], args[9], 1)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_per_example_ep_phases_give_the_batched_bits_for_every_thread_count():
+    """Networks without wide hidden matrices run each example's three EP phases as one
+    task: a short float32 training gives the same bits on 1 thread (batched) and on 2+."""
+    import numba
+
+    counts = [t for t in (1, 2, 3) if t <= numba.config.NUMBA_NUM_THREADS]
+    if len(counts) < 2:
+        pytest.skip("numba's pool has one thread")
+    results = []
+    for t in counts:
+        net, x, labels = _random_net([64, 6 * 128 + 4, 10], np.float32, seed=5)
+        trainer = Trainer(net, algorithm="ep", n_iter=3, beta=0.5, lr_weights=[0.02, 0.02],
+                          lr_biases=[0.01, 0.01], threads=t)
+        xs = np.random.default_rng(2).uniform(0, 1, (24, 32))
+        ys = np.random.default_rng(3).integers(0, 10, 24)
+        err, _ = trainer.train_epoch(xs, ys, rng=0)
+        trainer.flush()
+        results.append((err, net.weights + net.biases + trainer.state))
+    for err, arrays in results[1:]:
+        assert err == results[0][0]
+        for a, b in zip(arrays, results[0][1]):
+            np.testing.assert_array_equal(a, b)

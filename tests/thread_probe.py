@@ -28,8 +28,8 @@ def digest(*arrays):
     return h.hexdigest()
 
 
-def model(dtype, seed=0):
-    net = DRN(SIZES, 3.0, seed=seed, dtype=dtype)
+def model(dtype, seed=0, sizes=SIZES):
+    net = DRN(sizes, 3.0, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     for W in net.weights:
         W += dtype(0.02)

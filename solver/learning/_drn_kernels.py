@@ -24,14 +24,21 @@ from ..config import NUMBA_OPTIONS
 #: semantics stay exact (no ``nnan``/``ninf``), so checks keep working.
 DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", "arcp"})
 
+#: Flags of :func:`_axpy_rows`: contraction (FMA) but no reassociation, so that its
+#: chain ``y + a0*x0 + a1*x1 + ...`` keeps the order of as many separate axpys.
+CHAIN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"contract", "nsz", "arcp"})
+
 #: The parallel kernels (:func:`rank_update_project`, :func:`relax`): the same flags
 #: with numba's thread pool. They only parallelise explicit ``prange`` loops over
 #: blocks of columns; they hold no array reductions that numba could split by thread.
 DRN_PARALLEL_OPTIONS = dict(DRN_NUMBA_OPTIONS, parallel=True)
 
-#: Columns per task of the parallel kernels. A constant, not derived from the
-#: number of threads: the partition, and so the order of every sum, is the same
-#: for any thread count, which makes results bit-identical across thread counts.
+#: Unit of the column split of the parallel kernels: each thread takes one
+#: contiguous run of whole blocks of a weight matrix's columns (contiguous, so
+#: that it streams long pieces of each row). Every kernel computes each entry
+#: with the same operations in the same order wherever the split falls (the
+#: updates are elementwise; sums run over rows, or over whole rows), so results
+#: are bit-identical for every thread count.
 BLOCK = 128
 
 #: Multiply-adds below which a kernel call runs its blocks on the calling thread:
@@ -44,12 +51,12 @@ PARALLEL_MIN_WORK = 2**18
 NARROW_COLUMNS = 64
 
 def parallel_now():
-    """Whether the kernels may use the thread pool: more than one thread is set for this thread.
+    """The kernels' ``parallel`` argument: the threads set for this thread (1: no pool).
 
     Passed to the kernels as an argument (numba cannot cache a function that
     asks for the thread count itself).
     """
-    return numba.get_num_threads() > 1
+    return numba.get_num_threads()
 
 
 def seq(arrays):
@@ -69,6 +76,35 @@ def _axpy(a, x, y):
     """y += a * x (rows of a weight matrix or of a state)."""
     for j in range(y.shape[0]):
         y[j] += a * x[j]
+
+
+@njit(**CHAIN_NUMBA_OPTIONS)
+def _axpy_rows(y, W, rows, coefs, n):
+    """``y += coefs[0] * W[rows[0]]``, then ``+= coefs[1] * W[rows[1]]``, ... (``n <= 4`` terms).
+
+    Each entry of ``y`` is loaded and stored once for up to four rows, with the
+    same sequence of fused multiply-adds as ``n`` calls of :func:`_axpy`.
+    """
+    if n == 4:
+        a0, a1, a2, a3 = coefs[0], coefs[1], coefs[2], coefs[3]
+        x0, x1, x2, x3 = W[rows[0]], W[rows[1]], W[rows[2]], W[rows[3]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]
+    elif n == 3:
+        a0, a1, a2 = coefs[0], coefs[1], coefs[2]
+        x0, x1, x2 = W[rows[0]], W[rows[1]], W[rows[2]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j]
+    elif n == 2:
+        a0, a1 = coefs[0], coefs[1]
+        x0, x1 = W[rows[0]], W[rows[1]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j] + a1 * x1[j]
+    elif n == 1:
+        a0 = coefs[0]
+        x0 = W[rows[0]]
+        for j in range(y.shape[0]):
+            y[j] = y[j] + a0 * x0[j]
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -95,6 +131,17 @@ def _dots4(W, V, acc):
         acc[1, j] += s1
         acc[2, j] += s2
         acc[3, j] += s3
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _dots_rows(W, V, acc, j0, j1):
+    """``acc[:, j0:j1] += V @ W[j0:j1].T``: rows ``j0..j1`` of ``W`` dotted with each example."""
+    if V.shape[0] == 4:
+        _dots4(W[j0:j1], V, acc[:, j0:j1])
+    else:
+        for j in range(j0, j1):
+            for b in range(V.shape[0]):
+                acc[b, j] += _dot(W[j], V[b])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -134,8 +181,24 @@ def _row_sum(w):
 
 @njit(**DRN_NUMBA_OPTIONS)
 def _serial(n_blocks, work, parallel):
-    """Whether to run ``n_blocks`` blocks of ``work`` multiply-adds in all on this thread."""
-    return n_blocks == 1 or work < PARALLEL_MIN_WORK or not parallel
+    """Whether to run ``n_blocks`` blocks of ``work`` multiply-adds in all on this thread
+    (``parallel``: the threads available, as :func:`parallel_now` gives them)."""
+    return n_blocks == 1 or work < PARALLEL_MIN_WORK or parallel <= 1
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _n_tasks(n, parallel):
+    """Tasks of a column split of ``n`` columns: one per thread, at most one per block."""
+    return min(parallel, (n + BLOCK - 1) // BLOCK)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _span(task, n_tasks, n):
+    """Columns ``(j0, j1)`` of task ``task`` of ``n_tasks``: whole blocks, split evenly."""
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    b0 = task * n_blocks // n_tasks
+    b1 = (task + 1) * n_blocks // n_tasks
+    return b0 * BLOCK, min(b1 * BLOCK, n)
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -159,10 +222,8 @@ def _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _update_block(cb, W, r, c, U, E, colsum, Xp, P):
-    """Columns ``[cb * BLOCK, (cb + 1) * BLOCK)`` of :func:`rank_update_project`, row by row."""
-    j0 = cb * BLOCK
-    j1 = min(j0 + BLOCK, W.shape[1])
+def _update_block(j0, j1, W, r, c, U, E, colsum, Xp, P):
+    """Columns ``[j0, j1)`` of :func:`rank_update_project`, row by row."""
     cs = colsum[j0:j1]
     cs[:] = 0.0
     for b in range(Xp.shape[0]):
@@ -188,7 +249,7 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, paral
     ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
     ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
     when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
-    row (or, on the thread pool, each block of ``BLOCK`` columns of a row) is
+    row (or, on the thread pool, each thread's run of columns of a row) is
     read once from memory and worked on while it sits in L1; zero entries of
     ``U`` and ``Xp`` are skipped, which MNIST's dark pixels make common. For
     the input weights of a DRN this fuses the previous batch's EP update with
@@ -208,17 +269,17 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, paral
     if _serial(n_blocks, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
         _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum)
         return
-    for cb in prange(n_blocks):
-        _update_block(cb, W, r, c, U, E, colsum, Xp, P)
+    n_tasks = _n_tasks(W.shape[1], parallel)
+    for task in prange(n_tasks):
+        j0, j1 = _span(task, n_tasks, W.shape[1])
+        _update_block(j0, j1, W, r, c, U, E, colsum, Xp, P)
     if want_rowsum:  # whole rows, as _update_rows sums them
         for i in prange(W.shape[0]):
             rowsum[i] = _row_sum(W[i])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _project_block(cb, W, Xp, P):
-    j0 = cb * BLOCK
-    j1 = min(j0 + BLOCK, W.shape[1])
+def _project_block(j0, j1, W, Xp, P):
     for b in range(Xp.shape[0]):
         P[b, j0:j1] = 0.0
     for i in range(W.shape[0]):
@@ -245,8 +306,10 @@ def project(W, Xp, P, parallel):
     if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
         _project_rows(W, Xp, P)
     else:
-        for cb in prange(n_blocks):
-            _project_block(cb, W, Xp, P)
+        n_tasks = _n_tasks(W.shape[1], parallel)
+        for task in prange(n_tasks):
+            j0, j1 = _span(task, n_tasks, W.shape[1])
+            _project_block(j0, j1, W, Xp, P)
 
 
 #: How the input from a neighbouring layer reaches a block (see :func:`_relax_block`).
@@ -288,12 +351,7 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
                 if Va[b, m] != 0.0:
                     _axpy(Va[b, m], WTa[m, j0:j1], acc[b, j0:j1])
     elif above == _WIDE:
-        if B == 4:
-            _dots4(Wa[j0:j1], Va, acc[:, j0:j1])
-        else:
-            for j in range(j0, j1):
-                for b in range(B):
-                    acc[b, j] += _dot(Wa[j], Va[b])
+        _dots_rows(Wa, Va, acc, j0, j1)
     if is_output:  # linear output nodes, nudged towards y with conductance beta
         for b in range(B):
             for j in range(j0, j1):
@@ -311,58 +369,76 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _layer_input(k, P, Vs, Ws, WTs, bs, acc):
-    """acc = (input from the layer below) + (input from the layer above) + bias."""
-    L = len(Vs)
-    B = acc.shape[0]
-    for b in range(B):
+def _input_below(k, P, Vs, Ws, WTs, bs, acc, b0, b1):
+    """acc = bias + (input from the layer below), examples ``[b0, b1)``."""
+    for b in range(b0, b1):
         acc[b, :] = bs[k]
     if k == 0:
-        acc += P
+        for b in range(b0, b1):
+            acc[b] += P[b]
     else:  # acc += Vs[k-1] @ Ws[k]
         Wk = Ws[k]
         Vp = Vs[k - 1]
         if Wk.shape[1] < NARROW_COLUMNS:
             WTk = WTs[k]
-            for b in range(B):
+            for b in range(b0, b1):
                 for j in range(WTk.shape[0]):
                     acc[b, j] += _dot(WTk[j], Vp[b])
         else:
             for i in range(Wk.shape[0]):
-                for b in range(B):
+                for b in range(b0, b1):
                     if Vp[b, i] != 0.0:
                         _axpy(Vp[b, i], Wk[i], acc[b])
-    if k < L - 1:  # acc += Vs[k+1] @ Ws[k+1].T
-        Wn = Ws[k + 1]
-        Vn = Vs[k + 1]
-        if Wn.shape[1] < NARROW_COLUMNS:
-            WTn = WTs[k + 1]
-            for m in range(WTn.shape[0]):
-                for b in range(B):
-                    if Vn[b, m] != 0.0:
-                        _axpy(Vn[b, m], WTn[m], acc[b])
-        elif B == 4:
-            _dots4(Wn, Vn, acc)
-        else:
-            for j in range(Wn.shape[0]):
-                for b in range(B):
-                    acc[b, j] += _dot(Wn[j], Vn[b])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _set_layer(k, acc, den, Vs, y, beta):
-    """Exact block minimiser of layer k: weighted mean of its neighbours, clipped by its diodes."""
+def _input_above(k, Vs, Ws, WTs, acc, b0, b1):
+    """acc += (input from the layer above), ``Vs[k+1] @ Ws[k+1].T``, examples ``[b0, b1)``."""
+    Wn = Ws[k + 1]
+    Vn = Vs[k + 1]
+    if Wn.shape[1] < NARROW_COLUMNS:
+        WTn = WTs[k + 1]
+        for m in range(WTn.shape[0]):
+            for b in range(b0, b1):
+                if Vn[b, m] != 0.0:
+                    _axpy(Vn[b, m], WTn[m], acc[b])
+    elif b1 - b0 == 4 and acc.shape[0] == 4:
+        _dots4(Wn, Vn, acc)
+    else:
+        for j in range(Wn.shape[0]):
+            for b in range(b0, b1):
+                acc[b, j] += _dot(Wn[j], Vn[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _layer_input(k, P, Vs, Ws, WTs, bs, acc, b0, b1):
+    """acc = bias + (input from the layer below) + (input from the layer above), examples ``[b0, b1)``.
+
+    Every entry is summed in the same order whatever the range of examples,
+    except that a whole batch of 4 takes the above-input through :func:`_dots4`
+    (so a per-example caller must only use ranges on networks without wide
+    matrices above layer 0: see :func:`per_example_ok`).
+    """
+    _input_below(k, P, Vs, Ws, WTs, bs, acc, b0, b1)
+    if k < len(Vs) - 1:
+        _input_above(k, Vs, Ws, WTs, acc, b0, b1)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _set_layer(k, acc, den, Vs, y, beta, b0, b1):
+    """Exact block minimiser of layer k (examples ``[b0, b1)``): weighted mean of its
+    neighbours, clipped by its diodes."""
     L = len(Vs)
     V = Vs[k]
     n = V.shape[1]
     if k == L - 1:  # linear output nodes, nudged towards y with conductance beta
-        for b in range(V.shape[0]):
+        for b in range(b0, b1):
             for j in range(n):
                 V[b, j] = (acc[b, j] + beta * y[b, j]) / (den[j] + beta)
     else:  # first half excitatory (v >= 0), second half inhibitory (v <= 0)
         half = n // 2
         h = V.dtype.type(0.5)
-        for b in range(V.shape[0]):
+        for b in range(b0, b1):
             for j in range(half):  # max(v, 0) = (v + |v|) / 2, exact and vectorisable
                 v = acc[b, j] / den[j]
                 V[b, j] = (v + abs(v)) * h
@@ -373,7 +449,7 @@ def _set_layer(k, acc, den, Vs, y, beta):
 
 @njit(**DRN_PARALLEL_OPTIONS)
 def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
-    """Layer ``k`` to its exact minimiser given its neighbours, in blocks of ``BLOCK`` columns."""
+    """Layer ``k`` to its exact minimiser given its neighbours, split by columns among threads."""
     L = len(Vs)
     V = Vs[k]
     if k == 0:
@@ -391,13 +467,104 @@ def _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel):
     acc, bias, den, is_output = accs[k], bs[k], dens[k], k == L - 1
     fan = (1 if k == 0 else Vb.shape[1]) + (0 if k == L - 1 else Va.shape[1])
     if _serial(n_blocks, V.shape[0] * n * fan, parallel):  # whole rows, this thread
-        _layer_input(k, P, Vs, Ws, WTs, bs, acc)
-        _set_layer(k, acc, den, Vs, y, beta)
+        _layer_input(k, P, Vs, Ws, WTs, bs, acc, 0, V.shape[0])
+        _set_layer(k, acc, den, Vs, y, beta, 0, V.shape[0])
     else:
-        for cb in prange(n_blocks):
-            j0 = cb * BLOCK
-            _relax_block(j0, min(j0 + BLOCK, n), V, acc, bias, den, below, Vb, Wb, WTb,
+        n_tasks = _n_tasks(n, parallel)
+        for task in prange(n_tasks):
+            j0, j1 = _span(task, n_tasks, n)
+            _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb,
                          above, Va, Wa, WTa, is_output, y, beta)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _wide(Ws, k):
+    """Whether ``Ws[k]`` is a wide matrix between free layers (read by rows both ways, not
+    transposed); the input weights ``Ws[0]`` are not (their product arrives as ``P``)."""
+    return 1 <= k < len(Ws) and Ws[k].shape[1] >= NARROW_COLUMNS
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
+    """One pass over the wide ``W = Ws[j+1]``: hidden layer ``j`` row by row, and layer
+    ``j + 1``'s input from below.
+
+    Row ``i`` of ``W`` gives node ``i`` of layer ``j`` its input from above
+    (``W[i] . Vs[j+1][b]``, added to ``accs[j]``, which holds its bias and input
+    from below); the node is set; then, while the row is in L1, it adds
+    ``Vs[j][b, i] * W[i]`` to ``accs[j+1]`` (reset to the bias first; four rows
+    at a time, :func:`_axpy_rows`), unless not ``accumulate``. Each entry gets the same operations in the same order as
+    in :func:`_layer_input` and :func:`_set_layer`, with ``W`` read once rather than twice.
+    """
+    W = Ws[j + 1]
+    V = Vs[j]
+    Vn = Vs[j + 1]
+    acc = accs[j]
+    acc_next = accs[j + 1]
+    den = dens[j]
+    B = V.shape[0]
+    half = V.shape[1] // 2
+    h = V.dtype.type(0.5)
+    rows = np.empty(4, dtype=np.int64)
+    coefs = np.empty(4, dtype=V.dtype)
+    if accumulate:
+        for b in range(B):
+            acc_next[b, :] = bs[j + 1]
+    for i0 in range(0, W.shape[0], 4):  # four rows at a time (64 KiB at most, in L1)
+        i1 = min(i0 + 4, W.shape[0])
+        _dots_rows(W, Vn, acc, i0, i1)
+        for i in range(i0, i1):
+            for b in range(B):
+                v = acc[b, i] / den[i]
+                if i < half:
+                    V[b, i] = (v + abs(v)) * h
+                else:
+                    V[b, i] = (v - abs(v)) * h
+        if accumulate:
+            for b in range(B):
+                n = 0
+                for i in range(i0, i1):
+                    if V[b, i] != 0.0:
+                        rows[n] = i
+                        coefs[n] = V[b, i]
+                        n += 1
+                _axpy_rows(acc_next[b], W, rows, coefs, n)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _relax_one_pass(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs):
+    """:func:`relax` on this thread, reading each wide matrix once per iteration instead of twice.
+
+    A wide matrix ``Ws[j+1]`` between hidden layer ``j`` and layer ``j + 1``
+    serves both of its layers in one pass (:func:`_finish_and_pass_up`): the
+    pass sets layer ``j`` and accumulates layer ``j + 1``'s input from below.
+    The chain alternates parity, so that input is the one layer ``j + 1``
+    needs: if ``j`` is updated first in an iteration (even ``j``), for the
+    same iteration; else (odd ``j``), for the next one, layer ``j + 1`` having
+    already been set in this one. Even layers ``j >= 2`` with a wide matrix
+    below get that input once more at the start. Every entry gets the same
+    operations in the same order as in the two-pass sweep, so the results are
+    the same bits.
+    """
+    L = len(Vs)
+    if n_iter == 0:
+        return
+    B = Vs[0].shape[0]
+    for j in range(2, L, 2):
+        if _wide(Ws, j):
+            _input_below(j, P, Vs, Ws, WTs, bs, accs[j], 0, B)
+    for it in range(n_iter):
+        for parity in range(2):
+            for j in range(parity, L, 2):
+                if not _wide(Ws, j):  # else accs[j] already holds bias + input from below
+                    _input_below(j, P, Vs, Ws, WTs, bs, accs[j], 0, B)
+                if j < L - 1 and _wide(Ws, j + 1):
+                    _finish_and_pass_up(j, Vs, Ws, bs, dens, accs,
+                                        parity == 0 or it < n_iter - 1)
+                else:
+                    if j < L - 1:
+                        _input_above(j, Vs, Ws, WTs, accs[j], 0, B)
+                    _set_layer(j, accs[j], dens[j], Vs, y, beta, 0, B)
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -412,13 +579,83 @@ def relax(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs, parallel):
     ``NARROW_COLUMNS`` columns), any array otherwise; ``dens[k]`` is the
     total conductance at each node of free layer ``k`` (without the nudging
     conductance ``beta``); ``accs[k]`` are scratch arrays shaped like ``Vs[k]``;
-    ``parallel``: whether the wide layers may use the thread pool.
+    ``parallel``: the threads the wide layers may use (:func:`parallel_now`; 1: this one).
     """
+    if parallel <= 1:
+        _relax_one_pass(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs)
+        return
     L = len(Vs)
     for _ in range(n_iter):
         for parity in range(2):
             for k in range(parity, L, 2):
                 _relax_layer(k, P, Vs, Ws, WTs, bs, dens, y, beta, accs, parallel)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def per_example_ok(Ws):
+    """Whether the per-example relaxation (:func:`ep_phases`) may run on these weights.
+
+    It may when every matrix above the input weights is narrow: then each
+    example's relaxation is the same sequence of operations as its rows of the
+    batched :func:`relax` (the wide-matrix products of :func:`_dots4` sum in
+    another order), so both give the same bits.
+    """
+    for k in range(1, len(Ws)):
+        if Ws[k].shape[1] >= NARROW_COLUMNS:
+            return False
+    return True
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _relax_examples(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs, b0, b1):
+    """:func:`relax` for the examples ``[b0, b1)`` only, on this thread."""
+    L = len(Vs)
+    for _ in range(n_iter):
+        for parity in range(2):
+            for k in range(parity, L, 2):
+                _layer_input(k, P, Vs, Ws, WTs, bs, accs[k], b0, b1)
+                _set_layer(k, accs[k], dens[k], Vs, y, beta, b0, b1)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _copy_rows(src, dst, b):
+    for k in range(len(src)):
+        dst[k][b, :] = src[k][b]
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, accs):
+    """The three EP phases, one task per example: one parallel region per batch, no barrier
+    between relaxation steps (the examples of a batch do not interact)."""
+    dt = Ws[0].dtype
+    for b in prange(Vs[0].shape[0]):
+        _relax_examples(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, b, b + 1)
+        _copy_rows(Vs, Vm, b)
+        _relax_examples(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, b, b + 1)
+        _copy_rows(Vs, Vp, b)
+        _relax_examples(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, b, b + 1)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def ep_phases(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, accs, parallel,
+              per_example):
+    """Free phase from ``Vs`` (in place), then the ``-beta`` phase into ``Vm`` and the
+    ``+beta`` phase into ``Vp``, both from the free state.
+
+    With ``per_example`` (see :func:`per_example_ok`) and the pool, each example
+    runs its three phases as one task; otherwise each relaxation step is cut
+    into blocks of columns (:func:`relax`). Both give the same bits.
+    """
+    dt = Ws[0].dtype
+    if parallel > 1 and per_example and Vs[0].shape[0] > 1:
+        _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter,
+                               n_iter_free, accs)
+        return
+    relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
+    _copy_state(Vs, Vm)
+    relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
+    _copy_state(Vs, Vp)
+    relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, parallel)
 
 
 # ----------------------------------------------------------------------------- EP training
@@ -490,6 +727,7 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
     r0 = np.zeros(n0, dtype=dt)
     c0 = np.zeros(Ws[0].shape[1], dtype=dt)
     errors = 0
+    per_example = per_example_ok(Ws)
     n_batches = order.shape[0] // B
     for bi in range(n_batches):
         # inputs and targets
@@ -512,8 +750,9 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
         status = _check_dens(dens, beta)
         if status:
             return errors, status, bi
-        # free phase from the carried state
-        relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
+        # free phase from the carried state, then the nudged phases from the free state
+        ep_phases(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, accs,
+                  parallel, per_example)
         out = Vs[L - 1]
         for b in range(B):
             best = 0
@@ -522,11 +761,6 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                     best = j
             if best != labels[order[bi * B + b]]:
                 errors += 1
-        # nudged phases from the free state
-        _copy_state(Vs, Vm)
-        relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
-        _copy_state(Vs, Vp)
-        relax(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, parallel)
         # biases: b += lr_b * mean(v+ - v-) / (2 beta)
         for k in range(L):
             f = dt.type(lr_b[k] / (2.0 * beta * B))
