@@ -206,3 +206,97 @@ def test_the_learning_tab_is_built_when_first_opened():
     assert explorer._learning_view is None  # a session that never opens it never pays for it
     tabs.active = explorer._tab_names.index("Learning")
     assert explorer._learning_view is not None
+
+
+# ------------------------------------------------------- large solves off the loop
+class _LoopDocument:
+    """Stands in for a served session's document: next-tick callbacks wait until the test runs them."""
+
+    def __new__(cls):
+        import queue
+
+        from bokeh.document import Document
+
+        class LoopDocument(Document):
+            def __init__(self):
+                super().__init__()
+                self.ticks = queue.Queue()
+
+            def add_next_tick_callback(self, callback):
+                self.ticks.put(callback)
+
+            def run_next_tick(self, timeout=120):
+                self.ticks.get(timeout=timeout)()
+
+        return LoopDocument()
+
+
+def resistor_chain(n, volts=10.0):
+    """A source and ``n`` resistors in series to ground: n0 -R0- n1 -R1- ... -R(n-1)- ground."""
+    from solver import Network
+
+    net = Network()
+    net.add_voltage_source("n0", "0", volts, name="V")
+    for k in range(n):
+        net.add_resistor(f"n{k}", f"n{k + 1}" if k < n - 1 else "0", resistance=1000.0 + k, name=f"R{k}")
+    return net
+
+
+def chain_potentials(resistances, volts=10.0):
+    """Node potentials of the chain by the voltage-divider rule (exact fractions)."""
+    from fractions import Fraction
+
+    total = sum(map(Fraction, resistances))
+    below = total
+    out = []
+    for r in resistances:
+        out.append(float(Fraction(volts) * below / total))
+        below -= Fraction(r)
+    return out
+
+
+def test_a_large_served_solve_runs_off_the_loop_and_only_the_latest_value_is_solved(monkeypatch):
+    import threading
+
+    from explorer import state as state_module
+
+    n = state_module.OFF_LOOP_NODES + 100
+    store = CircuitStore(resistor_chain(n), title="chain")
+    store.solve_off_loop = True
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    release, solved = threading.Event(), []
+    real_solve = state_module.solve
+
+    def held_solve(net, **kwargs):  # the worker waits until the test has made its edits
+        assert threading.current_thread() is not threading.main_thread()
+        release.wait(120)
+        solved.append(net.element("R0").value)
+        return real_solve(net, **kwargs)
+
+    monkeypatch.setattr(state_module, "solve", held_solve)
+    version = store.version
+    for ohms in (2000.0, 3000.0, 4000.0):  # a drag: three values while the first solve runs
+        assert store.set_element_value("R0", ohms, merge=True)
+    assert store.version == version  # nothing shown yet: the loop returned at once
+    release.set()
+    doc.run_next_tick()  # the first solve (2 kΩ) arrives: outdated, not shown; the latest is asked for
+    assert store.version == version and len(solved) == 1
+    doc.run_next_tick()  # the solve of the latest value (4 kΩ) arrives and is shown
+    assert solved == pytest.approx([1 / 2000.0, 1 / 4000.0])  # 3 kΩ was never solved
+    assert store.version == version + 1 and not store.stale
+    resistances = [4000.0] + [1000.0 + k for k in range(1, n)]
+    expected = chain_potentials(resistances)
+    got = [store.solution.voltages[f"n{k}"] for k in range(n)]
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert doc.ticks.empty()
+
+
+def test_a_small_served_solve_stays_on_the_loop(monkeypatch):
+    store = CircuitStore.from_example("divider")
+    store.solve_off_loop = True
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    assert store.set_element_value("R2", 1000.0)
+    assert store.solution.voltages["mid"] == pytest.approx(5.0)  # 10 V over 1 kΩ and 1 kΩ, at once
+    assert doc.ticks.empty()
