@@ -300,3 +300,42 @@ def test_a_small_served_solve_stays_on_the_loop(monkeypatch):
     assert store.set_element_value("R2", 1000.0)
     assert store.solution.voltages["mid"] == pytest.approx(5.0)  # 10 V over 1 kΩ and 1 kΩ, at once
     assert doc.ticks.empty()
+
+
+def test_a_served_training_step_runs_off_the_loop_and_a_busy_tick_is_skipped(monkeypatch):
+    import threading
+
+    from explorer.learning_view import LearningStore, LearningView
+
+    view = LearningView()
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    threads = []
+    train = view.store.train
+
+    def recorded_train(*args):
+        threads.append(threading.current_thread())
+        return train(*args)
+
+    monkeypatch.setattr(view.store, "train", recorded_train)
+    assert view.step()
+    assert not view.step()  # the first step is still running: this tick is skipped, not queued
+    doc.run_next_tick()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert doc.ticks.empty() and len(view.store.loss_history) == 2  # the initial point and one step
+    reference = LearningStore()  # the same task and seed, stepped once in the calling thread
+    reference.step()
+    assert view.store.epoch == pytest.approx(reference.epoch)
+    assert view.store.loss_history == pytest.approx(reference.loss_history, rel=1e-12)
+
+
+def test_a_training_step_that_ends_after_a_reset_is_not_shown(monkeypatch):
+    from explorer.learning_view import LearningView
+
+    view = LearningView()
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    assert view.step()
+    view._reset()  # new weights while the step runs
+    doc.run_next_tick()
+    assert len(view.store.loss_history) == 1 and view.store.epoch == 0.0  # only the fresh start
