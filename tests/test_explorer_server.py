@@ -157,6 +157,49 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
 
 
 @pytest.mark.slow
+def test_sessions_opened_together_and_closed_leave_no_store_or_document_alive():
+    import panel as pn
+
+    from explorer import app as app_module
+    from explorer.session_client import AppSession
+    from explorer.testing import free_port, wait_for_port
+
+    alive = []
+
+    def make():
+        template = app_module.create_app("divider")
+        alive.append((weakref.ref(template.explorer.store), weakref.ref(pn.state.curdoc)))
+        return template
+
+    async def visit(url, count):
+        sessions = [AppSession(url, timeout=600) for _ in range(count)]
+        await asyncio.gather(*(s.open() for s in sessions))
+        for s in sessions:
+            slider = [mid for mid, m in s.models.items() if "value-slider" in (m["attributes"].get("css_classes") or [])][0]
+            value = float(s.models[slider]["attributes"]["value"])
+            await s.set_and_wait(slider, "value", value + 0.1, s.find_named("circuit-nodes"), timeout=300)
+        for s in sessions:
+            await s.close()
+
+    port = free_port()
+    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
+                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
+                      check_unused_sessions_milliseconds=200)
+    try:
+        wait_for_port(port)
+        asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", 3), 900))
+        assert len(alive) == 3
+        deadline = time.monotonic() + 120
+        while any(ref() is not None for pair in alive for ref in pair) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            gc.collect()
+        left = [(store() is not None, doc() is not None) for store, doc in alive]
+        assert left == [(False, False)] * 3, f"(store, document) still alive per session: {left}"
+    finally:
+        served.stop()
+
+
+@pytest.mark.slow
 def test_a_hostile_upload_does_not_hold_up_another_session(tmp_path):
     from explorer.session_client import AppSession, serve_explorer
 
