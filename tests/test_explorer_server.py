@@ -5,6 +5,7 @@ behaviour is checked (what is answered, in which order, what is released).
 """
 
 import asyncio
+import contextlib
 import gc
 import logging
 import math
@@ -114,13 +115,28 @@ def test_closed_connection_warnings_are_dropped_and_others_kept(caplog):
 
 
 # --------------------------------------------------------------- served sessions
-@pytest.mark.slow
-def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
+@contextlib.contextmanager
+def served_in_process(make):
+    """Serve ``make`` (an app function) in a thread of this process, sessions freed 0.3 s after close."""
     import panel as pn
 
+    from explorer.testing import free_port, wait_for_port
+
+    port = free_port()
+    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
+                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
+                      check_unused_sessions_milliseconds=200)
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/app"
+    finally:
+        served.stop()
+
+
+@pytest.mark.slow
+def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
     from explorer import app as app_module
     from explorer.session_client import AppSession
-    from explorer.testing import free_port, wait_for_port
 
     stores = []
 
@@ -139,21 +155,14 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
             await asyncio.sleep(1.0)
         await session.close()
 
-    port = free_port()
-    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
-                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
-                      check_unused_sessions_milliseconds=200)
-    try:
-        wait_for_port(port)
+    with served_in_process(make) as url:
         for play in (False, True):
-            asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", play), 300))
+            asyncio.run(asyncio.wait_for(visit(url, play), 300))
             deadline = time.monotonic() + 120
             while stores[-1]() is not None and time.monotonic() < deadline:
                 time.sleep(0.3)
                 gc.collect()
             assert stores[-1]() is None, f"the store of a closed session is still alive (play={play})"
-    finally:
-        served.stop()
 
 
 @pytest.mark.slow
@@ -162,7 +171,6 @@ def test_sessions_opened_together_and_closed_leave_no_store_or_document_alive():
 
     from explorer import app as app_module
     from explorer.session_client import AppSession
-    from explorer.testing import free_port, wait_for_port
 
     alive = []
 
@@ -182,13 +190,8 @@ def test_sessions_opened_together_and_closed_leave_no_store_or_document_alive():
         for s in sessions:
             await s.close()
 
-    port = free_port()
-    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
-                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
-                      check_unused_sessions_milliseconds=200)
-    try:
-        wait_for_port(port)
-        asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", 3), 900))
+    with served_in_process(make) as url:
+        asyncio.run(asyncio.wait_for(visit(url, 3), 900))
         assert len(alive) >= 3  # (``pn.serve`` may call an app function more than once per session)
         deadline = time.monotonic() + 120
         while any(ref() is not None for pair in alive for ref in pair) and time.monotonic() < deadline:
@@ -198,11 +201,10 @@ def test_sessions_opened_together_and_closed_leave_no_store_or_document_alive():
         documents = [doc() is not None for _, doc in alive]
         assert not any(stores), f"stores still alive per build: {stores}"
         if any(documents):
-            # seen once in a run with slider moves under heavy load (1 of 6 documents still referenced
-            # 120 s after close, its store gone); what holds it is not yet found
+            # seen in every run with slider moves: 1 of 6 documents still referenced 120 s after close,
+            # every store gone and that document already destroyed by Bokeh (its roots deleted, so
+            # it holds no models); what keeps the empty shell referenced is not yet found
             pytest.xfail(f"documents still alive per build: {documents}")
-    finally:
-        served.stop()
 
 
 @pytest.mark.slow
