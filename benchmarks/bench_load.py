@@ -60,6 +60,18 @@ def server_processes(process):
         return []
 
 
+def cpu_seconds(process):
+    """CPU time (user + system) the server's processes have used so far."""
+    total = 0.0
+    for p in server_processes(process):
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def rss_mb(process):
     total = 0
     for p in server_processes(process):
@@ -142,9 +154,10 @@ async def load_scenario(url, process, args):
     result["idle_mb"] = await settle_memory(process, args.settle_seconds, "idle after a warm-up session")
 
     students = [Student(url) for _ in range(args.sessions)]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(process)
     result["first_voltages_s"] = await asyncio.gather(*(s.open() for s in students))
     result["all_open_s"] = time.perf_counter() - t0
+    result["open_cpu_s"] = cpu_seconds(process) - cpu0
     result["during_mb"] = [rss_mb(process)]
     rng = random.Random(0)
 
@@ -161,9 +174,10 @@ async def load_scenario(url, process, args):
             result["during_mb"].append(rss_mb(process))
 
     sampler = asyncio.ensure_future(sample_memory())
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(process)
     per_student = await asyncio.gather(*(work(s) for s in students))
     result["moving_s"] = time.perf_counter() - t0
+    result["moving_cpu_s"] = cpu_seconds(process) - cpu0
     sampler.cancel()
     result["round_trips_s"] = [t for times in per_student for t in times]
     result["during_mb"].append(rss_mb(process))
@@ -243,6 +257,11 @@ def report(args, machine, load_before, load_after, load=None, upload=None):
                 f"| time to first voltages (s) | {o50:.2f} | {o90:.2f} | {oworst:.2f} |", "",
                 f"All {args.sessions} sessions open after {load['all_open_s']:.1f} s (opened at once); "
                 f"{len(load['round_trips_s'])} round trips in {load['moving_s']:.1f} s.", "",
+                "Server CPU time (user + system, all its processes; less sensitive than the times above to "
+                "what else the machine runs): "
+                f"{load['open_cpu_s'] / args.sessions:.2f} s per session opened, "
+                f"{load['moving_cpu_s'] / len(load['round_trips_s']) * 1e3:.1f} ms per slider move "
+                f"({load['moving_cpu_s'] / load['moving_s'] * 100:.0f} % of one core while the sliders moved).", "",
                 "| server memory (RSS, MB) | |", "|---|---|",
                 f"| at start, no session yet | {load['cold_idle_mb']:.1f} |",
                 f"| idle after a warm-up session closed | {load['idle_mb']:.1f} |",

@@ -19,7 +19,8 @@ from explorer.circuit_explorer import CircuitExplorer
 from explorer import gallery, share
 from explorer.page import PAGE_CSS, SIDEBAR_WIDTH
 from explorer.responsive import send_websocket_frames_at_once
-from explorer.server import quiet_closed_connection_warnings, register_session_cleanup, start_worker_processes
+from explorer.server import (quiet_closed_connection_warnings, register_session_cleanup, send_small_arrays_inline,
+                             start_worker_processes)
 
 ENV_EXAMPLE = "RESISTIVE_EXPLORER_EXAMPLE"
 
@@ -94,6 +95,7 @@ def create_app(example="divider", nodes=None, circuit=None):
     template.explorer = explorer  # handy for debugging from the server console
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         register_session_cleanup(explorer)
+        explorer.store.solve_off_loop = True  # large circuits solve in a worker thread
     return template
 
 
@@ -111,6 +113,7 @@ def open_view(explorer, view):
 if pn.state.served:
     send_websocket_frames_at_once()
     quiet_closed_connection_warnings()
+    send_small_arrays_inline()
     start_worker_processes()  # idempotent: the fork server for uploads starts once per process
     args = pn.state.session_args if pn.state.curdoc else None
     create_app(example_name(args), mesh_size(args), shared_text(args)).servable(title="resistive-explorer")

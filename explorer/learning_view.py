@@ -20,6 +20,7 @@ from bokeh.plotting import figure
 from solver.learning.circuit_learner import Learner, encode_inputs, layered_network
 
 from .circuit_view import CircuitView
+from .server import run_off_loop
 from .state import CircuitStore
 
 __all__ = ["LearningStore", "LearningView", "TASKS", "make_task"]
@@ -117,8 +118,9 @@ class LearningStore(param.Parameterized):
         for name in ("rule", "lr", "beta", "eta"):
             setattr(self.learner, name, getattr(self, name))
 
-    def evaluate(self):
-        pred = self.learner.predict(self.X)
+    def evaluate(self, learner=None):
+        """Loss and accuracy of ``learner`` (the present one by default) on the whole task."""
+        pred = (learner or self.learner).predict(self.X)
         loss = float(np.mean(0.5 * np.sum((pred - self.Y) ** 2, axis=1)))
         if pred.shape[1] == 1:
             guess = (pred[:, 0] > 0).astype(int)
@@ -126,24 +128,43 @@ class LearningStore(param.Parameterized):
             guess = np.argmax(pred, axis=1)
         return loss, float(np.mean(guess == self.labels))
 
-    def _record(self):
-        loss, acc = self.evaluate()
+    def _record(self, loss=None, acc=None):
+        if loss is None:
+            loss, acc = self.evaluate()
         self.loss_history.append(loss)
         self.acc_history.append(acc)
         self.epochs.append(self.epoch)
         self.version += 1
 
-    def step(self):
-        """One mini-batch update, then refresh the curves and the circuit."""
+    def next_batch(self):
+        """The next mini-batch ``(X, Y, fraction of an epoch)``; the cursor moves on."""
         n = len(self.X)
         take = min(self.batch, n)
         idx = (self.cursor + np.arange(take)) % n
         self.cursor = (self.cursor + take) % n
-        record = self.learner.step(self.X[idx], self.Y[idx])
+        return self.X[idx], self.Y[idx], take / n
+
+    def train(self, learner, X, Y):
+        """One update of ``learner`` on ``(X, Y)`` and its loss and accuracy afterwards.
+
+        Touches nothing but ``learner``, so that a served session can run it in a worker thread
+        (:class:`LearningView`) and show it with :meth:`finish_step` on its event loop.
+        """
+        record = learner.step(X, Y)
+        return (record, *self.evaluate(learner))
+
+    def finish_step(self, record, loss, acc, epochs):
+        """Show an update computed by :meth:`train`: curves, epoch, the circuit."""
         self.last = record
-        self.epoch += take / n
-        self._record()
+        self.epoch += epochs
+        self._record(loss, acc)
         self._paint()
+
+    def step(self):
+        """One mini-batch update, then refresh the curves and the circuit."""
+        X, Y, epochs = self.next_batch()
+        record, loss, acc = self.train(self.learner, X, Y)
+        self.finish_step(record, loss, acc, epochs)
         return record
 
     def _paint(self):
@@ -192,6 +213,7 @@ class LearningView(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.store
         self._callback = None
+        self._stepping = False
         self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
@@ -285,11 +307,29 @@ class LearningView(pn.viewable.Viewer):
                             f"{'EP' if s.rule == 'ep' else 'coupled learning'}</span>")
 
     def step(self):
-        try:
-            self.store.step()
-        except Exception as e:  # keep the app alive; show the error instead
-            self.pause()
-            self.info.object = f"<span style='color:#a50f15'>training stopped: {html.escape(str(e))}</span>"
+        """One training step, in a worker thread when served; a tick that finds one running is skipped.
+
+        Skipping (rather than queueing) keeps a slow server from building a backlog of steps
+        while playing: training then simply runs at the pace the server can give it.
+        """
+        if self._stepping:
+            return False
+        store = self.store
+        learner = store.learner
+        X, Y, epochs = store.next_batch()
+        self._stepping = True
+
+        def apply(outcome):
+            self._stepping = False
+            if isinstance(outcome, Exception):  # keep the app alive; show the error instead
+                self.pause()
+                self.info.object = (f"<span style='color:#a50f15'>training stopped: "
+                                    f"{html.escape(str(outcome))}</span>")
+            elif store.learner is learner:  # not reset (new task or weights) meanwhile
+                store.finish_step(*outcome, epochs)
+
+        run_off_loop(lambda: store.train(learner, X, Y), apply)
+        return True
 
     def play(self):
         if self._callback is None:

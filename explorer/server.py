@@ -15,6 +15,8 @@ every open tab. This module keeps the loop free:
   stays on screen until the new one is ready, and an upload that fails or runs out of time says so.
 * :func:`release_session` runs when a session is destroyed: it stops the session's periodic
   callbacks, drops its edit history, and returns freed memory to the operating system.
+* :func:`send_small_arrays_inline` writes small numeric arrays into the JSON of a server message
+  instead of one websocket frame each: a slider move's repaint went out as about 40 frames.
 * :func:`quiet_closed_connection_warnings` turns Bokeh's "Failed sending message as connection
   was closed" warnings (one per update pushed to a tab that has gone) into a debug message.
 """
@@ -48,6 +50,7 @@ __all__ = [
     "release_session",
     "run_isolated",
     "run_off_loop",
+    "send_small_arrays_inline",
 ]
 
 log = logging.getLogger(__name__)
@@ -423,3 +426,40 @@ def quiet_closed_connection_warnings():
     logger = logging.getLogger("bokeh.server.views.ws")
     if not any(isinstance(f, _DropClosedConnectionWarnings) for f in logger.filters):
         logger.addFilter(_DropClosedConnectionWarnings())
+
+
+#: Arrays smaller than this go inside the message's JSON (base64) rather than as a frame of their own.
+INLINE_ARRAY_BYTES = 16 * 1024
+
+
+def send_small_arrays_inline(limit_bytes=INLINE_ARRAY_BYTES):
+    """Serialise arrays under ``limit_bytes`` inline in server messages; True once in place.
+
+    Bokeh sends every numpy array of a message as a separate binary websocket frame. A slider
+    move changes a few columns of seven small data sources, so its repaint left as about 40
+    frames, each a system call and a pass through Tornado's framing, for some 4 KB of data. Inline
+    (base64 in the JSON, which BokehJS decodes the same way) it is one frame per message part.
+    Large arrays still travel as binary frames. Idempotent; leans on ``Serializer._encode_bytes``
+    and its ``_deferred`` flag: if Bokeh changes them, every array simply keeps its own frame.
+    """
+    try:
+        from bokeh.core.serialization import Serializer
+    except ImportError:  # pragma: no cover - Bokeh always ships it
+        return False
+    original = Serializer._encode_bytes
+    if getattr(original, "_inlines_small_arrays", False):
+        return True
+
+    def encode_bytes(self, obj):
+        if getattr(self, "_deferred", False) and memoryview(obj).nbytes < limit_bytes:
+            self._deferred = False
+            try:
+                return original(self, obj)
+            finally:
+                self._deferred = True
+        return original(self, obj)
+
+    encode_bytes._inlines_small_arrays = True
+    encode_bytes.__doc__ = original.__doc__
+    Serializer._encode_bytes = encode_bytes
+    return True

@@ -46,6 +46,11 @@ NEW_NODE = "(new node)"
 #: Networks with more nodes than this are re-solved on slider release only.
 BIG_NETWORK = 1500
 
+#: In a served session, networks with more nodes than this are solved in a worker thread, so that
+#: the server's event loop (shared by every session) stays free; smaller ones solve in about a
+#: millisecond, less than the hop to a thread and back costs.
+OFF_LOOP_NODES = 400
+
 #: Networks with more nodes than this open with the values not written on the circuit.
 LABELLED_NETWORK = 30
 
@@ -120,12 +125,16 @@ class CircuitStore(param.Parameterized):
     can_redo = param.Boolean(default=False)
     max_history = param.Integer(default=200, bounds=(1, None))
     solve_seconds = param.Number(default=0.0)
+    solve_off_loop = param.Boolean(default=False, doc="Solve networks of more than ``OFF_LOOP_NODES`` nodes in "
+                                   "a worker thread when served (set by the served app).")
 
     def __init__(self, network=None, **params):
         super().__init__(**params)
         self._undo = []
         self._redo = []
         self._index = (None, None)  # (structure key, ElementIndex)
+        self._solve_in_flight = self._solve_queued = False
+        self._wanted_warm = True
         if network is None:
             network = gallery.build("divider")
             self.title = self.title if self.title != "untitled" else "divider"
@@ -193,36 +202,100 @@ class CircuitStore(param.Parameterized):
         return self._index[1]
 
     def _resolve(self, warm=True):
+        """Re-solve the present network and publish what is known; False when it does not solve.
+
+        A large network of a served session is solved in a worker thread instead (see
+        :meth:`_resolve_off_loop`); the event loop then returns at once and the answer is shown
+        when it arrives. That call returns True (the edit was taken; its solve is under way).
+        """
+        if self.solve_off_loop and len(self.network.nodes) > OFF_LOOP_NODES:
+            from .server import served_document
+
+            if served_document() is not None:
+                self._resolve_off_loop(warm)
+                return True
         t0 = time.perf_counter()
         net = self.network
         wired = _wired(net)
         try:
-            sol = solve(wired, warm_start=self.solution if warm else None)
+            outcome = solve(wired, warm_start=self.solution if warm else None)
         except NetworkError as e:
-            self.solve_seconds = time.perf_counter() - t0
-            nodes, elements = problem_parts(net, e)
-            self.param.update(error=str(e), problem=str(e), problem_nodes=nodes, problem_elements=elements,
-                              stale=True, readings=R.unknown(net, self._element_index()),
-                              status=f"not solved: {type(e).__name__}")
+            outcome = e
+        return self._publish(net, wired, outcome, time.perf_counter() - t0)
+
+    def _publish(self, net, wired, outcome, seconds):
+        """Show the solve of ``net`` (a :class:`Solution` of ``wired``, or the NetworkError it raised)."""
+        self.solve_seconds = seconds
+        if isinstance(outcome, NetworkError):
+            nodes, elements = problem_parts(net, outcome)
+            self.param.update(error=str(outcome), problem=str(outcome), problem_nodes=nodes,
+                              problem_elements=elements, stale=True, readings=R.unknown(net, self._element_index()),
+                              status=f"not solved: {type(outcome).__name__}")
             self.version += 1
             return False
-        self.solve_seconds = time.perf_counter() - t0
+        sol = outcome
         rows = None
-        if wired is not net:
+        if len(wired.nodes) != len(net.nodes):
             position = {n: k for k, n in enumerate(wired.nodes)}
             rows = np.array([position.get(n, -1) for n in net.nodes], dtype=np.int64)
-        self.param.update(error="", problem="", problem_nodes=[], problem_elements=[], stale=False,
-                          solution=sol, readings=R.from_solution(net, sol, self._element_index(), rows))
         k = sol.kkt
         iters = f" + {sol.active_set_iterations} active-set" if sol.active_set_iterations else ""
-        self.status = (
-            f"{'solved' if sol.converged else 'NOT converged'} in {self.solve_seconds * 1e3:.1f} ms · "
+        status = (
+            f"{'solved' if sol.converged else 'NOT converged'} in {seconds * 1e3:.1f} ms · "
             f"{sol.sweeps} sweeps{iters} · KKT: KCL {k.max_kcl_residual:.1e} A, "
             f"violation {k.max_constraint_violation:.1e} V, complementarity {k.max_complementarity:.1e} W · "
             f"{len(sol.active_diodes)} diodes conducting"
         )
+        self.param.update(error="", problem="", problem_nodes=[], problem_elements=[], stale=False,
+                          solution=sol, readings=R.from_solution(net, sol, self._element_index(), rows),
+                          status=status)
         self.version += 1
         return True
+
+    def _solve_key(self):
+        net = self.network
+        return id(net), net.structure_version, net.value_version
+
+    def _resolve_off_loop(self, warm):
+        """Solve in a worker thread; while one solve runs, later requests wait and only the latest is solved.
+
+        A slider dragged over a large circuit asks for a solve per step; solving each in turn would
+        leave the display ever further behind the hand. Instead the request in flight finishes,
+        the requests made meanwhile collapse into one (the network as it is then), and a result
+        for a network that has changed since it was taken is never shown.
+        """
+        from .server import run_off_loop
+
+        self._wanted_warm = self._wanted_warm and warm if self._solve_in_flight else warm
+        if self._solve_in_flight:
+            self._solve_queued = True
+            return
+        self._solve_in_flight, self._solve_queued = True, False
+        net = self.network
+        key = self._solve_key()
+        wired = _wired(net)
+        wired = wired.copy()  # the loop may edit ``net`` in place (a value edit) while the worker solves
+        warm_start = self.solution if self._wanted_warm else None
+
+        def compute():
+            t0 = time.perf_counter()
+            try:
+                outcome = solve(wired, warm_start=warm_start)
+            except NetworkError as e:
+                outcome = e
+            return outcome, time.perf_counter() - t0
+
+        def apply(result):
+            self._solve_in_flight = False
+            if isinstance(result, BaseException):  # not the solver's refusal: a bug; say so, keep going
+                self._fail(RuntimeError(f"the solve failed: {type(result).__name__}: {result}"))
+            elif self._solve_key() == key:
+                self._publish(net, wired, *result)
+            if self._solve_queued or self._solve_key() != key:
+                self._solve_queued = False
+                self._resolve_off_loop(self._wanted_warm)
+
+        run_off_loop(compute, apply)
 
     # ---------------------------------------------------------- step mode
     def show_step(self, stepper, label):

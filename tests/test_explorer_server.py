@@ -5,6 +5,7 @@ behaviour is checked (what is answered, in which order, what is released).
 """
 
 import asyncio
+import contextlib
 import gc
 import logging
 import math
@@ -114,13 +115,28 @@ def test_closed_connection_warnings_are_dropped_and_others_kept(caplog):
 
 
 # --------------------------------------------------------------- served sessions
-@pytest.mark.slow
-def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
+@contextlib.contextmanager
+def served_in_process(make):
+    """Serve ``make`` (an app function) in a thread of this process, sessions freed 0.3 s after close."""
     import panel as pn
 
+    from explorer.testing import free_port, wait_for_port
+
+    port = free_port()
+    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
+                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
+                      check_unused_sessions_milliseconds=200)
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/app"
+    finally:
+        served.stop()
+
+
+@pytest.mark.slow
+def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
     from explorer import app as app_module
     from explorer.session_client import AppSession
-    from explorer.testing import free_port, wait_for_port
 
     stores = []
 
@@ -139,21 +155,56 @@ def test_a_closed_session_releases_its_store_even_while_step_mode_plays():
             await asyncio.sleep(1.0)
         await session.close()
 
-    port = free_port()
-    served = pn.serve({"app": make}, port=port, address="127.0.0.1", show=False, start=True, threaded=True,
-                      websocket_origin=f"127.0.0.1:{port}", unused_session_lifetime_milliseconds=300,
-                      check_unused_sessions_milliseconds=200)
-    try:
-        wait_for_port(port)
+    with served_in_process(make) as url:
         for play in (False, True):
-            asyncio.run(asyncio.wait_for(visit(f"http://127.0.0.1:{port}/app", play), 300))
+            asyncio.run(asyncio.wait_for(visit(url, play), 300))
             deadline = time.monotonic() + 120
             while stores[-1]() is not None and time.monotonic() < deadline:
                 time.sleep(0.3)
                 gc.collect()
             assert stores[-1]() is None, f"the store of a closed session is still alive (play={play})"
-    finally:
-        served.stop()
+
+
+@pytest.mark.slow
+def test_sessions_opened_together_and_closed_leave_no_store_or_document_alive():
+    import panel as pn
+
+    from explorer import app as app_module
+    from explorer.session_client import AppSession
+
+    alive = []
+
+    def make():
+        template = app_module.create_app("divider")
+        alive.append((weakref.ref(template.explorer.store), weakref.ref(pn.state.curdoc)))
+        return template
+
+    async def visit(url, count):
+        sessions = [AppSession(url, timeout=600) for _ in range(count)]
+        await asyncio.gather(*(s.open() for s in sessions))
+        for s in sessions:
+            slider = [mid for mid, m in s.models.items()
+                      if "value-slider" in (m["attributes"].get("css_classes") or [])][0]
+            value = float(s.models[slider]["attributes"]["value"])
+            await s.set_and_wait(slider, "value", value + 0.1, s.find_named("circuit-nodes"), timeout=300)
+        for s in sessions:
+            await s.close()
+
+    with served_in_process(make) as url:
+        asyncio.run(asyncio.wait_for(visit(url, 3), 900))
+        assert len(alive) >= 3  # (``pn.serve`` may call an app function more than once per session)
+        deadline = time.monotonic() + 120
+        while any(ref() is not None for pair in alive for ref in pair) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            gc.collect()
+        stores = [store() is not None for store, _ in alive]
+        documents = [doc() is not None for _, doc in alive]
+        assert not any(stores), f"stores still alive per build: {stores}"
+        if any(documents):
+            # seen in 3 of 4 runs with slider moves: 1 of 6 documents still referenced 120 s after close,
+            # every store gone and that document already destroyed by Bokeh (its roots deleted, so
+            # it holds no models); what keeps the empty shell referenced is not yet found
+            pytest.xfail(f"documents still alive per build: {documents}")
 
 
 @pytest.mark.slow
@@ -206,3 +257,136 @@ def test_the_learning_tab_is_built_when_first_opened():
     assert explorer._learning_view is None  # a session that never opens it never pays for it
     tabs.active = explorer._tab_names.index("Learning")
     assert explorer._learning_view is not None
+
+
+# ------------------------------------------------------- large solves off the loop
+class _LoopDocument:
+    """Stands in for a served session's document: next-tick callbacks wait until the test runs them."""
+
+    def __new__(cls):
+        import queue
+
+        from bokeh.document import Document
+
+        class LoopDocument(Document):
+            def __init__(self):
+                super().__init__()
+                self.ticks = queue.Queue()
+
+            def add_next_tick_callback(self, callback):
+                self.ticks.put(callback)
+
+            def run_next_tick(self, timeout=120):
+                self.ticks.get(timeout=timeout)()
+
+        return LoopDocument()
+
+
+def resistor_chain(n, volts=10.0):
+    """A source and ``n`` resistors in series to ground: n0 -R0- n1 -R1- ... -R(n-1)- ground."""
+    from solver import Network
+
+    net = Network()
+    net.add_voltage_source("n0", "0", volts, name="V")
+    for k in range(n):
+        net.add_resistor(f"n{k}", f"n{k + 1}" if k < n - 1 else "0", resistance=1000.0 + k, name=f"R{k}")
+    return net
+
+
+def chain_potentials(resistances, volts=10.0):
+    """Node potentials of the chain by the voltage-divider rule (exact fractions)."""
+    from fractions import Fraction
+
+    total = sum(map(Fraction, resistances))
+    below = total
+    out = []
+    for r in resistances:
+        out.append(float(Fraction(volts) * below / total))
+        below -= Fraction(r)
+    return out
+
+
+def test_a_large_served_solve_runs_off_the_loop_and_only_the_latest_value_is_solved(monkeypatch):
+    import threading
+
+    from explorer import state as state_module
+
+    n = state_module.OFF_LOOP_NODES + 100
+    store = CircuitStore(resistor_chain(n), title="chain")
+    store.solve_off_loop = True
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    release, solved = threading.Event(), []
+    real_solve = state_module.solve
+
+    def held_solve(net, **kwargs):  # the worker waits until the test has made its edits
+        assert threading.current_thread() is not threading.main_thread()
+        release.wait(120)
+        solved.append(net.element("R0").value)
+        return real_solve(net, **kwargs)
+
+    monkeypatch.setattr(state_module, "solve", held_solve)
+    version = store.version
+    for ohms in (2000.0, 3000.0, 4000.0):  # a drag: three values while the first solve runs
+        assert store.set_element_value("R0", ohms, merge=True)
+    assert store.version == version  # nothing shown yet: the loop returned at once
+    release.set()
+    doc.run_next_tick()  # the first solve (2 kΩ) arrives: outdated, not shown; the latest is asked for
+    assert store.version == version and len(solved) == 1
+    doc.run_next_tick()  # the solve of the latest value (4 kΩ) arrives and is shown
+    assert solved == pytest.approx([1 / 2000.0, 1 / 4000.0])  # 3 kΩ was never solved
+    assert store.version == version + 1 and not store.stale
+    resistances = [4000.0] + [1000.0 + k for k in range(1, n)]
+    expected = chain_potentials(resistances)
+    got = [store.solution.voltages[f"n{k}"] for k in range(n)]
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert doc.ticks.empty()
+
+
+def test_a_small_served_solve_stays_on_the_loop(monkeypatch):
+    store = CircuitStore.from_example("divider")
+    store.solve_off_loop = True
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    assert store.set_element_value("R2", 1000.0)
+    assert store.solution.voltages["mid"] == pytest.approx(5.0)  # 10 V over 1 kΩ and 1 kΩ, at once
+    assert doc.ticks.empty()
+
+
+def test_a_served_training_step_runs_off_the_loop_and_a_busy_tick_is_skipped(monkeypatch):
+    import threading
+
+    from explorer.learning_view import LearningStore, LearningView
+
+    view = LearningView()
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    threads = []
+    train = view.store.train
+
+    def recorded_train(*args):
+        threads.append(threading.current_thread())
+        return train(*args)
+
+    monkeypatch.setattr(view.store, "train", recorded_train)
+    assert view.step()
+    assert not view.step()  # the first step is still running: this tick is skipped, not queued
+    doc.run_next_tick()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert doc.ticks.empty() and len(view.store.loss_history) == 2  # the initial point and one step
+    reference = LearningStore()  # the same task and seed, stepped once in the calling thread
+    reference.step()
+    assert view.store.epoch == pytest.approx(reference.epoch)
+    assert view.store.loss_history == pytest.approx(reference.loss_history, rel=1e-12)
+
+
+def test_a_training_step_that_ends_after_a_reset_is_not_shown(monkeypatch):
+    from explorer.learning_view import LearningView
+
+    view = LearningView()
+    doc = _LoopDocument()
+    monkeypatch.setattr(server, "served_document", lambda: doc)
+    assert view.step()
+    view._reset()  # new weights while the step runs
+    doc.run_next_tick()
+    assert len(view.store.loss_history) == 1 and view.store.epoch == 0.0  # only the fresh start
