@@ -187,6 +187,8 @@ class CircuitView(pn.viewable.Viewer):
     presenter = param.Boolean(default=False, doc="Large fonts and symbols, for a projector.")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
     grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
+    straight_wires = param.Boolean(default=False, doc="Draw elements straight from node to node rather "
+                                   "than as schematic runs (for dense layered networks).", constant=True)
     show_flow = param.Boolean(default=False, doc="Animate the current: dots move along each element with "
                               "the conventional current, faster for larger |i| (up to FLOW_LIMIT elements).")
 
@@ -512,7 +514,8 @@ class CircuitView(pn.viewable.Viewer):
             node_labels, element_labels, values = self.labels_shown()
             drawing = layout_drawing(xy, pi, ni, [e.kind for e in elements], [str(n) for n in nodes],
                                      [e.name for e in elements], self.frame, presenter=self.presenter,
-                                     node_labels=node_labels, element_labels=element_labels, values=values)
+                                     node_labels=node_labels, element_labels=element_labels, values=values,
+                                     orthogonal=not self.straight_wires)
             self._geo, self._geo_key = dict(xy=xy, pi=pi, ni=ni, drawing=drawing), key
         return self._geo
 

@@ -56,7 +56,7 @@ def _node_label_sizes(name, values, style):
 
 
 def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, presenter=False,
-                   node_labels=True, element_labels=True, values=True):
+                   node_labels=True, element_labels=True, values=True, orthogonal=True):
     """Geometry of one drawing (arrays over nodes and elements); see the module docstring.
 
     Parameters
@@ -67,6 +67,9 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
     presenter : large fonts and symbols.
     node_labels, element_labels : whether those labels are drawn; ``values``: whether node
         labels hold a voltage after the name.
+    orthogonal : route small circuits' elements as horizontal and vertical runs (a schematic);
+        False draws every element straight from node to node (a dense layered network, whose
+        elbows would run on top of each other).
     """
     style = STYLES["presenter" if presenter else "normal"]
     xy = np.asarray(xy, dtype=float)
@@ -74,7 +77,7 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
     kinds = np.asarray(list(kinds), dtype=object)
     n_nodes, m = len(xy), len(pi)
     small = n_nodes <= BOX_LIMIT
-    route = routes(xy, pi, ni, orthogonal=small)
+    route = routes(xy, pi, ni, orthogonal=small and orthogonal)
     a, b, centre, direction = route["a"], route["b"], route["centre"], route["direction"]
     width, height = frame
     points = np.vstack([xy, a[np.isfinite(a[:, 0])], b[np.isfinite(b[:, 0])]])

@@ -57,14 +57,19 @@ def targets(labels, n_outputs):
     return Y
 
 
+#: Distance between layer columns, in the units of node heights (at most 8 per column): wide enough
+#: that the drawing fills a landscape frame at equal scale on both axes.
+LAYER_SPACING = 8.0
+
+
 def _layout_layers(net, layers):
     for depth, layer in enumerate(layers):
         n = len(layer)
         spread = max(n - 1, 1)
         height = min(float(n - 1), 8.0)
         for k, node in enumerate(layer):
-            net.add_node(node, x=5.0 * depth, y=height / 2 - height * k / spread if n > 1 else 0.0)
-    net.add_node("0", x=2.0, y=-6.5)  # off the layer columns, so ground wires fan out
+            net.add_node(node, x=LAYER_SPACING * depth, y=height / 2 - height * k / spread if n > 1 else 0.0)
+    net.add_node("0", x=0.4 * LAYER_SPACING, y=-6.5)  # off the layer columns, so ground wires fan out
 
 
 class LearningStore(param.Parameterized):
@@ -214,7 +219,7 @@ class LearningView(pn.viewable.Viewer):
         s = self.store
         self._callback = None
         self._stepping = False
-        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False)
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False, straight_wires=True)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
                                x_axis_label="epoch", tools="pan,wheel_zoom,reset")

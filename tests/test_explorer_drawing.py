@@ -160,6 +160,23 @@ def test_large_circuits_draw_plain_wires():
     assert len(view.box_source.data["ei"]) == 0
 
 
+def straight_lone_elements(view):
+    """Per lone element (no parallel twin): is it drawn as one straight segment p -> n?"""
+    e = view.edge_source.data
+    elements = view.store.network.elements()
+    single = np.array([sum(1 for f in elements if {f.p, f.n} == {g.p, g.n}) == 1 for g in elements])
+    straight = np.isnan(e["xb"]) & np.isclose(e["xa"], e["x1"]) & np.isclose(e["ya"], e["y1"])
+    return straight[single]
+
+
+def test_the_learning_network_is_drawn_with_straight_wires():
+    # a dense layered network: schematic elbows would run on top of each other
+    from explorer.learning_view import LearningStore
+    store = LearningStore().circuit
+    assert straight_lone_elements(CircuitView(store=store, straight_wires=True)).all()
+    assert not straight_lone_elements(CircuitView(store=store)).all()  # the schematic default has elbows
+
+
 def test_svg_export_draws_every_element_and_label():
     from explorer.view_controls import ViewControls
 
