@@ -70,6 +70,13 @@ TIGHT_SLACK = 1e-12
 #: order: fill cannot cost more than computing a fill-reducing ordering would.
 NATURAL_ORDER_SIZE = 400
 
+#: The fill-reducing order is a minimum-degree elimination on the graph itself
+#: (``solver.core._ordering``) while it visits at most this many list entries
+#: per matrix entry: about 3 on tree-like networks, where it is several times
+#: cheaper than SuperLU's ordering. Beyond (large cliques, as on 2-D grids) it
+#: gives up and SuperLU's multiple minimum degree orders the matrix instead.
+MIN_DEGREE_WORK = 10
+
 #: Numba compilation flags shared by all kernels. fastmath stays off: the
 #: certificate must be reproducible and NaN checks must keep working.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)

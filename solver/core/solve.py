@@ -30,6 +30,7 @@ from scipy.sparse.linalg import splu
 from . import _compensated as C
 from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
+from ._ordering import minimum_degree_order
 from .compiled import compile_network
 from ..config import (
     CG_MAX_ITERATIONS,
@@ -42,6 +43,7 @@ from ..config import (
     MAX_ACTIVE_SET_ITERATIONS,
     MAX_SWEEPS_LIMIT,
     MIN_CERTIFICATE_TOL,
+    MIN_DEGREE_WORK,
     NATURAL_ORDER_SIZE,
     PRIMAL_DUAL_ITERATIONS,
     RATIO_TEST_EPS,
@@ -608,21 +610,27 @@ def _slot_rank(s, cn):
     """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian.
 
     Returns ``(rank, lu)``: ``lu`` is SuperLU's factor of that Laplacian when
-    one was computed for the ordering (None for small systems, ordered naturally).
+    SuperLU computed the ordering (None when the graph's own minimum-degree
+    elimination did, or for small systems ordered naturally).
     """
     no_diodes = np.zeros(len(s.da), dtype=bool)
     tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
         return None, None
+    rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
+    if len(order) == n:
+        pivot_rank = np.empty(n)
+        pivot_rank[order] = np.arange(n)
+        return pivot_rank[tree[: s.m]], None  # slot k is its own super-node tree[k]
     if n <= NATURAL_ORDER_SIZE:
         return tree[: s.m].astype(float), None  # too small for fill to matter: skip SuperLU's ordering
-    rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
     except RuntimeError:
         return None, None
-    return lu.perm_r[tree[: s.m]].astype(float), lu  # slot k is its own super-node tree[k]
+    return lu.perm_r[tree[: s.m]].astype(float), lu
 
 
 def _judged_tol(tol):
