@@ -128,14 +128,21 @@ def apply_reduced(x, tree, ri, rj, rg):
 
 
 @njit(**NUMBA_OPTIONS)
-def add_currents(p, n, current, net_out, gross):
-    """Accumulate element currents at their terminals: net current out of each node, and |I| sums."""
+def add_currents(p, n, current, v, net_out, gross, near):
+    """Accumulate element currents at their terminals, for the certificate.
+
+    Per node: the net current out (``net_out``), the sum of ``|I|``
+    (``gross``) and the largest ``|v|`` over the node and the nodes it shares
+    an element with (``near``, which starts as ``|v|``).
+    """
     for t in range(p.shape[0]):
-        i = current[t]
-        net_out[p[t]] += i
-        net_out[n[t]] -= i
-        gross[p[t]] += abs(i)
-        gross[n[t]] += abs(i)
+        a, b, i = p[t], n[t], current[t]
+        net_out[a] += i
+        net_out[b] -= i
+        gross[a] += abs(i)
+        gross[b] += abs(i)
+        near[a] = max(near[a], abs(v[b]))
+        near[b] = max(near[b], abs(v[a]))
 
 
 @njit(**NUMBA_OPTIONS)

@@ -160,3 +160,31 @@ def minimum_degree_order(n, rows, cols, max_work):
             _link(u, degree, head, nxt, prv)
             low = min(low, kept)
     return order, work
+
+
+@njit(**NUMBA_OPTIONS)
+def merged_pivot_order(tree, slot_rank, n):
+    """Pivot order of a merged system: super-node ``tree[k]`` takes the latest rank of its slots.
+
+    Contracting nodes of an elimination order this way keeps most of its
+    fill-reducing quality. Slot ranks are distinct, so are the super-nodes':
+    they are placed by a counting pass. ``tree[k] < 0`` marks a slot outside
+    the system (the fixed tree).
+    """
+    rank = np.full(n, -1, dtype=np.int64)
+    top = 0
+    for k in range(slot_rank.shape[0]):
+        t = tree[k]
+        if t >= 0 and slot_rank[k] > rank[t]:
+            rank[t] = slot_rank[k]
+            top = max(top, rank[t] + 1)
+    at_rank = np.full(top, -1, dtype=np.int64)
+    for t in range(n):
+        at_rank[rank[t]] = t
+    order = np.empty(n, dtype=np.int64)
+    filled = 0
+    for r in range(top):
+        if at_rank[r] >= 0:
+            order[filled] = at_rank[r]
+            filled += 1
+    return order

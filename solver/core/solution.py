@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..config import CLUSTER_STEP, CURRENT_ROUNDING, VOLTAGE_FLOOR
+from ._kernels import add_currents
 
 __all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
 
@@ -221,11 +222,7 @@ def local_certificate(arrays, voltages, currents):
         gross = np.zeros(n_nodes)
         near = np.abs(v)  # largest |v| over each node and its neighbours
         for kind, i in flows.items():
-            p, n = arrays[kind][0], arrays[kind][1]
-            net_out += np.bincount(p, weights=i, minlength=n_nodes) - np.bincount(n, weights=i, minlength=n_nodes)
-            gross += _node_sums(n_nodes, p, n, np.abs(i))
-            np.maximum.at(near, p, np.abs(v[n]))
-            np.maximum.at(near, n, np.abs(v[p]))
+            add_currents(arrays[kind][0], arrays[kind][1], i, v, net_out, gross, near)
         node_volts = VOLTAGE_FLOOR + near
         scale = gross + _node_sums(n_nodes, rp, rn, rg) * node_volts
         residual = np.abs(net_out)

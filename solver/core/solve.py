@@ -30,7 +30,7 @@ from scipy.sparse.linalg import splu
 from . import _compensated as C
 from . import _kernels as K
 from ._cholesky import CholeskyFactor, NotPositiveDefinite
-from ._ordering import minimum_degree_order
+from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
 from ..config import (
     CG_MAX_ITERATIONS,
@@ -191,6 +191,10 @@ def solve(net, *, tol=DEFAULT_TOL, max_sweeps=None, warm_start=None, trace=True,
 
 def _check_arguments(tol, max_sweeps, cd_sweeps, method, trace):
     """Raise TypeError/ValueError, naming the accepted values, for a bad argument of solve."""
+    if (type(tol) is float and 0.0 < tol < 1.0 and type(cd_sweeps) is int and 0 <= cd_sweeps <= MAX_SWEEPS_LIMIT
+            and (max_sweeps is None or (type(max_sweeps) is int and 0 <= max_sweeps <= MAX_SWEEPS_LIMIT))
+            and type(trace) is bool and method in METHODS):
+        return  # the common case, without the abstract-base-class checks below (tens of microseconds)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if isinstance(tol, bool) or not isinstance(tol, (Real, np.floating, np.integer)):
@@ -578,13 +582,13 @@ class _State:
 def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
     """Factorise an equality-QP matrix: Cholesky in a minimum-degree order kept per structure.
 
-    Once per structure, SuperLU's minimum-degree ordering (on A + A^T) of the
-    unmerged reduced Laplacian is remembered as a pivot rank per free slot.
+    Once per structure, a minimum-degree ordering of the unmerged reduced
+    Laplacian (see ``_slot_rank``) is remembered as a pivot rank per free slot.
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
     and a numba Cholesky factorises at a fraction of SuperLU's cost.
-    ``unmerged``: the working set is empty, so the matrix is the one SuperLU
-    factorises to find the ordering, and that factor is returned as it is.
+    ``unmerged``: the working set is empty, so when SuperLU factorised that
+    very matrix to find the ordering, its factor is returned as it is.
     """
     m = structure.m
     if structure.slot_rank is None:
@@ -592,11 +596,8 @@ def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
         if unmerged and lu is not None:
             return lu
     if structure.slot_rank is not None:
-        rank = np.full(n, -1.0)
-        free = tree[:m] >= 0
-        np.maximum.at(rank, tree[:m][free], structure.slot_rank[free])
         try:
-            return CholeskyFactor.from_coo(n, rows, cols, vals, np.argsort(rank, kind="stable"))
+            return CholeskyFactor.from_coo(n, rows, cols, vals, merged_pivot_order(tree[:m], structure.slot_rank, n))
         except NotPositiveDefinite:
             pass  # rounding on a nearly singular matrix: let SuperLU pivot
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
@@ -620,17 +621,17 @@ def _slot_rank(s, cn):
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
     if len(order) == n:
-        pivot_rank = np.empty(n)
+        pivot_rank = np.empty(n, dtype=np.int64)
         pivot_rank[order] = np.arange(n)
         return pivot_rank[tree[: s.m]], None  # slot k is its own super-node tree[k]
     if n <= NATURAL_ORDER_SIZE:
-        return tree[: s.m].astype(float), None  # too small for fill to matter: skip SuperLU's ordering
+        return tree[: s.m].copy(), None  # too small for fill to matter: skip SuperLU's ordering
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
     except RuntimeError:
         return None, None
-    return lu.perm_r[tree[: s.m]].astype(float), lu
+    return lu.perm_r[tree[: s.m]].astype(np.int64), lu
 
 
 def _judged_tol(tol):
@@ -738,7 +739,8 @@ def _solution(cn, state, tol) -> Solution:
     ip, in_, icur, inames = arrays["isource"]
     i_res, i_dio = currents["resistor"], currents["diode"]
     active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_actual + diode_rounding)]
-    power = float(np.dot(i_res, v[rp] - v[rn]) + np.dot(i_dio, v[dp] - v[dn]))
+    # elementwise products summed by numpy, not BLAS dot: BLAS threads cost more than the sum here
+    power = float(np.sum(i_res * (v[rp] - v[rn])) + np.sum(i_dio * (v[dp] - v[dn])))
     final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
     trace = {
         "energy": np.asarray(state.energies, dtype=float),
