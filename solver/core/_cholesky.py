@@ -6,9 +6,10 @@ as general matrices and spends much of its time on overhead; with a good
 fill-reducing ordering, which the solver computes once per network structure,
 a plain up-looking Cholesky is several times faster.
 
-Layers: :class:`CholeskyFactor` permutes and validates; the njit drivers
-``_etree``, ``_column_counts``, ``_numeric`` and ``_solve`` work on flat CSC
-arrays; ``_ereach`` walks the elimination tree for one row.
+Layers: :class:`CholeskyFactor` validates; the njit drivers ``_cholesky`` (one
+call: ``_permuted_upper``, ``_etree``, ``_column_counts``, ``_numeric``) and
+``_solve`` work on flat CSC arrays; ``_ereach`` walks the elimination tree for
+one row.
 """
 
 import numpy as np
@@ -114,9 +115,11 @@ def _numeric(n, Ap, Ai, Ax, parent, Lp):
 
 
 @njit(**NUMBA_OPTIONS)
-def _solve(n, Lp, Li, Lx, b):
-    """x with L L^T x = b (b already permuted)."""
-    x = b.copy()
+def _solve(n, Lp, Li, Lx, perm, b):
+    """x with A x = b, where ``A[perm][:, perm] = L L^T``."""
+    x = np.empty(n)
+    for k in range(n):
+        x[k] = b[perm[k]]
     for j in range(n):
         x[j] /= Lx[Lp[j]]
         for p in range(Lp[j] + 1, Lp[j + 1]):
@@ -125,7 +128,10 @@ def _solve(n, Lp, Li, Lx, b):
         for p in range(Lp[j] + 1, Lp[j + 1]):
             x[j] -= Lx[p] * x[Li[p]]
         x[j] /= Lx[Lp[j]]
-    return x
+    out = np.empty(n)
+    for k in range(n):
+        out[perm[k]] = x[k]
+    return out
 
 
 @njit(**NUMBA_OPTIONS)
@@ -150,6 +156,22 @@ def _permuted_upper(n, rows, cols, vals, pinv):
             Ax[fill[j]] = vals[t]
             fill[j] += 1
     return counts, Ai, Ax
+
+
+@njit(**NUMBA_OPTIONS)
+def _cholesky(n, rows, cols, vals, perm):
+    """``(Lp, Li, Lx, ok)``: symbolic and numeric factorisation of ``A[perm][:, perm]`` in one call."""
+    pinv = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        pinv[perm[k]] = k
+    Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, pinv)
+    parent = _etree(n, Ap, Ai)
+    Lp = np.zeros(n + 1, dtype=np.int64)
+    counts = _column_counts(n, Ap, Ai, parent)
+    for k in range(n):
+        Lp[k + 1] = Lp[k] + counts[k]
+    Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
+    return Lp, Li, Lx, ok
 
 
 class CholeskyFactor:
@@ -186,13 +208,7 @@ class CholeskyFactor:
 
     def _factor(self, n, rows, cols, vals, perm):
         perm = np.asarray(perm, dtype=np.int64)
-        pinv = np.empty(n, dtype=np.int64)
-        pinv[perm] = np.arange(n)
-        Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, pinv)
-        parent = _etree(n, Ap, Ai)
-        Lp = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(_column_counts(n, Ap, Ai, parent), out=Lp[1:])
-        Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
+        Lp, Li, Lx, ok = _cholesky(n, rows, cols, vals, perm)
         if not ok:
             raise NotPositiveDefinite("the matrix is not positive definite")
         self.n, self.perm, self.Lp, self.Li, self.Lx = n, perm, Lp, Li, Lx
@@ -202,7 +218,4 @@ class CholeskyFactor:
         return int(self.Lp[-1])
 
     def solve(self, b):
-        b = np.asarray(b, dtype=np.float64)
-        x = np.empty(self.n)
-        x[self.perm] = _solve(self.n, self.Lp, self.Li, self.Lx, b[self.perm])
-        return x
+        return _solve(self.n, self.Lp, self.Li, self.Lx, self.perm, np.asarray(b, dtype=np.float64))

@@ -89,7 +89,8 @@ def reduced_rhs(tree, w, n_trees, ri, rj, rg, rk, f):
 
 @njit(**NUMBA_OPTIONS)
 def reduced_residual(U, rhs_hi, rhs_lo, tree, ri, rj, rg):
-    """``rhs - A U`` evaluated in double-double and rounded, and each row's scale ``|A||U| + |rhs|``."""
+    """``rhs - A U`` evaluated in double-double and rounded, and the largest row residual relative to
+    that row's scale ``|A||U| + |rhs|``."""
     hi = rhs_hi.copy()
     lo = rhs_lo.copy()
     scale = np.abs(rhs_hi)
@@ -109,7 +110,11 @@ def reduced_residual(U, rhs_hi, rhs_lo, tree, ri, rj, rg):
             _add_product(hi, lo, b, rg[t], xb, -1.0)
             _add_product(hi, lo, b, rg[t], xa, 1.0)
             scale[b] += size
-    return hi + lo, scale
+    r = hi + lo
+    worst = 0.0
+    for k in range(r.shape[0]):
+        worst = max(worst, abs(r[k]) / max(scale[k], 1e-300))
+    return r, worst
 
 
 @njit(**NUMBA_OPTIONS)

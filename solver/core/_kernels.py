@@ -128,21 +128,13 @@ def apply_reduced(x, tree, ri, rj, rg):
 
 
 @njit(**NUMBA_OPTIONS)
-def add_currents(p, n, current, v, net_out, gross, near):
-    """Accumulate element currents at their terminals, for the certificate.
-
-    Per node: the net current out (``net_out``), the sum of ``|I|``
-    (``gross``) and the largest ``|v|`` over the node and the nodes it shares
-    an element with (``near``, which starts as ``|v|``).
-    """
-    for t in range(p.shape[0]):
-        a, b, i = p[t], n[t], current[t]
-        net_out[a] += i
-        net_out[b] -= i
-        gross[a] += abs(i)
-        gross[b] += abs(i)
-        near[a] = max(near[a], abs(v[b]))
-        near[b] = max(near[b], abs(v[a]))
+def within_ulps(correction, x, ulps):
+    """True when every ``|correction[k]|`` is at most ``ulps`` float64 rounding units of ``|x[k]|``."""
+    eps = ulps * np.finfo(np.float64).eps
+    for k in range(x.shape[0]):
+        if not abs(correction[k]) <= eps * abs(x[k]):
+            return False
+    return True
 
 
 @njit(**NUMBA_OPTIONS)

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..config import CLUSTER_STEP, CURRENT_ROUNDING, VOLTAGE_FLOOR
-from ._kernels import add_currents
+from ._certificate import add_currents, diode_figures, node_scales, source_violation, worst_kcl
 
 __all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
 
@@ -141,20 +141,21 @@ def _cluster_kcl(arrays, v, flows, rounding):
     if rg.size == 0:
         return 0.0, -1, 0.0
     near = VOLTAGE_FLOOR + np.abs(v)
-    ends = {kind: (arrays[kind][0], arrays[kind][1]) for kind in flows}
     strength = {kind: np.abs(i) for kind, i in flows.items()}
     strength["resistor"] = rg * np.maximum(near[rp], near[rn])
+    worst, worst_node, worst_negative = 0.0, -1, 0.0
+    level = float(strength["resistor"].min()) * CLUSTER_STEP
+    top = float(np.max([np.max(i, initial=0.0) for i in strength.values()]))  # NaN propagates
+    if not (np.isfinite(top) and level > 0.0) or level > top:
+        # one level (or non-finite values, which fail the certificate anyway): nothing to add
+        return worst, worst_node, worst_negative
+    ends = {kind: (arrays[kind][0], arrays[kind][1]) for kind in flows}
     all_p = np.concatenate([ends[kind][0] for kind in flows])
     all_n = np.concatenate([ends[kind][1] for kind in flows])
     all_strength = np.concatenate([strength[kind] for kind in flows])
-    worst, worst_node, worst_negative = 0.0, -1, 0.0
     dp, dn = ends["diode"]
     i_d = flows["diode"]
     diode_rounding = np.minimum(rounding[dp], rounding[dn]) if i_d.size else i_d
-    level = float(strength["resistor"].min()) * CLUSTER_STEP
-    top = float(np.max(all_strength))
-    if not (np.isfinite(top) and level > 0.0):
-        return worst, worst_node, worst_negative  # non-finite values fail the certificate anyway
     while level <= top:
         strong = all_strength >= level
         graph = sp.coo_matrix((np.ones(int(strong.sum())), (all_p[strong], all_n[strong])), shape=(n_nodes, n_nodes))
@@ -223,53 +224,30 @@ def local_certificate(arrays, voltages, currents):
         near = np.abs(v)  # largest |v| over each node and its neighbours
         for kind, i in flows.items():
             add_currents(arrays[kind][0], arrays[kind][1], i, v, net_out, gross, near)
-        node_volts = VOLTAGE_FLOOR + near
-        scale = gross + _node_sums(n_nodes, rp, rn, rg) * node_volts
-        residual = np.abs(net_out)
-        relative = residual[1:] / np.maximum(scale[1:], 1e-300)
-        worst = int(np.argmax(relative)) + 1 if relative.size else -1
-        relative_kcl = float(relative[worst - 1]) if relative.size else 0.0
+        scale = node_scales(near, gross, rp, rn, rg, VOLTAGE_FLOOR)
+        worst, relative_kcl, largest_kcl = worst_kcl(net_out, scale)
         cluster_kcl, cluster_node, cluster_negative = _cluster_kcl(arrays, v, flows, CURRENT_ROUNDING * scale)
         if cluster_kcl > relative_kcl:
             relative_kcl, worst = cluster_kcl, cluster_node
-
-        def element_volts(p, n):
-            return VOLTAGE_FLOOR + np.maximum(np.abs(v[p]), np.abs(v[n]))
-
-        drop = v[dp] - v[dn]
-        over_source = np.abs(v[vp] - v[vn] - volts)
-        over_diode = np.maximum(drop - theta, 0.0)
-        violation = max(float(np.max(over_source, initial=0.0)), float(np.max(over_diode, initial=0.0)))
-        relative_violation = max(float(np.max(over_source / element_volts(vp, vn), initial=0.0)),
-                                 float(np.max(over_diode / element_volts(dp, dn), initial=0.0)))
-        i_d = flows["diode"]
+        source_off, source_relative = source_violation(v, vp, vn, volts, VOLTAGE_FLOOR)
         # A diode's current is judged against the currents that actually meet at its ends
         # (not conductance times voltage: inside a strongly coupled pair that would hide a
         # wrong sign), beyond the rounding of its ends' largest terms. Ground has no KCL row:
         # a diode to ground takes its other end's figures.
-        actual, rounding = gross.copy(), CURRENT_ROUNDING * scale
-        actual[0], rounding[0] = np.inf, np.inf
-        diode_actual = np.minimum(actual[dp], actual[dn])
-        diode_rounding = np.minimum(rounding[dp], rounding[dn])
-        distance = np.abs(theta - drop)
-
-        def beyond_rounding(i):
-            return np.maximum(i - diode_rounding, 0.0) / np.maximum(diode_actual, 1e-300)
-
-        relative_negative = max(float(np.max(beyond_rounding(-i_d), initial=0.0)), cluster_negative)
-        relative_complementarity = float(np.max(
-            np.minimum(beyond_rounding(np.abs(i_d)), distance / element_volts(dp, dn)), initial=0.0))
+        (diode_actual, diode_rounding, diode_off, diode_relative, relative_negative, relative_complementarity,
+         smallest, complementarity_power) = diode_figures(v, dp, dn, theta, flows["diode"], gross, scale,
+                                                          CURRENT_ROUNDING, VOLTAGE_FLOOR)
     return KKTCertificate(
-        max_kcl_residual=float(np.max(residual[1:], initial=0.0)),
-        max_constraint_violation=violation,
-        min_diode_current=float(np.min(i_d, initial=np.inf)),
-        max_complementarity=float(np.max(np.abs(i_d) * distance, initial=0.0)),
+        max_kcl_residual=largest_kcl,
+        max_constraint_violation=max(source_off, diode_off),
+        min_diode_current=smallest,
+        max_complementarity=complementarity_power,
         relative_complementarity=relative_complementarity,
         current_scale=max(float(np.max(scale, initial=0.0)), 1e-300),
         voltage_scale=VOLTAGE_FLOOR + float(np.max(np.abs(v), initial=0.0)),
         relative_kcl=relative_kcl,
-        relative_violation=relative_violation,
-        relative_negative_current=max(relative_negative, 0.0),
+        relative_violation=max(source_relative, diode_relative),
+        relative_negative_current=max(relative_negative, cluster_negative, 0.0),
         worst_node=worst,
         finite=finite,
     ), (diode_actual, diode_rounding)

@@ -592,7 +592,7 @@ def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
     """
     m = structure.m
     if structure.slot_rank is None:
-        structure.slot_rank, lu = _slot_rank(structure, cn)
+        structure.slot_rank, lu = _slot_rank(structure, cn, (tree, rows, cols, vals, n) if unmerged else None)
         if unmerged and lu is not None:
             return lu
     if structure.slot_rank is not None:
@@ -607,18 +607,23 @@ def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
         return None
 
 
-def _slot_rank(s, cn):
+def _slot_rank(s, cn, unmerged=None):
     """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian.
 
+    ``unmerged``: that Laplacian as ``(tree, rows, cols, vals, n)`` when the
+    caller has it already (the cold start's equality QP with no diode held).
     Returns ``(rank, lu)``: ``lu`` is SuperLU's factor of that Laplacian when
     SuperLU computed the ordering (None when the graph's own minimum-degree
     elimination did, or for small systems ordered naturally).
     """
-    no_diodes = np.zeros(len(s.da), dtype=bool)
-    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
-    if n == 0:
-        return None, None
-    rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    if unmerged is None:
+        no_diodes = np.zeros(len(s.da), dtype=bool)
+        tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
+        if n == 0:
+            return None, None
+        rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    else:
+        tree, rows, cols, vals, n = unmerged
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
     if len(order) == n:
         pivot_rank = np.empty(n, dtype=np.int64)
@@ -652,8 +657,7 @@ def _refine(factor, U, rhs, tree, s, cn):
     """
     best, best_relative = U, np.inf
     for _ in range(REFINEMENT_STEPS):
-        r, scale = C.reduced_residual(U, rhs[0], rhs[1], tree, s.ri, s.rj, cn.rg)
-        relative = float(np.max(np.abs(r) / np.maximum(scale, 1e-300), initial=0.0))
+        r, relative = C.reduced_residual(U, rhs[0], rhs[1], tree, s.ri, s.rj, cn.rg)
         if relative >= 0.5 * best_relative:
             break  # stagnated: keep the best so far
         best, best_relative = U, relative
@@ -661,7 +665,7 @@ def _refine(factor, U, rhs, tree, s, cn):
             break
         correction = factor.solve(r)
         U = U + correction
-        if np.all(np.abs(correction) <= REFINEMENT_TARGET * np.finfo(float).eps * np.abs(U)):
+        if K.within_ulps(correction, U, REFINEMENT_TARGET):
             best = U
             break
     return best
