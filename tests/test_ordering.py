@@ -68,3 +68,14 @@ def test_a_grid_beats_the_natural_order_and_gives_up_on_a_small_budget():
     assert symbolic_fill(n, rows, cols, order) < symbolic_fill(n, rows, cols, np.arange(n))
     given_up, _ = minimum_degree_order(n, rows, cols, work // 2)
     assert len(given_up) == 0
+
+
+def test_merged_pivot_order_places_each_super_node_at_its_latest_slot():
+    from solver.core._ordering import merged_pivot_order
+
+    tree = np.array([0, 1, 0, -1, 2, 1], dtype=np.int64)  # slot 3 is outside (fixed)
+    slot_rank = np.array([5, 0, 2, 9, 1, 3], dtype=np.int64)
+    # super-node 0: max(5, 2) = 5; 1: max(0, 3) = 3; 2: 1 -> order by rank: 2, 1, 0
+    assert merged_pivot_order(tree, slot_rank, 3).tolist() == [2, 1, 0]
+    tied = np.array([4, 4, 4, 9, 1, 0], dtype=np.int64)  # ranks 4, 4, 1: a stable sort
+    assert merged_pivot_order(tree, tied, 3).tolist() == [2, 0, 1]

@@ -168,7 +168,7 @@ def merged_pivot_order(tree, slot_rank, n):
 
     Contracting nodes of an elimination order this way keeps most of its
     fill-reducing quality. Slot ranks are distinct, so are the super-nodes':
-    they are placed by a counting pass. ``tree[k] < 0`` marks a slot outside
+    they are placed by a counting pass (a stable sort if they are not). ``tree[k] < 0`` marks a slot outside
     the system (the fixed tree).
     """
     rank = np.full(n, -1, dtype=np.int64)
@@ -180,6 +180,8 @@ def merged_pivot_order(tree, slot_rank, n):
             top = max(top, rank[t] + 1)
     at_rank = np.full(top, -1, dtype=np.int64)
     for t in range(n):
+        if rank[t] < 0 or at_rank[rank[t]] >= 0:  # not distinct after all: sort them
+            return np.argsort(rank, kind="mergesort")
         at_rank[rank[t]] = t
     order = np.empty(n, dtype=np.int64)
     filled = 0
