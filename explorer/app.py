@@ -20,8 +20,8 @@ from explorer.circuit_explorer import CircuitExplorer
 from explorer import gallery, share
 from explorer.page import PAGE_CSS, SIDEBAR_WIDTH
 from explorer.responsive import send_websocket_frames_at_once
-from explorer.server import (freeze_startup_objects, quiet_closed_connection_warnings, register_session_cleanup,
-                             send_small_arrays_inline, start_worker_processes)
+from explorer.server import (quiet_closed_connection_warnings, register_session_cleanup, send_small_arrays_inline,
+                             start_worker_processes)
 
 ENV_EXAMPLE = "RESISTIVE_EXPLORER_EXAMPLE"
 
@@ -116,7 +116,6 @@ if pn.state.served:
     quiet_closed_connection_warnings()
     send_small_arrays_inline()
     start_worker_processes()  # idempotent: the fork server for uploads starts once per process
-    freeze_startup_objects()  # idempotent too: the garbage collector stops rescanning the imports
     args = pn.state.session_args if pn.state.curdoc else None
     # the page's roots go into the document under one freeze: its models are collected once, not
     # once per root and per pane (each collection walks the whole document)

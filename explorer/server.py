@@ -338,30 +338,45 @@ _frozen = [False]
 
 
 def freeze_startup_objects():
-    """Move every object alive now (the imported modules, the first session's caches) out of the
-    garbage collector's sight: its full collections then scan only what sessions create.
+    """Import the app's modules, then move every object alive (the imports) out of the garbage
+    collector's sight: its full collections then scan only what sessions create.
 
-    Called by the served app before its first session is built; idempotent. Without it, each
-    full collection walked the ~290,000 objects of the imports (0.4 s), several times while a
-    class opened its sessions. Those objects live as long as the server anyway.
+    Called by the CLI before it serves (and before Bokeh forks for ``--num-procs``, so the forked
+    processes share those pages too); idempotent. Without it each full collection walked the
+    ~290,000 objects of the imports (0.4 s), several times while a class opened its sessions.
+    Those objects live as long as the server anyway; nothing of a session exists yet.
     """
     if _frozen[0]:
         return
     _frozen[0] = True
+    import explorer.circuit_explorer  # noqa: F401  (what every session's page is built from)
+    import explorer.learning_view  # noqa: F401
+    import explorer.sweep_view  # noqa: F401
+
     gc.collect()
     gc.freeze()
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None elsewhere (musl, macOS, Windows): looked up once."""
+    if not hasattr(_malloc_trim, "function"):
+        _malloc_trim.function = None
+        name = ctypes.util.find_library("c")  # runs ldconfig: once, not on every session close
+        try:
+            libc = ctypes.CDLL(name) if name else None
+        except OSError:
+            libc = None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            _malloc_trim.function = libc.malloc_trim
+    return _malloc_trim.function
 
 
 def _release_free_memory():
     """Collect garbage and hand glibc's free heap pages back to the OS (RSS falls after sessions close)."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def release_session(explorer, session_context=None):
