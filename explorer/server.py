@@ -325,7 +325,7 @@ def _apply_in_session(doc, apply, outcome):
     # freeze: the models of the document are recomputed once at the end, not after each change
     # that adds or drops a model (a first update of a pane re-sends its stylesheets); each
     # recompute walks every column of every data source, 0.2 s with a 4,000-element circuit
-    with set_curdoc(doc), pn.io.hold(doc, freeze=True):
+    with set_curdoc(doc), doc.models.freeze(), pn.io.hold(doc):  # (Panel >= 1.9: hold(doc, freeze=True))
         apply(outcome)
 
 
