@@ -14,7 +14,11 @@ every open tab. This module keeps the loop free:
 * :func:`open_upload` is the upload path of the app built from the two: the last valid circuit
   stays on screen until the new one is ready, and an upload that fails or runs out of time says so.
 * :func:`release_session` runs when a session is destroyed: it stops the session's periodic
-  callbacks, drops its edit history, and returns freed memory to the operating system.
+  callbacks, drops its edit history, and returns freed memory to the operating system
+  (``malloc_trim``; it can return Python objects' pages only when the server runs with
+  ``PYTHONMALLOC=malloc``, since Python's own allocator keeps any arena with one live object).
+* :func:`freeze_startup_objects` (called by the CLI) keeps the imports out of every full garbage
+  collection, which session start-ups trigger.
 * :func:`send_small_arrays_inline` writes small numeric arrays into the JSON of a server message
   instead of one websocket frame each: a slider move's repaint went out as about 40 frames.
 * :func:`quiet_closed_connection_warnings` turns Bokeh's "Failed sending message as connection
