@@ -243,7 +243,8 @@ def report(args, machine, load_before, load_after, load=None, upload=None):
     out = ["# Explorer under load (`benchmarks/bench_load.py`)", "",
            f"Machine: {machine}; load average {load_before:.1f} before the run and {load_after:.1f} after "
            "(the cores are shared with other jobs).", "",
-           f"Server: `python -m explorer.cli --num-procs {args.num_procs} --session-lifetime "
+           f"Server: `{''.join(item + ' ' for item in args.server_env)}python -m explorer.cli "
+           f"--num-procs {args.num_procs} --session-lifetime "
            f"{args.session_lifetime:g} --upload-seconds {args.upload_seconds:g}`. Clients: Bokeh-protocol "
            "sessions on 127.0.0.1 (no browser: times are the server's part of each round trip).", ""]
     if load:
@@ -286,8 +287,9 @@ async def run(args):
     machine = describe(("panel", "bokeh", "numpy", "numba"))
     results = {}
     log_path = Path(args.out).with_suffix(".server.log") if args.keep_log else None
+    env = dict(item.split("=", 1) for item in args.server_env)
     with serve_explorer("--num-procs", args.num_procs, "--session-lifetime", args.session_lifetime,
-                        "--upload-seconds", args.upload_seconds, log_path=log_path) as (url, process):
+                        "--upload-seconds", args.upload_seconds, log_path=log_path, env=env) as (url, process):
         if args.scenario in ("load", "both"):
             results["load"] = await load_scenario(url, process, args)
         if args.scenario in ("upload", "both"):
@@ -307,10 +309,15 @@ def main(argv=None):
                         help="how long to watch the memory after sessions close")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="stop the whole run after this long")
     parser.add_argument("--keep-log", action="store_true", help="keep the server's log next to the results")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="environment of the server process, e.g. PYTHONMALLOC=malloc (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results_load.md"))
     args = parser.parse_args(argv)
     if not (1 <= args.sessions <= 200 and 1 <= args.moves <= 1000):
         parser.error("--sessions must be in 1..200 and --moves in 1..1000")
+    for item in args.server_env:
+        if "=" not in item or not item.split("=", 1)[0].isidentifier():
+            parser.error(f"--server-env takes NAME=VALUE, not {item!r}")
     text = asyncio.run(asyncio.wait_for(run(args), args.max_seconds))
     print(text)
     Path(args.out).write_text(text + "\n")

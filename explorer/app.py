@@ -9,6 +9,7 @@ nodes), else from the
 tests can import it without a browser.
 """
 
+import contextlib
 import os
 
 import panel as pn
@@ -116,4 +117,7 @@ if pn.state.served:
     send_small_arrays_inline()
     start_worker_processes()  # idempotent: the fork server for uploads starts once per process
     args = pn.state.session_args if pn.state.curdoc else None
-    create_app(example_name(args), mesh_size(args), shared_text(args)).servable(title="resistive-explorer")
+    # the page's roots go into the document under one freeze: its models are collected once, not
+    # once per root and per pane (each collection walks the whole document)
+    with pn.state.curdoc.models.freeze() if pn.state.curdoc else contextlib.nullcontext():
+        create_app(example_name(args), mesh_size(args), shared_text(args)).servable(title="resistive-explorer")

@@ -18,7 +18,6 @@ from .panels import (
     StatusBar,
 )
 from .state import CircuitStore
-from .sweep_view import SweepView
 from .view_controls import ViewControls
 
 __all__ = ["CircuitExplorer"]
@@ -62,12 +61,20 @@ class CircuitExplorer(pn.viewable.Viewer):
         self.display = DisplayPanel(store=s)
         self.files = FilesPanel(store=s)
         self.convergence = ConvergenceView(store=s)
-        self.sweep_view = SweepView(store=s)
         self.palette = PalettePanel(store=s)
+        self._sweep_view = None  # built when the Sweep tab is first shown (or asked for)
         self._learning_view = None
         self._circuit_sidebar = pn.Column(self.files, self.display, self.editor, sizing_mode="stretch_width",
                                           margin=0)
         self._learning_sidebar = pn.pane.Markdown(LEARNING_NOTE, visible=False, css_classes=["learning-note"])
+
+    @property
+    def sweep_view(self):
+        if self._sweep_view is None:
+            from .sweep_view import SweepView
+
+            self._sweep_view = SweepView(store=self.store)
+        return self._sweep_view
 
     @property
     def learning_view(self):
@@ -98,11 +105,12 @@ class CircuitExplorer(pn.viewable.Viewer):
             self.convergence,
             sizing_mode="stretch_width",
         )
-        tabs = [("Circuit", circuit_tab), ("Sweep", self.sweep_view)]
+        # the Sweep and Learning tabs are built when first shown: most sessions never open them, and
+        # a session's start-up is the building of its Bokeh models (the learning tab alone was 300
+        # of 750 of them and half the start-up; the sweep view watches every change of network)
+        tabs = [("Circuit", circuit_tab), ("Sweep", _when_shown(lambda: self.sweep_view))]
         if self.learning:
-            # built when first opened: it is 300 of a session's 750 Bokeh models and half its start-up
-            tabs.append(("Learning", pn.param.ParamFunction(lambda: self.learning_view, lazy=True,
-                                                            sizing_mode="stretch_width")))
+            tabs.append(("Learning", _when_shown(lambda: self.learning_view)))
         self._tab_names = [name for name, _ in tabs]
         self.tabs = pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
         self.tabs.param.watch(self._on_tab, "active")
@@ -114,3 +122,8 @@ class CircuitExplorer(pn.viewable.Viewer):
             self.main(),
             sizing_mode="stretch_width",
         )
+
+
+def _when_shown(build):
+    """A tab's content that ``build()`` makes only when the tab is first rendered (``Tabs(dynamic=True)``)."""
+    return pn.param.ParamFunction(build, lazy=True, sizing_mode="stretch_width")

@@ -92,6 +92,7 @@ def main(argv=None):
     origins = [f"{args.address}:{args.port}", f"localhost:{args.port}"] + (args.allow_websocket_origin or [])
     print(f"resistive-explorer: serving example {args.example!r} at "
           f"http://{args.address}:{args.port}/app" + ("" if show else " (open it in a browser)"), flush=True)
+    server.freeze_startup_objects()  # before Bokeh forks (--num-procs): every process starts frozen
     pn.serve({"app": str(APP)}, port=args.port, address=args.address, show=show,
              websocket_origin=origins if args.port else "*", title="resistive-explorer",
              start=True, threaded=False, **serving_keywords(args))

@@ -112,6 +112,26 @@ class QuantityInput(pn.viewable.Viewer):
         return pn.Column(self.input, self.feedback, sizing_mode="stretch_width", margin=0)
 
 
+#: Longest list a drop-down of elements or nodes shows; a larger circuit lists its first ones and
+#: those in use (tap the circuit for the others). Bokeh checks every option of a list it is sent,
+#: so 4,000 elements cost a third of a second of the server's loop on every structural change.
+LISTED_LIMIT = 300
+
+
+def _listed(items, keep):
+    """``items`` if short, else the first :data:`LISTED_LIMIT` of them and those of ``keep`` that are in ``items``."""
+    if len(items) <= LISTED_LIMIT:
+        return list(items)
+    listed = list(items[:LISTED_LIMIT])
+    head = set(listed)
+    present = set(items)
+    for item in keep:
+        if item in present and item not in head:
+            listed.append(item)
+            head.add(item)
+    return listed
+
+
 def _tip(text):
     return pn.widgets.TooltipIcon(value=text, margin=(12, 0, 0, -6))
 
@@ -326,13 +346,15 @@ class EditorPanel(pn.viewable.Viewer):
         self._syncing = True
         try:
             names = [e.name for e in s.network.elements()]
-            if list(self.element_select.options) != names:
-                self.element_select.options = names
+            listed = _listed(names, [s.selected_element, self.element_select.value])
+            if list(self.element_select.options) != listed:
+                self.element_select.options = listed
             if s.selected_element in s.network:
                 self.element_select.value = s.selected_element
             elif names and self.element_select.value not in names:
                 self.element_select.value = names[0]
-            options = {str(n): n for n in s.network.nodes}
+            keep = [*s.picked_nodes, self.from_select.value, self.to_select.value]
+            options = {str(n): n for n in _listed(s.network.nodes, keep)}
             options[NEW_NODE] = NEW_NODE
             if self.from_select.options != options:
                 self.from_select.options = options
