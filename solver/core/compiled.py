@@ -30,7 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import _node_update as node_update
-from ._kernels import source_offsets, unreached_from
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ._kernels import source_offsets
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from ..exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
@@ -131,6 +134,17 @@ def _node_list(nodes, indices, limit=10):
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def _unreached_from_ground(n_nodes, ei, ej):
+    """Nodes that the edges (ei, ej) do not join to ground (node 0), in increasing order.
+
+    Connected components in compiled graph code: linear in nodes plus edges
+    (a union-find without ranks took 6 s of CPU on a 1e6-node grid).
+    """
+    graph = sp.csr_matrix((np.ones(ei.size, dtype=np.int32), (ei, ej)), shape=(n_nodes, n_nodes))
+    _, label = connected_components(graph, directed=False)
+    return np.flatnonzero(label != label[0])
+
+
 def _compile_structure(net, arrays) -> _Structure:
     nodes = arrays["nodes"]
     n_nodes = len(nodes)
@@ -172,8 +186,10 @@ def _compile_structure(net, arrays) -> _Structure:
     order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), np.asarray(order, dtype=np.int64)])
 
     # 2. free components: one per source-tree root other than ground's (root 0)
-    roots = np.unique(root_of)
-    free_roots = roots[roots != 0]
+    is_root = np.zeros(n_nodes, dtype=bool)
+    is_root[root_of] = True  # sorted roots without np.unique's sort or hash
+    is_root[0] = False
+    free_roots = np.flatnonzero(is_root)
     m = len(free_roots)
     root_index = np.full(n_nodes, m, dtype=np.int64)
     root_index[free_roots] = np.arange(m)
@@ -183,7 +199,7 @@ def _compile_structure(net, arrays) -> _Structure:
     if n_nodes > 1:
         ei = np.concatenate([rp, vp])
         ej = np.concatenate([rn, vn])
-        floating = unreached_from(n_nodes, ei, ej, 0)
+        floating = _unreached_from_ground(n_nodes, ei, ej)
         if floating.size:
             names = [nodes[i] for i in floating]
             raise FloatingNodeError(
