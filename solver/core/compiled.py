@@ -24,14 +24,13 @@ removed; a value change only recomputes the numbers.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._kernels import _node_update as node_update
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from ._kernels import source_offsets
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
@@ -140,9 +139,52 @@ def _unreached_from_ground(n_nodes, ei, ej):
     Connected components in compiled graph code: linear in nodes plus edges
     (a union-find without ranks took 6 s of CPU on a 1e6-node grid).
     """
-    graph = sp.csr_matrix((np.ones(ei.size, dtype=np.int32), (ei, ej)), shape=(n_nodes, n_nodes))
-    _, label = connected_components(graph, directed=False)
+    _, label = connected_components(_graph(n_nodes, ei, ej), directed=False)
     return np.flatnonzero(label != label[0])
+
+
+def _source_forest(n_nodes, vp, vn):
+    """Spanning forest of the voltage sources: ``(parent_edge, in_tree, root_of, children)``.
+
+    Each group of nodes joined by sources is searched breadth first from its
+    lowest node (ground's group from ground). ``parent_edge[k]`` is the source
+    joining node k to its parent (-1 at roots and untouched nodes),
+    ``in_tree`` marks those sources, ``root_of[k]`` is k's root and
+    ``children`` lists the non-root nodes, each after its parent. One
+    breadth-first search in compiled graph code covers every group: a hub
+    vertex is joined to each group's lowest node.
+    """
+    parent_edge = np.full(n_nodes, -1, dtype=np.int64)
+    in_tree = np.zeros(len(vp), dtype=bool)
+    root_of = np.arange(n_nodes, dtype=np.int64)
+    if not len(vp):
+        return parent_edge, in_tree, root_of, np.zeros(0, dtype=np.int64)
+    touched = np.flatnonzero(np.bincount(np.concatenate([vp, vn]), minlength=n_nodes))
+    local = np.full(n_nodes, -1, dtype=np.int64)
+    local[touched] = np.arange(touched.size)
+    a, b = local[vp], local[vn]
+    hub = touched.size
+    _, group = connected_components(_graph(hub, a, b), directed=False)
+    _, lowest = np.unique(group, return_index=True)  # local indices follow node order
+    searched = _graph(hub + 1, np.concatenate([a, np.full(lowest.size, hub)]), np.concatenate([b, lowest]))
+    visit, parent = breadth_first_order(searched, hub, directed=False, return_predecessors=True)
+    visit, parent = visit[1:].astype(np.int64), parent.astype(np.int64)  # int64: keys below reach n^2
+    child = visit[parent[visit] != hub]
+    # the lowest-numbered source joining each child to its parent
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    key = lo * (hub + 1) + hi
+    by_key = np.argsort(key, kind="stable")
+    wanted = np.minimum(child, parent[child]) * (hub + 1) + np.maximum(child, parent[child])
+    edge = by_key[np.searchsorted(key[by_key], wanted)]
+    parent_edge[touched[child]] = edge
+    in_tree[edge] = True
+    root_of[touched] = touched[lowest[group]]
+    return parent_edge, in_tree, root_of, touched[child]
+
+
+def _graph(n, i, j):
+    """The n x n sparse adjacency matrix of the edges (i, j), for scipy's graph searches."""
+    return sp.csr_matrix((np.ones(i.size, dtype=np.int32), (i, j)), shape=(n, n))
 
 
 def _compile_structure(net, arrays) -> _Structure:
@@ -155,35 +197,10 @@ def _compile_structure(net, arrays) -> _Structure:
     dp, dn, _, _ = arrays["diode"]
     vp, vn, _, vnames = arrays["vsource"]
 
-    # 1. voltage-source forest; only nodes that touch a source need a graph search
-    vs_parent_edge = np.full(n_nodes, -1, dtype=np.int64)
-    vs_tree = np.zeros(len(vp), dtype=bool)
-    root_of = np.arange(n_nodes, dtype=np.int64)
-    order = []
-    if len(vp):
-        adjacency = {}
-        for e in range(len(vp)):
-            adjacency.setdefault(int(vp[e]), []).append(e)
-            adjacency.setdefault(int(vn[e]), []).append(e)
-        seen = set()
-        for root in sorted(adjacency):  # ground (index 0) first, so its tree is rooted there
-            if root in seen:
-                continue
-            seen.add(root)
-            queue = deque([root])
-            while queue:
-                k = queue.popleft()
-                for e in adjacency[k]:
-                    other = int(vn[e] if vp[e] == k else vp[e])
-                    if other not in seen:
-                        seen.add(other)
-                        root_of[other] = root
-                        vs_parent_edge[other] = e
-                        vs_tree[e] = True
-                        order.append(other)
-                        queue.append(other)
+    # 1. voltage-source forest, breadth first from the lowest node of each group of joined nodes
+    vs_parent_edge, vs_tree, root_of, children = _source_forest(n_nodes, vp, vn)
     # every node without a parent source first, then children after their parents
-    order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), np.asarray(order, dtype=np.int64)])
+    order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), children])
 
     # 2. free components: one per source-tree root other than ground's (root 0)
     is_root = np.zeros(n_nodes, dtype=bool)
@@ -263,15 +280,17 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
         float(np.max(np.abs(volts), initial=0.0)), float(np.max(theta, initial=0.0))
     )
     loop_tol = SOURCE_LOOP_TOLERANCE * scale
-    for e in np.flatnonzero(~s.vs_tree):
-        mismatch = offset[vp[e]] - offset[vn[e]] - volts[e]
-        if abs(mismatch) > loop_tol:
-            loop = _source_path(s, vp, vn, vp[e], vn[e], vnames) + [vnames[e]]
-            raise VoltageLoopError(
-                f"voltage sources {', '.join(loop)} form a loop whose voltages do not sum to zero "
-                f"(off by {mismatch:.6g} V); remove one source or make them agree",
-                loop,
-            )
+    closing = np.flatnonzero(~s.vs_tree)  # sources that close a loop must agree with the tree
+    mismatch = offset[vp[closing]] - offset[vn[closing]] - volts[closing]
+    bad = np.flatnonzero(np.abs(mismatch) > loop_tol)
+    if bad.size:
+        e = closing[bad[0]]
+        loop = _source_path(s, vp, vn, vp[e], vn[e], vnames) + [vnames[e]]
+        raise VoltageLoopError(
+            f"voltage sources {', '.join(loop)} form a loop whose voltages do not sum to zero "
+            f"(off by {mismatch[bad[0]]:.6g} V); remove one source or make them agree",
+            loop,
+        )
 
     # diodes inside one component are constants: they hold or nothing can
     inner = s.dio_inner
