@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from solver.core.compiled import _source_forest
+from solver.core._graph_kernels import source_forest
 
 
 def reference_roots(n, vp, vn):
@@ -39,7 +39,7 @@ def test_source_forest_spans_each_group_from_its_lowest_node(seed):
     size = min(vp.size, vn.size)
     vp, vn = vp[:size], vn[:size]
     vp, vn = vp[vp != vn], vn[vp != vn]
-    parent_edge, in_tree, root, children = _source_forest(n, vp, vn)
+    parent_edge, in_tree, root, children = source_forest(n, vp, vn)
     assert root.tolist() == reference_roots(n, vp, vn)
     assert sorted(children.tolist()) == [k for k in range(n) if root[k] != k]
     position = {k: i for i, k in enumerate(children.tolist())}

@@ -29,9 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import _node_update as node_update
-import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, connected_components
-
+from ._graph_kernels import source_forest, unreached_from
 from ._kernels import source_offsets
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from ..exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
@@ -133,60 +131,6 @@ def _node_list(nodes, indices, limit=10):
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
-def _unreached_from_ground(n_nodes, ei, ej):
-    """Nodes that the edges (ei, ej) do not join to ground (node 0), in increasing order.
-
-    Connected components in compiled graph code: linear in nodes plus edges
-    (a union-find without ranks took 6 s of CPU on a 1e6-node grid).
-    """
-    _, label = connected_components(_graph(n_nodes, ei, ej), directed=False)
-    return np.flatnonzero(label != label[0])
-
-
-def _source_forest(n_nodes, vp, vn):
-    """Spanning forest of the voltage sources: ``(parent_edge, in_tree, root_of, children)``.
-
-    Each group of nodes joined by sources is searched breadth first from its
-    lowest node (ground's group from ground). ``parent_edge[k]`` is the source
-    joining node k to its parent (-1 at roots and untouched nodes),
-    ``in_tree`` marks those sources, ``root_of[k]`` is k's root and
-    ``children`` lists the non-root nodes, each after its parent. One
-    breadth-first search in compiled graph code covers every group: a hub
-    vertex is joined to each group's lowest node.
-    """
-    parent_edge = np.full(n_nodes, -1, dtype=np.int64)
-    in_tree = np.zeros(len(vp), dtype=bool)
-    root_of = np.arange(n_nodes, dtype=np.int64)
-    if not len(vp):
-        return parent_edge, in_tree, root_of, np.zeros(0, dtype=np.int64)
-    touched = np.flatnonzero(np.bincount(np.concatenate([vp, vn]), minlength=n_nodes))
-    local = np.full(n_nodes, -1, dtype=np.int64)
-    local[touched] = np.arange(touched.size)
-    a, b = local[vp], local[vn]
-    hub = touched.size
-    _, group = connected_components(_graph(hub, a, b), directed=False)
-    _, lowest = np.unique(group, return_index=True)  # local indices follow node order
-    searched = _graph(hub + 1, np.concatenate([a, np.full(lowest.size, hub)]), np.concatenate([b, lowest]))
-    visit, parent = breadth_first_order(searched, hub, directed=False, return_predecessors=True)
-    visit, parent = visit[1:].astype(np.int64), parent.astype(np.int64)  # int64: keys below reach n^2
-    child = visit[parent[visit] != hub]
-    # the lowest-numbered source joining each child to its parent
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = lo * (hub + 1) + hi
-    by_key = np.argsort(key, kind="stable")
-    wanted = np.minimum(child, parent[child]) * (hub + 1) + np.maximum(child, parent[child])
-    edge = by_key[np.searchsorted(key[by_key], wanted)]
-    parent_edge[touched[child]] = edge
-    in_tree[edge] = True
-    root_of[touched] = touched[lowest[group]]
-    return parent_edge, in_tree, root_of, touched[child]
-
-
-def _graph(n, i, j):
-    """The n x n sparse adjacency matrix of the edges (i, j), for scipy's graph searches."""
-    return sp.csr_matrix((np.ones(i.size, dtype=np.int32), (i, j)), shape=(n, n))
-
-
 def _compile_structure(net, arrays) -> _Structure:
     nodes = arrays["nodes"]
     n_nodes = len(nodes)
@@ -198,7 +142,7 @@ def _compile_structure(net, arrays) -> _Structure:
     vp, vn, _, vnames = arrays["vsource"]
 
     # 1. voltage-source forest, breadth first from the lowest node of each group of joined nodes
-    vs_parent_edge, vs_tree, root_of, children = _source_forest(n_nodes, vp, vn)
+    vs_parent_edge, vs_tree, root_of, children = source_forest(n_nodes, vp, vn)
     # every node without a parent source first, then children after their parents
     order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), children])
 
@@ -216,7 +160,7 @@ def _compile_structure(net, arrays) -> _Structure:
     if n_nodes > 1:
         ei = np.concatenate([rp, vp])
         ej = np.concatenate([rn, vn])
-        floating = _unreached_from_ground(n_nodes, ei, ej)
+        floating = unreached_from(n_nodes, ei, ej, 0)
         if floating.size:
             names = [nodes[i] for i in floating]
             raise FloatingNodeError(
