@@ -176,3 +176,13 @@ def test_generated_networks_match_nodal_analysis_without_diodes(seed):
         reference, _ = mna_solve(net)
         worst = max(abs(sol.voltages[node] - v) for node, v in reference.items())
         assert worst <= 1e-9
+
+
+def test_array_built_networks_copy_and_pickle():
+    import copy
+    import pickle
+
+    net = grid_network(5, 5, seed=1)
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net)), net.copy()):
+        assert twin == net
+        np.testing.assert_array_equal(solve(twin).node_voltages, solve(net).node_voltages)
