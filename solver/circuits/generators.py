@@ -15,8 +15,21 @@ from ..core.network import Network
 __all__ = ["grid_edges", "grid_network", "random_network"]
 
 
-def _union_find(n):
-    parent = np.arange(n)
+def _log_uniform(rng, low, high, size):
+    return np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+
+def _spanning_sources(rng, n_nodes, n_vsources, floating_fraction, locality):
+    """Node pairs for up to ``n_vsources`` voltage sources that never close a loop.
+
+    Each candidate joins a random node to ground or, with ``floating_fraction``,
+    to a nearby node; union-find drops the candidates whose ends are already
+    joined by earlier sources.
+    """
+    i = rng.integers(1, n_nodes, size=n_vsources)
+    floating = rng.random(n_vsources) <= floating_fraction
+    j = np.where(floating, rng.integers(np.maximum(0, i - locality), i + 1), 0)
+    parent = np.arange(n_nodes)
 
     def find(x):
         while parent[x] != x:
@@ -24,7 +37,13 @@ def _union_find(n):
             x = parent[x]
         return x
 
-    return parent, find
+    keep = np.zeros(n_vsources, dtype=bool)
+    for k, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            parent[root_a] = root_b
+            keep[k] = True
+    return i[keep], j[keep]
 
 
 def random_network(n_nodes, *, seed=None, extra_edges=0.5, diode_fraction=0.4,
@@ -38,7 +57,8 @@ def random_network(n_nodes, *, seed=None, extra_edges=0.5, diode_fraction=0.4,
     further local edges are diodes (a ``diode_fraction`` of them, many between
     two free nodes, a ``threshold_fraction`` of those with a positive
     threshold) or resistors. Voltage sources (grounded and floating, never in
-    a loop) and current sources are added on top.
+    a loop) and current sources are added on top. Built from arrays
+    (:meth:`Network.from_arrays`), so 1e6 nodes take seconds.
 
     Parameters
     ----------
@@ -57,51 +77,43 @@ def random_network(n_nodes, *, seed=None, extra_edges=0.5, diode_fraction=0.4,
     names = ["0"] + [f"n{i}" for i in range(1, n_nodes)]
     v_star = rng.normal(0.0, 2.0, size=n_nodes)
     v_star[0] = 0.0
-    net = Network()
 
-    def log_uniform(lo, hi, size=None):
-        return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
-
-    parents = [int(rng.integers(max(0, i - locality), i)) for i in range(1, n_nodes)]
-    net.add_resistors([names[p] for p in parents], names[1:], log_uniform(0.1, 10.0, n_nodes - 1))
-
-    def add_diode(i, j):
-        theta = float(rng.uniform(0.0, 1.0)) if rng.random() < threshold_fraction else 0.0
-        # orient so that v* satisfies it: v*_anode - v*_cathode <= theta
-        a, c = (i, j) if v_star[i] - v_star[j] <= theta else (j, i)
-        if v_star[a] - v_star[c] > theta:
-            theta = float(v_star[a] - v_star[c])
-        net.add_diode(names[a], names[c], threshold=theta)
+    child = np.arange(1, n_nodes)
+    parents = rng.integers(np.maximum(0, child - locality), child)
+    tree_g = _log_uniform(rng, 0.1, 10.0, n_nodes - 1)
 
     n_extra = int(extra_edges * n_nodes)
-    for _ in range(n_extra):
-        i = int(rng.integers(1, n_nodes))
-        j = int(rng.integers(max(0, i - locality), i + 1))
-        if i == j:
-            continue
-        if rng.random() < diode_fraction:
-            add_diode(i, j)
-        else:
-            net.add_resistor(names[i], names[j], conductance=float(log_uniform(0.1, 10.0)))
+    i = rng.integers(1, n_nodes, size=n_extra)
+    j = rng.integers(np.maximum(0, i - locality), i + 1)
+    is_diode = rng.random(n_extra) < diode_fraction
+    with_threshold = rng.random(n_extra) < threshold_fraction
+    theta = np.where(with_threshold, rng.uniform(0.0, 1.0, n_extra), 0.0)
+    extra_g = _log_uniform(rng, 0.1, 10.0, n_extra)
+    edge = i != j
+    # orient each diode so that v* satisfies it: v*_anode - v*_cathode <= theta
+    d = np.flatnonzero(edge & is_diode)
+    forward = v_star[i[d]] - v_star[j[d]] <= theta[d]
+    anode, cathode = np.where(forward, i[d], j[d]), np.where(forward, j[d], i[d])
+    threshold = np.maximum(theta[d], v_star[anode] - v_star[cathode])
+    r = np.flatnonzero(edge & ~is_diode)
 
     if n_vsources is None:
         n_vsources = max(1, n_nodes // 20)
-    parent, find = _union_find(n_nodes)
-    for _ in range(n_vsources):
-        i = int(rng.integers(1, n_nodes))
-        j = 0 if rng.random() > floating_fraction else int(rng.integers(max(0, i - locality), i + 1))
-        if i == j or find(i) == find(j):
-            continue
-        parent[find(i)] = find(j)
-        net.add_voltage_source(names[i], names[j], float(v_star[i] - v_star[j]))
+    vp, vn = _spanning_sources(rng, n_nodes, n_vsources, floating_fraction, locality)
 
     if n_isources is None:
         n_isources = max(1, n_nodes // 25)
-    for _ in range(n_isources):
-        i, j = rng.integers(0, n_nodes, size=2)
-        if i != j:
-            net.add_current_source(names[i], names[j], float(rng.normal(0.0, 1.0)))
-    return net
+    ends = rng.integers(0, n_nodes, size=(n_isources, 2))
+    current = rng.normal(0.0, 1.0, n_isources)
+    distinct = ends[:, 0] != ends[:, 1]
+    return Network.from_arrays(
+        names,
+        resistors=(np.concatenate([parents, i[r]]), np.concatenate([child, j[r]]),
+                   np.concatenate([tree_g, extra_g[r]])),
+        diodes=(anode, cathode, threshold),
+        vsources=(vp, vn, v_star[vp] - v_star[vn]),
+        isources=(ends[distinct, 0], ends[distinct, 1], current[distinct]),
+    )
 
 
 def grid_edges(rows, cols):
@@ -124,43 +136,40 @@ def grid_network(rows, cols, *, seed=None, diode_fraction=0.2, clamp_fraction=0.
     (clamps). Diodes are oriented, and clamp thresholds chosen, so that the
     plane ``v* = 5 - 10 (r + c) / (rows + cols - 2)`` satisfies them all. A +V source drives the top-left corner, a
     -V source the bottom-right, and the bottom-left corner is grounded
-    through a resistor.
+    through a resistor. Node ``g{r}_{c}`` sits at ``x = c, y = -r``; the
+    network is built from arrays (:meth:`Network.from_arrays`), so a
+    1000 x 1000 grid takes seconds.
     """
     if rows < 2 or cols < 2:
         raise ValueError("grid_network needs at least 2 x 2 nodes")
     rng = np.random.default_rng(seed)
-    net = Network()
+    r, c = np.divmod(np.arange(rows * cols), cols)  # node k + 1 is cell (r[k], c[k]), row by row
+    names = ["0"] + [f"g{row}_{col}" for row in range(rows) for col in range(cols)]
+    cell = np.arange(1, rows * cols + 1)
+    # each cell's edge down, then its edge right, as grid_edges lists them
+    near = np.stack([cell, cell], axis=1).reshape(-1)
+    far = np.stack([cell + cols, cell + 1], axis=1).reshape(-1)
+    inside = np.stack([r + 1 < rows, c + 1 < cols], axis=1).reshape(-1)
+    near, far = near[inside], far[inside]
+    g = _log_uniform(rng, 0.2, 5.0, near.size)
+    # v* falls along r + c, so a diode from the far node to this one holds at v*
+    parallel = rng.random(near.size) < diode_fraction
 
-    def node(r, c):
-        return f"g{r}_{c}"
+    v_star = 5.0 - 10.0 * (r + c) / (rows + cols - 2)
+    clamped = np.flatnonzero(rng.random(rows * cols) < clamp_fraction)
+    theta = rng.uniform(0.2, 2.0, clamped.size)
+    to_ground = rng.random(clamped.size) < 0.5
+    clamp_node = cell[clamped]
+    clamp_threshold = theta + np.maximum(0.0, np.where(to_ground, v_star[clamped], -v_star[clamped]))
+    zero = np.zeros(clamped.size, dtype=np.int64)
 
-    def v_star(r, c):
-        return 5.0 - 10.0 * (r + c) / (rows + cols - 2)
-
-    for r in range(rows):
-        for c in range(cols):
-            net.add_node(node(r, c), x=float(c), y=float(-r))
-    a, b, g = [], [], []
-    diodes = []
-    for (r, c), (rr, cc) in grid_edges(rows, cols):
-        a.append(node(r, c))
-        b.append(node(rr, cc))
-        g.append(float(np.exp(rng.uniform(np.log(0.2), np.log(5.0)))))
-        if rng.random() < diode_fraction:
-            # v* falls along r + c, so the far node may not exceed this one
-            diodes.append((node(rr, cc), node(r, c)))
-    net.add_resistors(a, b, g)
-    for anode, cathode in diodes:
-        net.add_diode(anode, cathode)
-    for r in range(rows):
-        for c in range(cols):
-            if rng.random() < clamp_fraction:
-                theta = float(rng.uniform(0.2, 2.0))
-                if rng.random() < 0.5:
-                    net.add_diode(node(r, c), "0", threshold=theta + max(0.0, v_star(r, c)))
-                else:
-                    net.add_diode("0", node(r, c), threshold=theta + max(0.0, -v_star(r, c)))
-    net.add_voltage_source(node(0, 0), "0", 5.0)
-    net.add_voltage_source(node(rows - 1, cols - 1), "0", -5.0)
-    net.add_resistor(node(rows - 1, 0), "0", conductance=1.0)
-    return net
+    corner = cell[[0, rows * cols - 1]]  # top left, bottom right
+    return Network.from_arrays(
+        names,
+        resistors=(np.append(near, cell[(rows - 1) * cols]), np.append(far, 0), np.append(g, 1.0)),
+        diodes=(np.concatenate([far[parallel], np.where(to_ground, clamp_node, zero)]),
+                np.concatenate([near[parallel], np.where(to_ground, zero, clamp_node)]),
+                np.concatenate([np.zeros(int(parallel.sum())), clamp_threshold])),
+        vsources=(corner, np.zeros(2, dtype=np.int64), np.array([5.0, -5.0])),
+        node_attributes={"x": np.append(np.nan, c.astype(float)), "y": np.append(np.nan, -r.astype(float))},
+    )

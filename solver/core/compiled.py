@@ -24,13 +24,13 @@ removed; a value change only recomputes the numbers.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._kernels import _node_update as node_update
-from ._kernels import source_offsets, unreached_from
+from ._graph_kernels import source_forest, unreached_from
+from ._kernels import source_offsets
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
 from ..exceptions import FloatingNodeError, InfeasibleNetworkError, NetworkError, VoltageLoopError
 
@@ -141,39 +141,16 @@ def _compile_structure(net, arrays) -> _Structure:
     dp, dn, _, _ = arrays["diode"]
     vp, vn, _, vnames = arrays["vsource"]
 
-    # 1. voltage-source forest; only nodes that touch a source need a graph search
-    vs_parent_edge = np.full(n_nodes, -1, dtype=np.int64)
-    vs_tree = np.zeros(len(vp), dtype=bool)
-    root_of = np.arange(n_nodes, dtype=np.int64)
-    order = []
-    if len(vp):
-        adjacency = {}
-        for e in range(len(vp)):
-            adjacency.setdefault(int(vp[e]), []).append(e)
-            adjacency.setdefault(int(vn[e]), []).append(e)
-        seen = set()
-        for root in sorted(adjacency):  # ground (index 0) first, so its tree is rooted there
-            if root in seen:
-                continue
-            seen.add(root)
-            queue = deque([root])
-            while queue:
-                k = queue.popleft()
-                for e in adjacency[k]:
-                    other = int(vn[e] if vp[e] == k else vp[e])
-                    if other not in seen:
-                        seen.add(other)
-                        root_of[other] = root
-                        vs_parent_edge[other] = e
-                        vs_tree[e] = True
-                        order.append(other)
-                        queue.append(other)
+    # 1. voltage-source forest, breadth first from the lowest node of each group of joined nodes
+    vs_parent_edge, vs_tree, root_of, children = source_forest(n_nodes, vp, vn)
     # every node without a parent source first, then children after their parents
-    order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), np.asarray(order, dtype=np.int64)])
+    order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), children])
 
     # 2. free components: one per source-tree root other than ground's (root 0)
-    roots = np.unique(root_of)
-    free_roots = roots[roots != 0]
+    is_root = np.zeros(n_nodes, dtype=bool)
+    is_root[root_of] = True  # sorted roots without np.unique's sort or hash
+    is_root[0] = False
+    free_roots = np.flatnonzero(is_root)
     m = len(free_roots)
     root_index = np.full(n_nodes, m, dtype=np.int64)
     root_index[free_roots] = np.arange(m)
@@ -247,15 +224,17 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
         float(np.max(np.abs(volts), initial=0.0)), float(np.max(theta, initial=0.0))
     )
     loop_tol = SOURCE_LOOP_TOLERANCE * scale
-    for e in np.flatnonzero(~s.vs_tree):
-        mismatch = offset[vp[e]] - offset[vn[e]] - volts[e]
-        if abs(mismatch) > loop_tol:
-            loop = _source_path(s, vp, vn, vp[e], vn[e], vnames) + [vnames[e]]
-            raise VoltageLoopError(
-                f"voltage sources {', '.join(loop)} form a loop whose voltages do not sum to zero "
-                f"(off by {mismatch:.6g} V); remove one source or make them agree",
-                loop,
-            )
+    closing = np.flatnonzero(~s.vs_tree)  # sources that close a loop must agree with the tree
+    mismatch = offset[vp[closing]] - offset[vn[closing]] - volts[closing]
+    bad = np.flatnonzero(np.abs(mismatch) > loop_tol)
+    if bad.size:
+        e = closing[bad[0]]
+        loop = _source_path(s, vp, vn, vp[e], vn[e], vnames) + [vnames[e]]
+        raise VoltageLoopError(
+            f"voltage sources {', '.join(loop)} form a loop whose voltages do not sum to zero "
+            f"(off by {mismatch[bad[0]]:.6g} V); remove one source or make them agree",
+            loop,
+        )
 
     # diodes inside one component are constants: they hold or nothing can
     inner = s.dio_inner

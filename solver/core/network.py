@@ -23,13 +23,14 @@ isource       p             n             current ``I`` (A) leaving node p, ente
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 
 from ..config import MAX_ABS_CURRENT, MAX_ABS_VOLTAGE, MAX_CONDUCTANCE, MIN_CONDUCTANCE
+from ._bulk import AutoNames, BulkStore, first_bad
 from ..exceptions import (
     DuplicateElementError,
     InvalidValueError,
@@ -222,9 +223,11 @@ class Network:
     """
 
     def __init__(self):
-        self._nodes: dict = {GROUND: {}}
+        self._node_dict: dict = {GROUND: {}}
         self._spellings: dict = {GROUND: GROUND}  # str(node) -> node, to catch 1 vs "1"
-        self._elements: dict[str, Element] = {}
+        self._element_dict: dict[str, Element] = {}
+        #: the arrays of a network built by from_arrays, until something needs the dicts
+        self._bulk: BulkStore | None = None
         self._counters = {kind: 0 for kind in KINDS}
         self._structure_version = 0
         self._value_version = 0
@@ -234,11 +237,32 @@ class Network:
         #: :attr:`structure_version` / :attr:`value_version` it was built from.
         self.derived = {}
 
+    # ---------------------------------------------------- storage (dicts or arrays)
+    @property
+    def _nodes(self) -> dict:
+        if self._bulk is not None:
+            self._materialize()
+        return self._node_dict
+
+    @property
+    def _elements(self) -> dict:
+        if self._bulk is not None:
+            self._materialize()
+        return self._element_dict
+
+    def _materialize(self):
+        """Turn an array-built network into the ordinary dicts (once; arrays stay cached)."""
+        bulk = self._bulk
+        self._node_dict = bulk.node_dicts()
+        self._spellings = {str(node): node for node in self._node_dict}
+        self._element_dict = bulk.elements(Element)
+        self._bulk = None
+
     # ------------------------------------------------------------------ nodes
     @property
     def nodes(self) -> list:
         """Node names, ground first, then in order of creation."""
-        return list(self._nodes)
+        return list(self._bulk.nodes if self._bulk is not None else self._node_dict)
 
     def add_node(self, node, /, **attributes):
         """Add a node (if new) and set scalar attributes on it (e.g. a layout position)."""
@@ -376,7 +400,9 @@ class Network:
         return name in self._elements
 
     def __len__(self):
-        return len(self._elements)
+        if self._bulk is not None:
+            return sum(self._bulk.count(kind) for kind in KINDS)
+        return len(self._element_dict)
 
     def remove_element(self, name):
         """Remove an element (its nodes stay)."""
@@ -407,7 +433,7 @@ class Network:
         element = self.element(old)
         new = self._new_name(element.kind, new)
         # rebuild to keep insertion order
-        self._elements = {
+        self._element_dict = {
             (new if k == old else k): (Element(e.kind, new, e.p, e.n, e.value) if k == old else e)
             for k, e in self._elements.items()
         }
@@ -423,25 +449,92 @@ class Network:
         never has to touch private attributes.
         """
         net = cls()
-        net._nodes = {GROUND: {}, **nodes}
-        net._spellings = {str(node): node for node in net._nodes}
-        if len(net._spellings) != len(net._nodes):
+        net._node_dict = {GROUND: {}, **nodes}
+        net._spellings = {str(node): node for node in net._node_dict}
+        if len(net._spellings) != len(net._node_dict):
             seen = {}
-            for node in net._nodes:
+            for node in net._node_dict:
                 if str(node) in seen:
                     raise NetworkError(f"node {node!r} clashes with node {seen[str(node)]!r}; use one spelling")
                 seen[str(node)] = node
         _check_ranges(elements.values())
-        net._elements = dict(elements)
+        net._element_dict = dict(elements)
+        net._changed(structure=True)
+        return net
+
+    @classmethod
+    def from_arrays(cls, nodes, *, resistors=None, diodes=None, vsources=None, isources=None,
+                    node_attributes=None) -> "Network":
+        """Build a network from index and value arrays, without a Python object per element.
+
+        The way to build large networks (the generators do): a solve reads these
+        arrays as they are, and the per-element objects that other methods hand
+        out (:meth:`elements`, :meth:`element`, edits, :meth:`to_networkx`) are
+        made on first use. Every value is checked as by the ``add_*`` methods.
+
+        Parameters
+        ----------
+        nodes : sequence of node names
+            ``nodes[0]`` names ground (``"0"``, ``0`` or ``"gnd"``); the others
+            are distinct non-ground names (strings or ints), in creation order.
+        resistors, diodes, vsources, isources : ``(p, n, values)``, optional
+            Per element, the indices into ``nodes`` of its ``p`` and ``n``
+            terminals, and its value: conductance (S), threshold (V), voltage
+            (V) or current (A), with the sign conventions of the module.
+            Elements are named ``R1, R2, ...``, ``D1, ...``, ``V1, ...``,
+            ``I1, ...`` in array order; :meth:`elements` lists the kinds in
+            that order.
+        node_attributes : dict, optional
+            ``{attribute: float array over nodes}``, NaN where a node lacks the
+            attribute (e.g. layout positions ``x`` and ``y``).
+
+        Raises
+        ------
+        NetworkError
+            Naming the node or element at fault (bad node name, index out of
+            range, element joining a node to itself, value out of range);
+            ``TypeError`` when an argument has the wrong shape.
+
+        Examples
+        --------
+        The divider of the class example, 10 V across 1 kOhm and 3 kOhm:
+
+        >>> from solver import solve
+        >>> net = Network.from_arrays(["0", "in", "mid"], vsources=([1], [0], [10.0]),
+        ...                           resistors=([1, 2], [2, 0], [1e-3, 1 / 3e3]))
+        >>> net.element("R2").p, round(solve(net).voltages["mid"], 6)
+        ('mid', 7.5)
+        """
+        names = _bulk_nodes(nodes)
+        kinds = {}
+        for kind, spec in zip(KINDS, (resistors, diodes, vsources, isources)):
+            kinds[kind] = _bulk_elements(kind, spec, names)
+        columns = {}
+        for attribute, values in (node_attributes or {}).items():
+            if not isinstance(attribute, str):
+                raise TypeError(f"from_arrays: node attribute names must be strings, got {attribute!r}")
+            column = np.array(values, dtype=np.float64)
+            if column.shape != (len(names),):
+                raise TypeError(f"from_arrays: node attribute {attribute!r} needs one value per node "
+                                f"({len(names)}), got shape {column.shape}")
+            columns[attribute] = column
+        net = cls()
+        net._bulk = BulkStore(nodes=names, node_columns=columns, kinds=kinds)
+        net._node_dict, net._element_dict, net._spellings = None, None, None  # made on demand
+        net._counters = {kind: len(kinds[kind][3]) for kind in KINDS}
         net._changed(structure=True)
         return net
 
     def copy(self) -> "Network":
         other = Network()
-        other._nodes = {k: dict(v) for k, v in self._nodes.items()}
-        other._spellings = dict(self._spellings)
-        other._elements = dict(self._elements)
         other._counters = dict(self._counters)
+        if self._bulk is not None:  # its arrays are never modified: share them
+            other._bulk = self._bulk
+            other._spellings = None  # made with the dicts
+            return other
+        other._node_dict = {k: dict(v) for k, v in self._node_dict.items()}
+        other._spellings = dict(self._spellings)
+        other._element_dict = dict(self._element_dict)
         return other
 
     @property
@@ -468,6 +561,10 @@ class Network:
         kind: (p_idx, n_idx, value, names)}``; cached until the network
         changes. Treat the arrays as read-only.
         """
+        if self._arrays_cache is None and self._bulk is not None:
+            out = {"nodes": self._bulk.nodes, **self._bulk.kinds}
+            out["position"] = _Positions({kind: out[kind][3] for kind in KINDS})
+            self._arrays_cache = out
         if self._arrays_cache is None:
             index = {node: i for i, node in enumerate(self._nodes)}
             out = {"nodes": list(self._nodes)}
@@ -493,11 +590,14 @@ class Network:
         return self._nodes == other._nodes and self._elements == other._elements
 
     def __repr__(self):
-        counts = {k: 0 for k in KINDS}
-        for e in self._elements.values():
-            counts[e.kind] += 1
+        if self._bulk is not None:
+            counts = {kind: self._bulk.count(kind) for kind in KINDS}
+        else:
+            counts = {k: 0 for k in KINDS}
+            for e in self._element_dict.values():
+                counts[e.kind] += 1
         parts = ", ".join(f"{v} {k}s" for k, v in counts.items() if v)
-        return f"<Network: {len(self._nodes)} nodes, {parts or 'no elements'}>"
+        return f"<Network: {len(self.nodes)} nodes, {parts or 'no elements'}>"
 
     # -------------------------------------------------------------- networkx
     def to_networkx(self):
@@ -596,6 +696,76 @@ class Network:
             except NetworkError as e:
                 raise type(e)(f"{where}: {e}") from e
         return net
+
+
+def _bulk_nodes(nodes) -> list:
+    """Canonical node names for :meth:`Network.from_arrays`: ground first, no clashes."""
+    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, (Sequence, np.ndarray)):
+        raise TypeError(f"from_arrays: nodes must be a sequence of node names, not {type(nodes).__name__}")
+    names = list(nodes)
+    if not names or canonical_node(names[0]) != GROUND:
+        raise NetworkError(f"from_arrays: nodes[0] must name ground ('0', 0 or 'gnd'), got "
+                           f"{_short_repr(names[0]) if names else 'no nodes'}")
+    names[0] = GROUND
+    for i in range(1, len(names)):
+        node = names[i]
+        if type(node) is str and node and node == node.strip() and node != GROUND and node.lower() != "gnd":
+            continue  # already canonical (the common case, checked without the memo)
+        canonical = canonical_node(node)
+        if canonical == GROUND:
+            raise NetworkError(f"from_arrays: nodes[{i}] = {node!r} names ground, which only nodes[0] may")
+        names[i] = canonical
+    spellings = {str(node): node for node in names}
+    if len(spellings) != len(names):
+        seen = {}
+        for i, node in enumerate(names):
+            if str(node) in seen:
+                raise NetworkError(f"from_arrays: nodes[{i}] = {node!r} repeats or clashes with nodes"
+                                   f"[{seen[str(node)]}] = {names[seen[str(node)]]!r}; use one spelling")
+            seen[str(node)] = i
+    return names
+
+
+def _bulk_elements(kind, spec, nodes):
+    """``(p, n, values, names)`` of one kind for :meth:`Network.from_arrays`, every value checked."""
+    names = AutoNames(NAME_PREFIX[kind], 1, 0)
+    if spec is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), names
+    try:
+        p, n, values = spec
+    except (TypeError, ValueError):
+        raise TypeError(f"from_arrays: {kind}s must be a (p, n, values) triple of arrays") from None
+    values = np.array(values)
+    if values.ndim != 1 or (values.size and (values.dtype == bool or values.dtype.kind not in "iuf")):
+        raise TypeError(f"from_arrays: {kind} values must be a 1-D array of numbers, got "
+                        f"dtype {values.dtype} and shape {values.shape}")
+    values = values.astype(np.float64)
+    names = AutoNames(NAME_PREFIX[kind], 1, values.size)
+    ends = []
+    for terminal, index in (("p", p), ("n", n)):
+        index = np.asarray(index)
+        if index.shape != values.shape or (index.size and index.dtype.kind not in "iu"):
+            raise TypeError(f"from_arrays: {kind} {terminal} must be a 1-D integer array as long as "
+                            f"its values ({values.size}), got dtype {index.dtype} and shape {index.shape}")
+        bad = first_bad((index < 0) | (index >= len(nodes)))
+        if bad >= 0:
+            raise NetworkError(f"{kind} {names[bad]!r}: node index {int(index[bad])} ({terminal}) is "
+                               f"outside 0..{len(nodes) - 1}")
+        ends.append(index.astype(np.int64))
+    p, n = ends
+    bad = first_bad(p == n)
+    if bad >= 0:
+        raise NetworkError(f"{kind} {names[bad]!r} connects node {nodes[p[bad]]!r} to itself")
+    low, high, _ = _LIMITS[VALUE_ATTRIBUTE[kind]]
+    size = np.abs(values)
+    ok = (size <= high) & ((size == 0.0) | (size >= low))  # NaN fails the first test
+    if kind in ("resistor", "diode"):
+        ok &= values > 0.0 if kind == "resistor" else values >= 0.0
+    bad = first_bad(~ok)
+    if bad >= 0:
+        _check_value(kind, names[bad], float(values[bad]))  # raises with the kind's message
+        raise InvalidValueError(f"{kind} {names[bad]!r}: value {values[bad]!r} is out of range")
+    return p, n, values, names
 
 
 class _Positions(Mapping):
