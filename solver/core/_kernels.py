@@ -433,33 +433,3 @@ def tight_closure(u, da, dc, db, dptr, dother, dupper, d_inc, seeds, max_work):
             head = (head + 1) % (m + 1)
             size -= 1
     return out
-
-
-@njit(**NUMBA_OPTIONS)
-def unreached_from(n, ei, ej, root):
-    """Nodes not joined to ``root`` by the edges (ei, ej): union-find with path halving."""
-    parent = np.arange(n)
-    for t in range(ei.shape[0]):
-        a = ei[t]
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        b = ej[t]
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
-        if a != b:
-            parent[a] = b
-    r = root
-    while parent[r] != r:
-        r = parent[r]
-    out = np.empty(n, dtype=np.int64)
-    count = 0
-    for k in range(n):
-        a = k
-        while parent[a] != a:
-            a = parent[a]
-        if a != r:
-            out[count] = k
-            count += 1
-    return out[:count]
