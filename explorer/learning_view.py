@@ -219,7 +219,9 @@ class LearningView(pn.viewable.Viewer):
         s = self.store
         self._callback = None
         self._stepping = False
-        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False, straight_wires=True)
+        # a fixed height: the tab's curves and heatmaps share the window with it
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False, straight_wires=True,
+                                   follow_window=False)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
                                x_axis_label="epoch", tools="pan,wheel_zoom,reset")

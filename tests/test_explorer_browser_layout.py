@@ -14,7 +14,8 @@ CSS-pixel viewport drawn at device_scale_factor 1.5; 1440x900 at 150 % is 960x60
 * the drawing was laid out for the frame the browser rendered (the same px per unit on both axes
   means the server used the real frame size, not a prediction).
 
-Collapsing the sidebar widens the figure and the drawing follows.
+Collapsing the sidebar widens the figure and the drawing follows; a taller window makes the figure
+taller, and at 1440x900 the controls, the figure and its legend fit in the window.
 """
 
 import contextlib
@@ -47,8 +48,8 @@ EXAMPLES = ["divider", "wheatstone", "small-drn"]
 # canvas context, whose moveTo/lineTo calls are the corners of the background box, in the
 # same canvas coordinates as the plot frame's bounding box.
 MEASURE_JS = """() => {
-  const vw = document.documentElement.clientWidth;
-  const out = {vw, scroll_width: document.documentElement.scrollWidth, cut: [], palette: [], labels: []};
+  const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+  const out = {vw, vh, scroll_width: document.documentElement.scrollWidth, cut: [], palette: [], labels: []};
   function* elements(root) {
     for (const el of root.querySelectorAll('*')) { yield el; if (el.shadowRoot) yield* elements(el.shadowRoot); }
   }
@@ -69,6 +70,8 @@ MEASURE_JS = """() => {
       out.palette.push([el.textContent.trim(), r.left, r.right, r.top, r.bottom]);
     }
   }
+  const legend = deep('.circuit-legend')[0].getBoundingClientRect();
+  out.legend = {top: legend.top, bottom: legend.bottom};
   const status = deep('.solve-status')[0];
   const text = [...elements(status.shadowRoot ?? status)].find(el => el.matches('[data-status]'));
   const sr = status.getBoundingClientRect(), tr = text.getBoundingClientRect();
@@ -207,6 +210,29 @@ def test_collapsing_the_sidebar_widens_the_figure_and_the_drawing_follows(browse
                            what="a wider figure")
         check_page(after, "wheatstone at 1024x768, sidebar collapsed")
         page.screenshot(path=str(ARTIFACTS / "layout-wheatstone-1024x768-collapsed.png"))
+
+
+def test_the_figure_grows_with_the_window_height_and_fits_a_1440x900_window(browser, app_url):
+    """The figure's height follows the window's (the page's CSS, then the drawing for the new frame)."""
+    heights = {}
+    with window(browser, (1440, 900)) as page:
+        load(page, app_url, "wheatstone")
+        for size in ((1440, 900), (1440, 1200), (1920, 1080), (1440, 900)):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            m = wait_until(lambda: (m := settled(page))["vh"] == size[1] and same_scale(m) and m,
+                           what=f"the drawing laid out for a {size} window")
+            check_page(m, f"wheatstone at {size}")
+            # nothing to scroll for: the palette, the figure and the legend under it are all in view
+            assert 0 <= min(top for _, _, _, top, _ in m["palette"]), f"{size}: palette above the window"
+            assert m["legend"]["bottom"] <= m["vh"], f"{size}: the legend ends at {m['legend']['bottom']:.0f} px"
+            # ... and the figure takes the height there is: what is left under the legend is margin
+            assert m["legend"]["bottom"] >= m["vh"] - 60, (f"{size}: {m['vh'] - m['legend']['bottom']:.0f} px "
+                                                           "left empty under the legend")
+            heights.setdefault(size, []).append(m["figure"]["bottom"] - m["figure"]["top"])
+            page.screenshot(path=str(ARTIFACTS / f"layout-wheatstone-{size[0]}x{size[1]}-height.png"))
+    assert heights[(1440, 1200)][0] >= heights[(1440, 900)][0] + 250, heights
+    assert heights[(1920, 1080)][0] >= heights[(1440, 900)][0] + 150, heights
+    assert heights[(1440, 900)][1] == pytest.approx(heights[(1440, 900)][0], abs=1), "back to the first size"
 
 
 def picture(page, name):
