@@ -25,7 +25,7 @@ from .layout import (FIGURE_MAX_HEIGHT, FIGURE_MIN_HEIGHT, PAGE_CHROME_HEIGHT, S
                      WRAPPED_CONTROLS_WINDOW, WRAPPED_PAGE_CHROME_HEIGHT)  # (shared with the size prediction)
 
 __all__ = ["FIGURE_HEIGHT_VARIABLE", "MIN_CONTROL_WIDTH", "NARROW_SIDEBAR_WIDTH", "NARROW_WINDOW", "PAGE_CSS", "WRAPPING_BUTTON_GROUP",
-           "wrapping_row"]
+           "wrapping_item", "wrapping_row"]
 
 NARROW_WINDOW = 800  # px (CSS pixels: 1024 px at 150 % zoom is 683)
 NARROW_SIDEBAR_WIDTH = 250
@@ -66,4 +66,14 @@ def wrapping_row(*objects, **params):
     """A row of controls that continues on a new line when the window is too narrow for it."""
     params.setdefault("sizing_mode", "stretch_width")
     params.setdefault("margin", 0)
-    return pn.FlexBox(*objects, flex_wrap="wrap", align_items="flex-end", **params)
+    params.setdefault("align_items", "flex-end")
+    return pn.FlexBox(*objects, flex_wrap="wrap", **params)
+
+
+def wrapping_item(width):
+    """Inline CSS (``styles``) of a stretching item of a :func:`wrapping_row` that shares a line with
+    others only while each gets ``width`` px, and otherwise takes a line of its own.
+
+    (A flex basis wins over the 100 % width that a stretching Panel or Bokeh model asks for.)
+    """
+    return {"flex": f"1 1 {width}px", "min-width": "0"}
