@@ -356,11 +356,12 @@ def _collinear_overlap(s0, s1, w0, w1, tol):
 
 
 # --------------------------------------------------------------------------- view box
-def view_box(points, width, height, margin):
+def view_box(points, width, height, margin, max_scale=None):
     """Data ranges showing ``points`` in a ``width`` x ``height`` px frame at one scale on both axes.
 
     Returns ``(x0, x1, y0, y1, scale)`` with ``scale`` in px per data unit; ``margin`` px (one
-    number, or ``(left and right, top and bottom)``) stay free on every side.
+    number, or ``(left and right, top and bottom)``) stay free on every side. ``max_scale``: px
+    per unit beyond which a small drawing is not enlarged (it is centred instead).
     """
     points = np.asarray(points, dtype=float)
     points = points[np.isfinite(points).all(axis=1)]
@@ -373,6 +374,8 @@ def view_box(points, width, height, margin):
     scale = float(np.min(usable / span))
     if not math.isfinite(scale) or scale <= 0 or (span <= 1e-9).all():
         scale = 100.0
+    if max_scale is not None:
+        scale = min(scale, max_scale)
     centre = (lo + hi) / 2
     half_w, half_h = width / (2 * scale), height / (2 * scale)
     return centre[0] - half_w, centre[0] + half_w, centre[1] - half_h, centre[1] + half_h, scale
