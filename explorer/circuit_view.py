@@ -17,7 +17,9 @@
 * "Show current flow" (off by default): dots move along each element with the
   conventional current, faster for larger ``|i|`` (log scale), animated by the
   browser (:mod:`explorer.current_flow`);
-* presenter mode: large fonts and symbols, for a projector.
+* presenter mode: large fonts and symbols, for a projector;
+* in the served page the figure's width and height follow the window's
+  (:mod:`explorer.page`); elsewhere (a notebook) its height is ``height``.
 
 The drawing's geometry (routes, symbols, label places) is computed when the
 circuit's structure, its layout, the figure's size or the presenter mode
@@ -54,6 +56,7 @@ from .current_flow import FLOW_JS, flow_paths
 from .editing import grid_points, snap
 from .drawing import BOX_LIMIT, element_label_text, layout_drawing, node_label_text
 from .layout import STYLES, figure_size
+from .page import FIGURE_HEIGHT_VARIABLE
 from .state import CircuitStore
 from .units import UNITS, si
 
@@ -184,6 +187,8 @@ class CircuitView(pn.viewable.Viewer):
 
     store = param.ClassSelector(class_=CircuitStore, doc="The state to draw.")
     height = param.Integer(default=560, doc="Height of the drawing (px) when it does not follow the window.")
+    follow_window = param.Boolean(default=True, constant=True, doc="In the served page, take the height "
+                                  "that the page's CSS derives from the window's (explorer.page).")
     presenter = param.Boolean(default=False, doc="Large fonts and symbols, for a projector.")
     tag = param.String(default="circuit", doc="Prefix of the Bokeh model names (for tests and benchmarks).")
     grid = param.Boolean(default=True, doc="Show grid dots (where the palette places nodes) on small circuits.")
@@ -220,8 +225,7 @@ class CircuitView(pn.viewable.Viewer):
         self.figure = self._make_figure()
         self.legend = pn.pane.HTML(legend_html(self.presenter, self.show_flow), sizing_mode="stretch_width",
                                    margin=(0, 10), css_classes=["circuit-legend-pane"])
-        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", height=self.height,
-                                  css_classes=["circuit-figure-pane"])
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width", css_classes=["circuit-figure-pane"])
         # what the dots mean is said in the legend once they are on
         self.flow_toggle = pn.widgets.Checkbox.from_param(
             self.param.show_flow, name="Show current flow", css_classes=["flow-toggle"], margin=(0, 10))
@@ -269,10 +273,21 @@ class CircuitView(pn.viewable.Viewer):
                 "i", "p", "state")
         return {k: [] for k in keys}
 
+    def _height_styles(self):
+        """The figure's inline CSS: its height from the page's variable where the page sets one.
+
+        Bokeh gives a fixed-height figure ``flex: 0 0 <height>`` in its column, and a flex basis
+        wins over a height: the basis must follow too.
+        """
+        if not self.follow_window:
+            return {}
+        height = f"var({FIGURE_HEIGHT_VARIABLE}, {self.height}px)"
+        return {"height": height, "flex": f"0 0 {height}"}
+
     def _make_figure(self):
         # wheel zoom is a tool to pick, not the default: over a page, the wheel scrolls the page
         fig = figure(
-            height=self.height, sizing_mode="stretch_width",
+            height=self.height, sizing_mode="stretch_width", styles=self._height_styles(),
             x_range=Range1d(0, 1), y_range=Range1d(0, 1),
             tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll=None,
             toolbar_location="above", name=f"{self.tag}-figure",

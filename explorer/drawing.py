@@ -24,6 +24,10 @@ __all__ = ["BOX_LIMIT", "VALUE_CHARS", "layout_drawing", "node_label_text", "ele
 BOX_LIMIT = 120
 #: Longest value text a label holds, "-999.9 mΩ": a sign, 4 significant digits, a space, a prefix and the unit.
 VALUE_CHARS = 10
+#: px per layout unit (one grid cell) past which a drawing is not enlarged: a small circuit in a
+#: tall figure stays at the size it had in a 560 px one, and the grid points next to it, where
+#: the palette's clicks place new nodes, stay in view
+MAX_SCALE = 200.0
 
 
 def node_label_text(name, voltage_text=None, stacked=False):
@@ -85,7 +89,7 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
     labelled = node_labels or element_labels
     margin = (style.margin + (8 * style.char_width if labelled else 0),
               style.margin + (style.line_height * 2 + 8 if labelled else 0))
-    x0, x1, y0, y1, scale = view_box(points, width, height, margin)
+    x0, x1, y0, y1, scale = view_box(points, width, height, margin, max_scale=MAX_SCALE)
 
     def px(points_xy):
         return (np.asarray(points_xy) - [x0, y0]) * scale

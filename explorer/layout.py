@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-__all__ = ["STYLES", "Style", "ensure_layout", "figure_size", "layered_positions", "place_labels", "routes",
+__all__ = ["STYLES", "Style", "ensure_layout", "figure_height", "figure_size", "layered_positions", "place_labels", "routes",
            "view_box"]
 
 
@@ -59,21 +59,40 @@ STYLES = {
 
 #: Page furniture around the circuit figure in the served app (px), used to predict the figure's
 #: size for a window size: the drawing's first layout, until the browser reports the frame it
-#: rendered (``CircuitView`` listens to the figure's ``inner_width``/``inner_height``).
+#: rendered (``CircuitView`` listens to the figure's ``inner_width``/``inner_height``). The page's
+#: CSS (:mod:`explorer.page`) sizes the figure from the same numbers.
 SIDEBAR_WIDTH = 350
 PAGE_CHROME_WIDTH = 48  # main area padding and the figure's own borders
-FIGURE_HEIGHT = 560  # the circuit figure's height (px), toolbar and colour bar included
+FIGURE_HEIGHT = 560  # the circuit figure's height (px), toolbar and colour bar included, outside the app
 FIGURE_CHROME_HEIGHT = 80  # the toolbar above the plot frame and the colour bar below it
+#: In the served app the figure's height follows the window's: the window's height less what lies
+#: above the figure (header, tabs, palette, status line, view controls) and below it (the flow
+#: toggle and the legend), kept between a height whose frame still holds a labelled circuit and
+#: one past which a taller figure only adds empty margins.
+PAGE_CHROME_HEIGHT = 330
+#: Below this window width the controls above the figure take two rows more.
+WRAPPED_CONTROLS_WINDOW = 1150
+WRAPPED_PAGE_CHROME_HEIGHT = 420
+FIGURE_MIN_HEIGHT = 520  # a 440 px frame: the smallest that holds every gallery example's labels at 1024 px
+FIGURE_MAX_HEIGHT = 1100
+
+
+def figure_height(window_width, window_height):
+    """The circuit figure's height (px) in the served app for a browser window (as the page's CSS sets it)."""
+    chrome = WRAPPED_PAGE_CHROME_HEIGHT if window_width <= WRAPPED_CONTROLS_WINDOW else PAGE_CHROME_HEIGHT
+    return min(max(window_height - chrome, FIGURE_MIN_HEIGHT), FIGURE_MAX_HEIGHT)
 
 
 def figure_size(window_width, window_height=None, sidebar=True):
     """Predicted plot-frame size (px) of the circuit figure in the served app for a browser window.
 
-    The figure takes the main area's width (all of it when the sidebar is collapsed) and a fixed
-    height; the page scrolls below it.
+    The figure takes the main area's width (all of it when the sidebar is collapsed) and a height
+    that follows the window's (:func:`figure_height`); with no window height, the fixed height it
+    has outside the app (a notebook).
     """
     width = window_width - (SIDEBAR_WIDTH if sidebar else 0) - PAGE_CHROME_WIDTH
-    return int(width), FIGURE_HEIGHT - FIGURE_CHROME_HEIGHT
+    height = FIGURE_HEIGHT if window_height is None else figure_height(window_width, window_height)
+    return int(width), height - FIGURE_CHROME_HEIGHT
 
 
 # --------------------------------------------------------------------------- automatic layout
@@ -337,11 +356,12 @@ def _collinear_overlap(s0, s1, w0, w1, tol):
 
 
 # --------------------------------------------------------------------------- view box
-def view_box(points, width, height, margin):
+def view_box(points, width, height, margin, max_scale=None):
     """Data ranges showing ``points`` in a ``width`` x ``height`` px frame at one scale on both axes.
 
     Returns ``(x0, x1, y0, y1, scale)`` with ``scale`` in px per data unit; ``margin`` px (one
-    number, or ``(left and right, top and bottom)``) stay free on every side.
+    number, or ``(left and right, top and bottom)``) stay free on every side. ``max_scale``: px
+    per unit beyond which a small drawing is not enlarged (it is centred instead).
     """
     points = np.asarray(points, dtype=float)
     points = points[np.isfinite(points).all(axis=1)]
@@ -354,6 +374,8 @@ def view_box(points, width, height, margin):
     scale = float(np.min(usable / span))
     if not math.isfinite(scale) or scale <= 0 or (span <= 1e-9).all():
         scale = 100.0
+    if max_scale is not None:
+        scale = min(scale, max_scale)
     centre = (lo + hi) / 2
     half_w, half_h = width / (2 * scale), height / (2 * scale)
     return centre[0] - half_w, centre[0] + half_w, centre[1] - half_h, centre[1] + half_h, scale

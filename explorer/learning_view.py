@@ -20,6 +20,7 @@ from bokeh.plotting import figure
 from solver.learning.circuit_learner import Learner, encode_inputs, layered_network
 
 from .circuit_view import CircuitView
+from .page import wrapping_item, wrapping_row
 from .server import run_off_loop
 from .state import CircuitStore
 
@@ -219,17 +220,21 @@ class LearningView(pn.viewable.Viewer):
         s = self.store
         self._callback = None
         self._stepping = False
-        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False, straight_wires=True)
+        # a fixed height: the tab's curves and heatmaps share the window with it
+        self.circuit = CircuitView(store=s.circuit, height=430, tag="learning", grid=False, straight_wires=True,
+                                   follow_window=False)
         self.curves = ColumnDataSource(dict(epoch=[], loss=[], acc=[]), name="learning-curves")
         self.loss_fig = figure(height=200, sizing_mode="stretch_width", y_axis_type="log", title="loss (mean C)",
-                               x_axis_label="epoch", tools="pan,wheel_zoom,reset")
+                               x_axis_label="epoch", tools="pan,wheel_zoom,reset", name="learning-loss",
+                               styles=wrapping_item(300))
         self.loss_fig.line("epoch", "loss", source=self.curves, line_width=2, color="#2171b5")
         self.acc_fig = figure(height=200, sizing_mode="stretch_width", title="accuracy", y_range=(0, 1.05),
-                              x_axis_label="epoch", tools="pan,wheel_zoom,reset")
+                              x_axis_label="epoch", tools="pan,wheel_zoom,reset", name="learning-accuracy",
+                              styles=wrapping_item(300))
         self.acc_fig.line("epoch", "acc", source=self.curves, line_width=2, color="#238b45")
         self.heat_sources, self.heat_figs = [], []
         self.heat_mapper = LinearColorMapper(palette=Viridis256, low=0, high=1)
-        self.heat_row = pn.Row(sizing_mode="stretch_width")
+        self.heat_row = wrapping_row()
         self._build_heatmaps()
 
         self.task = pn.widgets.Select.from_param(s.param.task, name="Task",
@@ -278,7 +283,8 @@ class LearningView(pn.viewable.Viewer):
             source = ColumnDataSource(self._heat_data(rows, cols, G))
             fig = figure(height=230, width=260 if len(rows) < 40 else 330, title=f"conductances {title}",
                          x_range=[str(c) for c in cols], y_range=[str(r) for r in rows][::-1],
-                         tools="hover", tooltips=[("from", "@row"), ("to", "@col"), ("g", "@g S")])
+                         tools="hover", tooltips=[("from", "@row"), ("to", "@col"), ("g", "@g S")],
+                         name="learning-heatmap")
             fig.rect("col", "row", 1, 1, source=source, line_color=None,
                      fill_color={"field": "g", "transform": self.heat_mapper})
             fig.add_layout(ColorBar(color_mapper=self.heat_mapper, width=10, title="g (S)",
@@ -355,7 +361,9 @@ class LearningView(pn.viewable.Viewer):
                 "Inputs drive voltage sources (each feature as +x and −x, plus ±1 V bias); hidden nodes are "
                 "rectified by a diode to ground; the output potential is the prediction (target ±0.1 V). "
                 "Only conductances learn.", styles={"font-size": "12px"}),
-            pn.Row(controls, pn.Column(self.circuit, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            pn.Row(self.loss_fig, self.acc_fig, sizing_mode="stretch_width"),
+            # side by side where the window is wide enough, else one above the other
+            wrapping_row(controls, pn.Column(self.circuit, sizing_mode="stretch_width", styles=wrapping_item(420)),
+                         align_items="flex-start"),
+            wrapping_row(self.loss_fig, self.acc_fig),
             self.heat_row,
             sizing_mode="stretch_width")

@@ -23,6 +23,7 @@ from bokeh.plotting import figure
 
 from solver import GROUND, NetworkError, SweepInfeasibleError, sweep
 
+from .page import wrapping_row
 from .state import CircuitStore
 from .units import si, user_value
 
@@ -286,6 +287,7 @@ class SweepView(pn.viewable.Viewer):
         return io.StringIO(self.result[0].to_csv())
 
     def __panel__(self):
-        controls = pn.Row(self.element, self.start, self.stop, self.quantities, sizing_mode="stretch_width")
-        buttons = pn.Row(self.run_button, self.iv_button, self.download)
+        # rows that wrap: the four fields and three buttons are wider than a 1024 px window's main column
+        controls = wrapping_row(self.element, self.start, self.stop, self.quantities, align_items="flex-start")
+        buttons = wrapping_row(self.run_button, self.iv_button, self.download)
         return pn.Column(controls, buttons, self.info, self.figure, sizing_mode="stretch_width")

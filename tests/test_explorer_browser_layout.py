@@ -14,7 +14,8 @@ CSS-pixel viewport drawn at device_scale_factor 1.5; 1440x900 at 150 % is 960x60
 * the drawing was laid out for the frame the browser rendered (the same px per unit on both axes
   means the server used the real frame size, not a prediction).
 
-Collapsing the sidebar widens the figure and the drawing follows.
+Collapsing the sidebar widens the figure and the drawing follows; a taller window makes the figure
+taller, and at 1440x900 the controls, the figure and its legend fit in the window.
 """
 
 import contextlib
@@ -47,8 +48,8 @@ EXAMPLES = ["divider", "wheatstone", "small-drn"]
 # canvas context, whose moveTo/lineTo calls are the corners of the background box, in the
 # same canvas coordinates as the plot frame's bounding box.
 MEASURE_JS = """() => {
-  const vw = document.documentElement.clientWidth;
-  const out = {vw, scroll_width: document.documentElement.scrollWidth, cut: [], palette: [], labels: []};
+  const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+  const out = {vw, vh, scroll_width: document.documentElement.scrollWidth, cut: [], palette: [], labels: []};
   function* elements(root) {
     for (const el of root.querySelectorAll('*')) { yield el; if (el.shadowRoot) yield* elements(el.shadowRoot); }
   }
@@ -69,6 +70,8 @@ MEASURE_JS = """() => {
       out.palette.push([el.textContent.trim(), r.left, r.right, r.top, r.bottom]);
     }
   }
+  const legend = deep('.circuit-legend')[0].getBoundingClientRect();
+  out.legend = {top: legend.top, bottom: legend.bottom};
   const status = deep('.solve-status')[0];
   const text = [...elements(status.shadowRoot ?? status)].find(el => el.matches('[data-status]'));
   const sr = status.getBoundingClientRect(), tr = text.getBoundingClientRect();
@@ -207,6 +210,114 @@ def test_collapsing_the_sidebar_widens_the_figure_and_the_drawing_follows(browse
                            what="a wider figure")
         check_page(after, "wheatstone at 1024x768, sidebar collapsed")
         page.screenshot(path=str(ARTIFACTS / "layout-wheatstone-1024x768-collapsed.png"))
+
+
+def test_the_figure_grows_with_the_window_height_and_fits_a_1440x900_window(browser, app_url):
+    """The figure's height follows the window's (the page's CSS, then the drawing for the new frame)."""
+    heights = {}
+    with window(browser, (1440, 900)) as page:
+        load(page, app_url, "wheatstone")
+        for size in ((1440, 900), (1440, 1200), (1920, 1080), (1440, 900)):
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            m = wait_until(lambda: (m := settled(page))["vh"] == size[1] and same_scale(m) and m,
+                           what=f"the drawing laid out for a {size} window")
+            check_page(m, f"wheatstone at {size}")
+            # nothing to scroll for: the palette, the figure and the legend under it are all in view
+            assert 0 <= min(top for _, _, _, top, _ in m["palette"]), f"{size}: palette above the window"
+            assert m["legend"]["bottom"] <= m["vh"], f"{size}: the legend ends at {m['legend']['bottom']:.0f} px"
+            # ... and the figure takes the height there is: what is left under the legend is margin
+            assert m["legend"]["bottom"] >= m["vh"] - 60, (f"{size}: {m['vh'] - m['legend']['bottom']:.0f} px "
+                                                           "left empty under the legend")
+            heights.setdefault(size, []).append(m["figure"]["bottom"] - m["figure"]["top"])
+            page.screenshot(path=str(ARTIFACTS / f"layout-wheatstone-{size[0]}x{size[1]}-height.png"))
+    assert heights[(1440, 1200)][0] >= heights[(1440, 900)][0] + 250, heights
+    assert heights[(1920, 1080)][0] >= heights[(1440, 900)][0] + 150, heights
+    assert heights[(1440, 900)][1] == pytest.approx(heights[(1440, 900)][0], abs=1), "back to the first size"
+
+
+# The Sweep and Learning tabs: every visible control, text and figure of the main column lies in the
+# window, and no text is clipped by its own box (the template hides what sticks out, so neither
+# shows up in the page's scrollWidth).
+TAB_JS = """(figures) => {
+  const vw = document.documentElement.clientWidth;
+  const main = document.querySelector('#main');
+  const box = main.getBoundingClientRect();
+  const edge = Math.min(vw, box.right);
+  const out = {vw, scroll_width: document.documentElement.scrollWidth, main_scroll: main.scrollWidth,
+               main_client: main.clientWidth, cut: [], clipped: [], figures: []};
+  function* elements(root) {
+    for (const el of root.querySelectorAll('*')) { yield el; if (el.shadowRoot) yield* elements(el.shadowRoot); }
+  }
+  const controls = ['BUTTON', 'SELECT', 'INPUT', 'TEXTAREA', 'CANVAS', 'LABEL', 'TABLE'];
+  for (const el of elements(main)) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+    if (!controls.includes(el.tagName) && !text) continue;
+    const what = [el.tagName, (text || el.textContent).trim().slice(0, 30)];
+    if (r.left < box.left - 0.5 || r.right > edge + 0.5) out.cut.push([...what, r.left, r.right]);
+    if (text && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)) {
+      const style = getComputedStyle(el);
+      if (style.display !== 'inline' && [style.overflowX, style.overflowY].some(o => o !== 'visible'))
+        out.clipped.push([...what, el.scrollWidth, el.clientWidth, el.scrollHeight, el.clientHeight]);
+    }
+  }
+  function* views(v) { yield v; for (const c of (v.child_views ?? [])) yield* views(c); }
+  for (const root of Object.values(Bokeh.index)) for (const v of views(root)) {
+    if (!v.model || !figures.includes(v.model.name) || !v.el.isConnected) continue;
+    const r = v.el.getBoundingClientRect();
+    if (r.width > 0) out.figures.push([v.model.name, r.left, r.right, r.width, r.height]);
+  }
+  return out;
+}"""
+
+
+def check_tab(m, figures, where):
+    vw = m["vw"]
+    assert m["scroll_width"] <= vw, f"{where}: the page is {m['scroll_width']} px wide in a {vw} px window"
+    assert m["main_scroll"] <= m["main_client"] + 1, (f"{where}: the main column holds {m['main_scroll']} px "
+                                                      f"in {m['main_client']} px")
+    assert m["cut"] == [], f"{where}: controls or text stick out of the window or their column: {m['cut']}"
+    assert m["clipped"] == [], f"{where}: text cut by its own box: {m['clipped']}"
+    assert {f[0] for f in m["figures"]} == set(figures), f"{where}: figures drawn: {m['figures']}"
+    for name, left, right, width, height in m["figures"]:
+        assert 0 <= left and right <= vw, f"{where}: {name} spans x {left:.0f}..{right:.0f}"
+        assert width >= 150 and height >= 150, f"{where}: {name} is {width:.0f}x{height:.0f} px"
+
+
+def figures_drawn(page, figures):
+    """The tab's measures once every figure in ``figures`` is drawn, else None."""
+    m = page.evaluate(TAB_JS, figures)
+    return m if {f[0] for f in m["figures"]} == set(figures) else None
+
+
+def open_tab(page, name):
+    page.locator(".bk-tab", has_text=name).first.click()
+
+
+SWEEP_FIGURES = ["sweep-figure"]
+LEARNING_FIGURES = ["learning-figure", "learning-loss", "learning-accuracy", "learning-heatmap"]
+
+
+@pytest.mark.parametrize("name,size,scale", WINDOWS, ids=[w[0] for w in WINDOWS])
+def test_sweep_and_learning_tabs_fit_the_window(browser, app_url, name, size, scale):
+    with window(browser, size, scale) as page:
+        load(page, app_url, "clipper")
+        open_tab(page, "Sweep")
+        for field, value in ((".sweep-start input", "-5"), (".sweep-stop input", "5")):
+            page.locator(field).fill(value)
+            page.locator(field).press("Enter")
+        page.locator(".sweep-run button").click()
+        wait_until(lambda: page.locator("[data-sweep-done]").get_attribute("data-breakpoints") == "2",
+                   timeout=TIMEOUT, what="the sweep")
+        m = wait_until(lambda: figures_drawn(page, SWEEP_FIGURES), timeout=TIMEOUT, what="the sweep figure")
+        page.screenshot(path=str(ARTIFACTS / f"layout-sweep-{name}.png"), full_page=True)
+        check_tab(m, SWEEP_FIGURES, f"Sweep tab at {name}")
+        open_tab(page, "Learning")
+        page.locator(".learning-info").first.wait_for()
+        m = wait_until(lambda: figures_drawn(page, LEARNING_FIGURES), timeout=TIMEOUT, what="the learning figures")
+        page.screenshot(path=str(ARTIFACTS / f"layout-learning-{name}.png"), full_page=True)
+        check_tab(m, LEARNING_FIGURES, f"Learning tab at {name}")
 
 
 def picture(page, name):
