@@ -573,6 +573,7 @@ class ConvergenceView(pn.viewable.Viewer):
                                               "(coordinate descent + active-set polish).")
         self.info = pn.pane.HTML("", css_classes=["step-info"], sizing_mode="stretch_width", height=40)
         self.step_button.on_click(lambda e: self.step())
+        self.granularity.param.watch(lambda e: self._show_info(), "value")
         self.play_button.on_click(lambda e: self.play())
         self.pause_button.on_click(lambda e: self.pause())
         self.reset_button.on_click(lambda e: self.reset())
@@ -704,9 +705,17 @@ class ConvergenceView(pn.viewable.Viewer):
         floor = 1e-18 * max(1.0, abs(st.optimum))
         self.step_source.data = dict(sweep=np.arange(n), gap=np.maximum(st.energy_gap, floor),
                                      kcl=np.maximum(st.residual, 1e-18))
+        self.store.show_step(st, self._show_info())
+
+    def _show_info(self):
+        """The step line under the buttons; its data attributes say what the server has done and will do."""
+        st = self.stepper
+        if st is None:
+            return ""
         label = st.describe()
-        self.info.object = f'<span data-sweeps="{st.sweeps}" data-steps="{st.node_steps}">{html.escape(label)}</span>'
-        self.store.show_step(st, label)
+        self.info.object = (f'<span data-sweeps="{st.sweeps}" data-steps="{st.node_steps}" '
+                            f'data-by="{self.granularity.value}">{html.escape(label)}</span>')
+        return label
 
     def __panel__(self):
         return pn.Column(

@@ -256,6 +256,9 @@ def test_step_mode_on_a_mesh_matches_coordinate_descent(page, app_url):
     for node in ("m0_1", "m1_1", "m2_3"):
         wait_until(lambda: abs(volts(page, node) - cd[node]) < 1e-9, what=f"{node} after 3 sweeps")
     page.locator("button:visible", has_text="One node").click()
+    # the next Step is a node step only once the server has the new choice (Panel may take a click
+    # event before a property change sent just ahead of it)
+    wait_until(lambda: info.get_attribute("data-by") == "node", what="step by node")
     step.click()
     free_nodes = CDStepper(gallery.build("random mesh")).m
     wait_until(lambda: info.get_attribute("data-steps") == str(3 * free_nodes + 1), what="one node step")
