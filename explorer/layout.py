@@ -15,7 +15,9 @@ changes, never on a value change.
   across); parallel elements and elements whose straight line would run through
   another node are drawn as offset branches.
 * :func:`place_labels` puts every label where it overlaps no other label, no
-  symbol and no node, inside the plot, preferring places that cross no wire.
+  symbol and no node, inside the plot, preferring places that cross no wire; a
+  label that none of its candidate places fits (a frame whose scale crowds the
+  nodes) goes to the nearest free spot of the frame rather than being dropped.
 """
 
 from __future__ import annotations

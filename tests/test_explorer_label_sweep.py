@@ -43,3 +43,25 @@ def test_every_label_is_drawn_inside_the_frame_without_overlap_at_any_frame_size
                 assert not _overlap(box, symbol), f"{at}: {text!r} overlaps a symbol"
             for node in drawing["node_boxes"]:
                 assert not _overlap(box, node), f"{at}: {text!r} overlaps a node"
+
+
+def test_a_label_whose_candidates_all_collide_goes_to_the_nearest_free_spot():
+    # a 20 x 10 label anchored in the middle of a 40 x 40 obstacle: its one candidate (centred on
+    # the anchor) collides. The nearest free place is just below the obstacle, the label's top on
+    # the obstacle's lower edge (y = 30): centre 25 px from the anchor, on a 6-px grid at most
+    # one step further.
+    import numpy as np
+    from explorer.layout import FREE_SPOT_STEP, boxes_overlap, place_labels
+
+    obstacle = np.array([[30.0, 30.0, 70.0, 70.0]])
+    offsets, placed, chosen = place_labels([(50.0, 50.0)], [(20.0, 10.0)], [[(0.0, 0.0)]], obstacle, (200, 100))
+    assert placed[0] and chosen[0] == 0
+    centre = np.array([50.0, 50.0]) + offsets[0]
+    box = np.r_[centre - (10, 5), centre + (10, 5)]
+    assert not boxes_overlap(box, obstacle).any()
+    assert 0 <= box[0] and box[2] <= 200 and 0 <= box[1] and box[3] <= 100
+    assert 25.0 <= np.hypot(*offsets[0]) <= 25.0 + np.sqrt(2) * FREE_SPOT_STEP
+    # no free spot at all: the label is left out, not drawn over the obstacle
+    _, placed, chosen = place_labels([(50.0, 50.0)], [(20.0, 10.0)], [[(0.0, 0.0)]],
+                                     np.array([[0.0, 0.0, 200.0, 100.0]]), (200, 100))
+    assert not placed[0] and chosen[0] == -1
