@@ -11,7 +11,7 @@ No browser: the boxes are rebuilt from the columns sent to it (anchor, pixel off
 import pytest
 
 from explorer import CircuitStore, CircuitView, gallery
-from tests.test_explorer_drawing import _label_boxes, _overlap
+from tests.test_explorer_drawing import assert_labels_clear
 
 HEIGHTS = [400, 520, 640, 760, 880, 1000]
 #: The ladder lost a label at 560-608 and 632-696 px frames (observed at 600 and 648).
@@ -28,21 +28,11 @@ def test_every_label_is_drawn_inside_the_frame_without_overlap_at_any_frame_size
         view.frame = (width, height)
         view._repaint()
         at = f"{name} in a {width}x{height} frame"
-        drawing = view.geometry()["drawing"]
         texts = [t for t in view.node_source.data["label"] if t]
         assert len(texts) == (n_nodes if node_labels else 0), f"{at}: a node label is missing"
         texts = [t for t in view.label_source.data["label"] if t]
         assert len(texts) == (m if element_labels else 0), f"{at}: an element label is missing"
-        boxes = _label_boxes(view)
-        for j, (text, box) in enumerate(boxes):
-            assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height, \
-                f"{at}: {text!r} leaves the plot"
-            for other, other_box in boxes[j + 1:]:
-                assert not _overlap(box, other_box), f"{at}: {text!r} overlaps {other!r}"
-            for symbol in drawing["symbol_boxes"]:
-                assert not _overlap(box, symbol), f"{at}: {text!r} overlaps a symbol"
-            for node in drawing["node_boxes"]:
-                assert not _overlap(box, node), f"{at}: {text!r} overlaps a node"
+        assert_labels_clear(view, at)
 
 
 def test_a_label_whose_candidates_all_collide_goes_to_the_nearest_free_spot():
