@@ -12,7 +12,7 @@ import io as _io
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import (AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, GlyphRenderer, Legend, LegendItem,
+from bokeh.models import (AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem,
                           Line, Scatter)
 from bokeh.plotting import figure
 from panel.reactive import ReactiveHTML
@@ -544,19 +544,6 @@ class FilesPanel(pn.viewable.Viewer):
                          self.upload, *self.downloads, sizing_mode="stretch_width")
 
 
-def _add_glyph(fig, source, glyph):
-    """Draw ``glyph`` from ``source`` on ``fig``; returns its renderer.
-
-    ``figure.line`` and friends also make a glyph for unselected points and one for a muted
-    legend entry (three glyph models per renderer, each built and sent with every session's
-    page); left at ``"auto"``, BokehJS derives them when needed. A plot with no selection tool
-    and no muting legend never needs them.
-    """
-    renderer = GlyphRenderer(data_source=source, glyph=glyph)
-    fig.renderers.append(renderer)
-    return renderer
-
-
 class ConvergenceView(pn.viewable.Viewer):
     """Energy gap and KCL residual per sweep; step / play / pause / reset of coordinate descent."""
 
@@ -602,15 +589,19 @@ class ConvergenceView(pn.viewable.Viewer):
                      title="Convergence of the last solve", name="convergence-figure")
         # sweeps are whole: no tick between two sweeps
         fig.xaxis.ticker = AdaptiveTicker(base=10, mantissas=[1, 2, 5], min_interval=1, num_minor_ticks=0)
-        r1 = _add_glyph(fig, self.source, Line(x="sweep", y="gap", line_color="#2171b5", line_width=2))
-        _add_glyph(fig, self.source, Scatter(x="sweep", y="gap", fill_color="#2171b5", line_color="#2171b5", size=5))
-        r2 = _add_glyph(fig, self.source, Line(x="sweep", y="kcl", line_color="#e6550d", line_width=2,
-                                               line_dash="dashed"))
-        _add_glyph(fig, self.source, Scatter(x="sweep", y="kcl", fill_color="#e6550d", line_color="#e6550d", size=5,
-                                             marker="square"))
-        r3 = _add_glyph(fig, self.step_source, Line(x="sweep", y="gap", line_color="#6a51a3", line_width=2))
-        r4 = _add_glyph(fig, self.step_source, Line(x="sweep", y="kcl", line_color="#d94801", line_width=2,
-                                                    line_dash="dotted"))
+        # add_glyph, not fig.line/fig.scatter: those also make a glyph for unselected points and one
+        # for a muted legend entry (three glyph models per renderer, built and sent with every
+        # session's page); left "auto", BokehJS derives them if ever needed (nothing here is
+        # selectable or mutable)
+        r1 = fig.add_glyph(self.source, Line(x="sweep", y="gap", line_color="#2171b5", line_width=2))
+        fig.add_glyph(self.source, Scatter(x="sweep", y="gap", fill_color="#2171b5", line_color="#2171b5", size=5))
+        r2 = fig.add_glyph(self.source, Line(x="sweep", y="kcl", line_color="#e6550d", line_width=2,
+                                             line_dash="dashed"))
+        fig.add_glyph(self.source, Scatter(x="sweep", y="kcl", fill_color="#e6550d", line_color="#e6550d", size=5,
+                                           marker="square"))
+        r3 = fig.add_glyph(self.step_source, Line(x="sweep", y="gap", line_color="#6a51a3", line_width=2))
+        r4 = fig.add_glyph(self.step_source, Line(x="sweep", y="kcl", line_color="#d94801", line_width=2,
+                                                  line_dash="dotted"))
         legend = Legend(items=[LegendItem(label="E − E* (W)", renderers=[r1]),
                                LegendItem(label="max KCL residual (A)", renderers=[r2]),
                                LegendItem(label="step mode: E − E*", renderers=[r3]),
