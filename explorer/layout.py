@@ -15,7 +15,9 @@ changes, never on a value change.
   across); parallel elements and elements whose straight line would run through
   another node are drawn as offset branches.
 * :func:`place_labels` puts every label where it overlaps no other label, no
-  symbol and no node, inside the plot, preferring places that cross no wire.
+  symbol and no node, inside the plot, preferring places that cross no wire; a
+  label that none of its candidate places fits (a frame whose scale crowds the
+  nodes) goes to the nearest free spot of the frame rather than being dropped.
 """
 
 from __future__ import annotations
@@ -391,23 +393,37 @@ def boxes_overlap(a, b):
 
 def _segments_cross_box(segments, box):
     """How many segments ``(x0, y0, x1, y1)`` pass through ``box`` (Liang-Barsky clipping)."""
-    if len(segments) == 0:
-        return 0
-    x0, y0, x1, y1 = segments.T
+    return int(_segments_crossing_boxes(segments, np.asarray(box, dtype=float).reshape(1, 4))[0])
+
+
+def _segments_crossing_boxes(segments, boxes):
+    """For each of ``boxes`` (B, 4), how many ``segments`` (S, 4) pass through it (Liang-Barsky)."""
+    if len(segments) == 0 or len(boxes) == 0:
+        return np.zeros(len(boxes), dtype=np.int64)
+    x0, y0, x1, y1 = (c[None, :] for c in segments.T)
+    bx0, by0, bx1, by1 = (c[:, None] for c in boxes.T)
     dx, dy = x1 - x0, y1 - y0
-    t0, t1 = np.zeros(len(x0)), np.ones(len(x0))
-    ok = np.ones(len(x0), dtype=bool)
-    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+    t0 = np.zeros((len(boxes), len(segments)))
+    t1 = np.ones_like(t0)
+    ok = np.ones_like(t0, dtype=bool)
+    for p, q in ((-dx, x0 - bx0), (dx, bx1 - x0), (-dy, y0 - by0), (dy, by1 - y0)):
+        p = np.broadcast_to(p, t0.shape)
         parallel = np.abs(p) < 1e-12
         ok &= ~(parallel & (q < 0))
         with np.errstate(divide="ignore", invalid="ignore"):
             r = q / p
         t0 = np.where(~parallel & (p < 0), np.maximum(t0, r), t0)
         t1 = np.where(~parallel & (p > 0), np.minimum(t1, r), t1)
-    return int(np.count_nonzero(ok & (t0 < t1)))
+    return np.count_nonzero(ok & (t0 < t1), axis=1)
 
 
-def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=None, cell=80.0):
+#: Grid step (px) of the search for a free spot, for a label none of whose candidates fits.
+FREE_SPOT_STEP = 6.0
+#: Above this many labels, neither reordering nor the free-spot search (a big drawing: hover).
+SEARCH_LIMIT = 400
+
+
+def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=None, cell=80.0, retries=3):
     """Choose, for each label, the first candidate offset that collides with nothing.
 
     Parameters
@@ -427,19 +443,50 @@ def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=
         Wire segments; a candidate crossing fewer wires is preferred.
     soft : (K, 4) array, optional
         Boxes a label should rather not cover (current arrows): each costs more than a wire.
+    retries : int
+        Greedy placement depends on the order: up to this many times, the labels left out go
+        first and the others follow in their order.
 
     Returns ``(offsets, placed, chosen)``: the chosen offsets (L, 2), a bool mask of the labels
     that found a place (a label that found none is not drawn) and the index of the chosen
-    candidate (-1 where none).
+    candidate (-1 where none; for a label put at a free spot, the first candidate of the shape
+    it has there).
 
     Greedy, in the given order, with a uniform grid of ``cell`` px to find nearby boxes, so the
-    cost grows with the number of labels, not its square.
+    cost grows with the number of labels, not its square. A label that none of its candidates
+    fits in any order (a crowded drawing in a frame whose scale brings its nodes close) goes
+    to the nearest free spot of the frame: a grid search ranked by distance from its anchor plus
+    the same costs for wires crossed and arrows covered. Labels that found no place are left
+    out only where no spot of the frame is free.
     """
     anchors = np.asarray(anchors, dtype=float).reshape(-1, 2)
     obstacles = np.asarray(obstacles, dtype=float).reshape(-1, 4)
+    obstacles = obstacles[np.isfinite(obstacles).all(axis=1)]
     wires = np.zeros((0, 4)) if wires is None else np.asarray(wires, dtype=float).reshape(-1, 4)
     wires = wires[np.isfinite(wires).all(axis=1)]
     soft = np.zeros((0, 4)) if soft is None else np.asarray(soft, dtype=float).reshape(-1, 4)
+    sizes = [np.broadcast_to(np.asarray(sizes[k], dtype=float),
+                             np.asarray(candidates[k], dtype=float).reshape(-1, 2).shape) for k in range(len(anchors))]
+    offsets, placed, chosen = _place_greedy(anchors, sizes, candidates, obstacles, frame, wires, soft, cell)
+    searched = len(anchors) <= SEARCH_LIMIT
+    for _ in range(retries if searched else 0):
+        if placed.all():
+            break
+        order = np.r_[np.flatnonzero(~placed), np.flatnonzero(placed)]
+        retry = _place_greedy(anchors[order], [sizes[j] for j in order], [candidates[j] for j in order],
+                              obstacles, frame, wires, soft, cell)
+        if retry[1].sum() <= placed.sum():
+            break
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        offsets, placed, chosen = retry[0][back], retry[1][back], retry[2][back]
+    if searched and not placed.all():
+        _place_in_free_spots(anchors, sizes, obstacles, frame, wires, soft, offsets, placed, chosen)
+    return offsets, placed, chosen
+
+
+def _place_greedy(anchors, sizes, candidates, obstacles, frame, wires, soft, cell):
+    """One greedy pass of :func:`place_labels` over the labels in their order."""
     width, height = frame
     grid = {}
 
@@ -460,8 +507,7 @@ def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=
         return False
 
     for box in obstacles:
-        if np.isfinite(box).all():
-            add(tuple(box))
+        add(tuple(box))
     wire_box = np.column_stack([np.minimum(wires[:, 0], wires[:, 2]), np.minimum(wires[:, 1], wires[:, 3]),
                                 np.maximum(wires[:, 0], wires[:, 2]), np.maximum(wires[:, 1], wires[:, 3])])
     offsets = np.zeros((len(anchors), 2))
@@ -469,7 +515,7 @@ def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=
     chosen = np.full(len(anchors), -1)
     for k in range(len(anchors)):
         options = np.asarray(candidates[k], dtype=float).reshape(-1, 2)
-        halves = np.broadcast_to(np.asarray(sizes[k], dtype=float), options.shape) / 2
+        halves = sizes[k] / 2
         best, best_cost = None, None
         for j, offset in enumerate(options):
             half = halves[j]
@@ -490,6 +536,53 @@ def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=
             offsets[k], placed[k], chosen[k] = best[0], True, best[2]
             add(best[1])
     return offsets, placed, chosen
+
+
+def _place_in_free_spots(anchors, sizes, obstacles, frame, wires, soft, offsets, placed, chosen):
+    """Put each label not yet placed at the free spot nearest its anchor (updates the arrays in place).
+
+    Spots lie on a grid of ``FREE_SPOT_STEP`` px over the frame; a spot's cost is its distance
+    (px) from the anchor plus 100 per wire crossed and 300 per arrow covered, as in the greedy
+    pass. Spots are visited by distance, so the search stops once the distance alone exceeds
+    the best cost found.
+    """
+    width, height = frame
+    taken = [obstacles] + [np.r_[anchors[j] + offsets[j] - sizes[j][chosen[j]] / 2,
+                                 anchors[j] + offsets[j] + sizes[j][chosen[j]] / 2][None, :]
+                           for j in np.flatnonzero(placed)]
+    xs = np.arange(0.0, width + FREE_SPOT_STEP, FREE_SPOT_STEP)
+    ys = np.arange(0.0, height + FREE_SPOT_STEP, FREE_SPOT_STEP)
+    spots = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    for k in np.flatnonzero(~placed):
+        occupied = np.vstack(taken)
+        shapes, first = np.unique(sizes[k], axis=0, return_index=True)
+        best = None  # (cost, centre, shape index)
+        for s, (w, h) in enumerate(shapes):
+            inside = ((spots[:, 0] >= w / 2) & (spots[:, 0] <= width - w / 2)
+                      & (spots[:, 1] >= h / 2) & (spots[:, 1] <= height - h / 2))
+            centres = spots[inside]
+            distance = np.hypot(*(centres - anchors[k]).T)
+            order = np.argsort(distance, kind="stable")
+            centres, distance = centres[order], distance[order]
+            for lo in range(0, len(centres), 2048):
+                if best is not None and distance[lo] >= best[0]:
+                    break
+                c = centres[lo:lo + 2048]
+                boxes = np.column_stack([c - (w / 2, h / 2), c + (w / 2, h / 2)])
+                free = ~boxes_overlap(boxes, occupied).any(axis=1)
+                if not free.any():
+                    continue
+                boxes, d = boxes[free], distance[lo:lo + 2048][free]
+                cost = (d + 100 * _segments_crossing_boxes(wires, boxes)
+                        + 300 * boxes_overlap(boxes, soft).sum(axis=1))
+                j = int(np.argmin(cost))
+                if best is None or cost[j] < best[0]:
+                    best = (float(cost[j]), (boxes[j, :2] + boxes[j, 2:]) / 2, s)
+        if best is None:
+            continue  # no spot of the frame is free for this label
+        centre, shape = best[1], shapes[best[2]]
+        offsets[k], placed[k], chosen[k] = centre - anchors[k], True, first[best[2]]
+        taken.append(np.r_[centre - shape / 2, centre + shape / 2][None, :])
 
 
 def ring(extent, distance):

@@ -12,7 +12,8 @@ import io as _io
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem
+from bokeh.models import (AdaptiveTicker, ColumnDataSource, CustomJSTickFormatter, Legend, LegendItem,
+                          Line, Scatter)
 from bokeh.plotting import figure
 from panel.reactive import ReactiveHTML
 
@@ -588,12 +589,19 @@ class ConvergenceView(pn.viewable.Viewer):
                      title="Convergence of the last solve", name="convergence-figure")
         # sweeps are whole: no tick between two sweeps
         fig.xaxis.ticker = AdaptiveTicker(base=10, mantissas=[1, 2, 5], min_interval=1, num_minor_ticks=0)
-        r1 = fig.line("sweep", "gap", source=self.source, color="#2171b5", line_width=2)
-        fig.scatter("sweep", "gap", source=self.source, color="#2171b5", size=5)
-        r2 = fig.line("sweep", "kcl", source=self.source, color="#e6550d", line_width=2, line_dash="dashed")
-        fig.scatter("sweep", "kcl", source=self.source, color="#e6550d", size=5, marker="square")
-        r3 = fig.line("sweep", "gap", source=self.step_source, color="#6a51a3", line_width=2)
-        r4 = fig.line("sweep", "kcl", source=self.step_source, color="#d94801", line_width=2, line_dash="dotted")
+        # add_glyph, not fig.line/fig.scatter: those also make a glyph for unselected points and one
+        # for a muted legend entry (three glyph models per renderer, built and sent with every
+        # session's page); left "auto", BokehJS derives them if ever needed (nothing here is
+        # selectable or mutable)
+        r1 = fig.add_glyph(self.source, Line(x="sweep", y="gap", line_color="#2171b5", line_width=2))
+        fig.add_glyph(self.source, Scatter(x="sweep", y="gap", fill_color="#2171b5", line_color="#2171b5", size=5))
+        r2 = fig.add_glyph(self.source, Line(x="sweep", y="kcl", line_color="#e6550d", line_width=2,
+                                             line_dash="dashed"))
+        fig.add_glyph(self.source, Scatter(x="sweep", y="kcl", fill_color="#e6550d", line_color="#e6550d", size=5,
+                                           marker="square"))
+        r3 = fig.add_glyph(self.step_source, Line(x="sweep", y="gap", line_color="#6a51a3", line_width=2))
+        r4 = fig.add_glyph(self.step_source, Line(x="sweep", y="kcl", line_color="#d94801", line_width=2,
+                                                  line_dash="dotted"))
         legend = Legend(items=[LegendItem(label="E − E* (W)", renderers=[r1]),
                                LegendItem(label="max KCL residual (A)", renderers=[r2]),
                                LegendItem(label="step mode: E − E*", renderers=[r3]),

@@ -56,17 +56,23 @@ def test_no_label_overlaps_another_a_symbol_or_the_edge(name, window):
     if node_labels:
         assert drawing["node_label_shown"].all(), name
         assert all(view.node_source.data["label"])
+    assert_labels_clear(view, name)
+
+
+def assert_labels_clear(view, at):
+    """Every drawn label lies inside the plot frame and overlaps no other label, symbol or node."""
+    drawing = view.geometry()["drawing"]
     boxes = _label_boxes(view)
     width, height = view.frame
     for text, box in boxes:
-        assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height, f"{text!r} leaves the plot"
+        assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height, f"{at}: {text!r} leaves the plot"
     for j, (text, box) in enumerate(boxes):
         for other, other_box in boxes[j + 1:]:
-            assert not _overlap(box, other_box), f"{name}: {text!r} overlaps {other!r}"
+            assert not _overlap(box, other_box), f"{at}: {text!r} overlaps {other!r}"
         for symbol in drawing["symbol_boxes"]:
-            assert not _overlap(box, symbol), f"{name}: {text!r} overlaps a symbol"
+            assert not _overlap(box, symbol), f"{at}: {text!r} overlaps a symbol"
         for node in drawing["node_boxes"]:
-            assert not _overlap(box, node), f"{name}: {text!r} overlaps a node"
+            assert not _overlap(box, node), f"{at}: {text!r} overlaps a node"
 
 
 def store_elements(view):

@@ -8,7 +8,9 @@ computation, fails the test with the cell's traceback.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -70,6 +72,36 @@ def test_notebook_executes(path, monkeypatch):
     seconds = time.perf_counter() - start
     # reported, not asserted: CI machines are shared and a cold numba cache adds compile time
     print(f"{path.name}: {seconds:.1f} s (budget {TOTAL_BUDGET} s on a quiet 2-core laptop)")
+    # offline: what the notebook shows loads nothing from a CDN (the JupyterLab test below proves
+    # it in a browser for notebook 1; this covers every notebook's outputs)
+    assert not cdn_references(nb), f"{path.name} loads from a CDN: {cdn_references(nb)}"
+
+
+CDN_URL = re.compile(r"https?://(?:cdn\.holoviz\.org|cdn\.bokeh\.org|cdn\.jsdelivr\.net|unpkg\.com"
+                     r"|cdnjs\.cloudflare\.com)[^\s\"'<>)\\]*")
+#: MIME types of the library bundles that ``pn.extension(inline=True)`` writes into the notebook:
+#: BokehJS and Panel themselves, whose code names optional add-ons (an icon font, MathJax) fetched
+#: only when used. Their own files must still come inline, not from the HoloViz or Bokeh CDN.
+LIBRARY_BUNDLES = {"application/javascript", "application/vnd.holoviews_load.v0+json"}
+LIBRARY_CDN = ("cdn.holoviz.org", "cdn.bokeh.org")
+
+
+def cdn_references(nb):
+    """``(cell index, MIME type, URL)`` of every CDN address in an executed notebook's outputs.
+
+    A HoloViews object left as a cell's value is rendered by HoloViews' own notebook renderer,
+    whose document names Panel stylesheets on cdn.holoviz.org; shown through ``pn.panel`` its
+    stylesheets come inline.
+    """
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            for mime, data in output.get("data", {}).items():
+                text = data if isinstance(data, str) else json.dumps(data)
+                for url in sorted(set(CDN_URL.findall(text))):
+                    if mime not in LIBRARY_BUNDLES or any(host in url for host in LIBRARY_CDN):
+                        found.append((index, mime, url))
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
