@@ -9,8 +9,9 @@ Eliminating a node joins its remaining neighbours into a clique. Each node's
 neighbour list lives in one shared pool (a list that outgrows its slot moves
 to the pool's end); degrees sit in bucket lists so the minimum is found by
 scanning up from the last minimum. No quotient graph, no supervariables: the
-cost grows with the fill, so the solver uses it up to
-``config.MIN_DEGREE_ORDER_SIZE`` unknowns only. The ordering only decides
+cost grows with the fill, so the solver gives up after
+``config.MIN_DEGREE_WORK`` list visits per matrix entry and orders by nested
+dissection (``_dissection``) instead. The ordering only decides
 speed: any permutation gives the same factorisation up to rounding.
 """
 
