@@ -22,44 +22,9 @@ import numpy as np
 from numba import njit
 
 from ..config import NUMBA_OPTIONS
-from ._ordering import minimum_degree_order
+from ._ordering import minimum_degree_order, symmetric_adjacency
 
 __all__ = ["nested_dissection_order"]
-
-
-@njit(**NUMBA_OPTIONS)
-def _adjacency(n, rows, cols):
-    """Neighbour lists (CSR) of the symmetric pattern of COO ``rows, cols``: no diagonal, no duplicates."""
-    count = np.zeros(n + 1, dtype=np.int64)
-    for t in range(rows.shape[0]):
-        if rows[t] != cols[t]:
-            count[rows[t] + 1] += 1
-            count[cols[t] + 1] += 1
-    for k in range(n):
-        count[k + 1] += count[k]
-    raw = np.empty(count[n], dtype=np.int64)
-    at = count[:n].copy()
-    for t in range(rows.shape[0]):
-        i, j = rows[t], cols[t]
-        if i != j:
-            raw[at[i]] = j
-            at[i] += 1
-            raw[at[j]] = i
-            at[j] += 1
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    adj = np.empty(count[n], dtype=np.int64)
-    mark = np.full(n, -1, dtype=np.int64)
-    for k in range(n):
-        mark[k] = k
-        at_k = ptr[k]
-        for p in range(count[k], count[k + 1]):
-            j = raw[p]
-            if mark[j] != k:
-                mark[j] = k
-                adj[at_k] = j
-                at_k += 1
-        ptr[k + 1] = at_k
-    return ptr, adj
 
 
 @njit(**NUMBA_OPTIONS)
@@ -118,7 +83,7 @@ def _order_leaf(nodes, lo, hi, part, label, ptr, adj, local):
 @njit(**NUMBA_OPTIONS)
 def nested_dissection_order(n, rows, cols, leaf_size):
     """Pivot order (``order[k]`` is the k-th pivot) of the symmetric pattern given by COO ``rows, cols``."""
-    ptr, adj = _adjacency(n, rows, cols)
+    ptr, adj = symmetric_adjacency(n, rows, cols)
     nodes = np.arange(n, dtype=np.int64)
     label = np.zeros(n, dtype=np.int64)
     seen = np.full(n, -1, dtype=np.int64)

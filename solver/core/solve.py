@@ -29,7 +29,7 @@ from scipy.sparse.linalg import splu
 
 from . import _compensated as C
 from . import _kernels as K
-from ._cholesky import CholeskyFactor, NotPositiveDefinite
+from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
@@ -615,6 +615,7 @@ def _slot_rank(s, cn, tree, rows, cols):
     order is a minimum-degree elimination on the graph while that stays cheap
     (tree-like networks); where its cliques grow (2-D grids) nested
     dissection orders instead, and small systems keep their natural order.
+    Either order is then postordered along its elimination tree.
     """
     n = int(tree[: s.m].max(initial=-1)) + 1
     if n != s.m:  # some slots are merged: order the unmerged Laplacian instead
@@ -628,6 +629,7 @@ def _slot_rank(s, cn, tree, rows, cols):
         if n <= NATURAL_ORDER_SIZE:
             return tree[: s.m].copy()  # too small for fill to matter
         order = nested_dissection_order(n, rows, cols, DISSECTION_LEAF_SIZE)
+    order = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
     pivot_rank = np.empty(n, dtype=np.int64)
     pivot_rank[order] = np.arange(n)
     return pivot_rank[tree[: s.m]]  # slot k is its own super-node tree[k]
