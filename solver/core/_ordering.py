@@ -9,8 +9,9 @@ Eliminating a node joins its remaining neighbours into a clique. Each node's
 neighbour list lives in one shared pool (a list that outgrows its slot moves
 to the pool's end); degrees sit in bucket lists so the minimum is found by
 scanning up from the last minimum. No quotient graph, no supervariables: the
-cost grows with the fill, so the solver uses it up to
-``config.MIN_DEGREE_ORDER_SIZE`` unknowns only. The ordering only decides
+cost grows with the fill, so the solver gives up after
+``config.MIN_DEGREE_WORK`` list visits per matrix entry and orders by nested
+dissection (``_dissection``) instead. The ordering only decides
 speed: any permutation gives the same factorisation up to rounding.
 """
 
@@ -45,24 +46,20 @@ def _link(k, degree, head, nxt, prv):
 
 
 @njit(**NUMBA_OPTIONS)
-def _initial_lists(n, rows, cols):
-    """Neighbour lists (diagonal and duplicate entries dropped) in a pool with room to grow."""
-    count = np.zeros(n, dtype=np.int64)
+def symmetric_adjacency(n, rows, cols):
+    """Neighbour lists (CSR ``ptr, adj``) of the symmetric pattern of COO ``rows, cols``.
+
+    Both directions of every entry; diagonal and duplicate entries dropped.
+    """
+    count = np.zeros(n + 1, dtype=np.int64)
     for t in range(rows.shape[0]):
         if rows[t] != cols[t]:
-            count[rows[t]] += 1
-            count[cols[t]] += 1
-    start = np.zeros(n + 1, dtype=np.int64)
+            count[rows[t] + 1] += 1
+            count[cols[t] + 1] += 1
     for k in range(n):
-        start[k + 1] = start[k] + 2 * count[k] + 4  # spare room: the first fill lands in place
-    pool = np.empty(2 * start[n] + 16, dtype=np.int64)
-    length = np.zeros(n, dtype=np.int64)
-    mark = np.full(n, -1, dtype=np.int64)
-    raw = np.empty(2 * rows.shape[0], dtype=np.int64)  # both directions, grouped per node
-    fill = np.zeros(n + 1, dtype=np.int64)
-    for k in range(n):
-        fill[k + 1] = fill[k] + count[k]
-    at = fill[:n].copy()
+        count[k + 1] += count[k]
+    raw = np.empty(count[n], dtype=np.int64)  # both directions, grouped per node
+    at = count[:n].copy()
     for t in range(rows.shape[0]):
         i, j = rows[t], cols[t]
         if i != j:
@@ -70,14 +67,34 @@ def _initial_lists(n, rows, cols):
             at[i] += 1
             raw[at[j]] = i
             at[j] += 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    adj = np.empty(count[n], dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
     for k in range(n):
         mark[k] = k
-        for p in range(fill[k], fill[k + 1]):
+        end = ptr[k]
+        for p in range(count[k], count[k + 1]):
             j = raw[p]
             if mark[j] != k:
                 mark[j] = k
-                pool[start[k] + length[k]] = j
-                length[k] += 1
+                adj[end] = j
+                end += 1
+        ptr[k + 1] = end
+    return ptr, adj
+
+
+@njit(**NUMBA_OPTIONS)
+def _initial_lists(n, rows, cols):
+    """Neighbour lists in a pool with room to grow: ``(pool, start, capacity, length)``."""
+    ptr, adj = symmetric_adjacency(n, rows, cols)
+    start = np.zeros(n + 1, dtype=np.int64)
+    for k in range(n):
+        start[k + 1] = start[k] + 2 * (ptr[k + 1] - ptr[k]) + 4  # spare room: the first fill lands in place
+    pool = np.empty(2 * start[n] + 16, dtype=np.int64)
+    length = np.zeros(n, dtype=np.int64)
+    for k in range(n):
+        length[k] = ptr[k + 1] - ptr[k]
+        pool[start[k]:start[k] + length[k]] = adj[ptr[k]:ptr[k + 1]]
     return pool, start[:n].copy(), start[1:] - start[:n], length
 
 

@@ -29,7 +29,8 @@ from scipy.sparse.linalg import splu
 
 from . import _compensated as C
 from . import _kernels as K
-from ._cholesky import CholeskyFactor, NotPositiveDefinite
+from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
+from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
 from ..config import (
@@ -40,6 +41,7 @@ from ..config import (
     DEFAULT_CD_SWEEPS,
     DEFAULT_MAX_SWEEPS,
     DEFAULT_TOL,
+    DISSECTION_LEAF_SIZE,
     MAX_ACTIVE_SET_ITERATIONS,
     MAX_SWEEPS_LIMIT,
     MIN_CERTIFICATE_TOL,
@@ -379,7 +381,7 @@ class _State:
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
                 factor = self.factor[2]
             if U is None:
-                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn, unmerged=not in_w.any())
+                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
@@ -579,22 +581,20 @@ class _State:
         self.phases.append(1)
 
 
-def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
-    """Factorise an equality-QP matrix: Cholesky in a minimum-degree order kept per structure.
+def _factorize(rows, cols, vals, n, structure, tree, cn):
+    """Factorise an equality-QP matrix: Cholesky in a fill-reducing order kept per structure.
 
-    Once per structure, a minimum-degree ordering of the unmerged reduced
+    Once per structure, a fill-reducing ordering of the unmerged reduced
     Laplacian (see ``_slot_rank``) is remembered as a pivot rank per free slot.
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
-    and a numba Cholesky factorises at a fraction of SuperLU's cost.
-    ``unmerged``: the working set is empty, so when SuperLU factorised that
-    very matrix to find the ordering, its factor is returned as it is.
+    and a numba Cholesky factorises at a fraction of SuperLU's cost. SuperLU
+    (with pivoting) is only the fallback for a matrix that rounding leaves
+    not quite positive definite.
     """
     m = structure.m
     if structure.slot_rank is None:
-        structure.slot_rank, lu = _slot_rank(structure, cn, (tree, rows, cols, vals, n) if unmerged else None)
-        if unmerged and lu is not None:
-            return lu
+        structure.slot_rank = _slot_rank(structure, cn, tree, rows, cols)
     if structure.slot_rank is not None:
         try:
             return CholeskyFactor.from_coo(n, rows, cols, vals, merged_pivot_order(tree[:m], structure.slot_rank, n))
@@ -607,36 +607,32 @@ def _factorize(rows, cols, vals, n, structure, tree, cn, unmerged=False):
         return None
 
 
-def _slot_rank(s, cn, unmerged=None):
-    """Minimum-degree pivot rank of every free slot in the unmerged reduced Laplacian.
+def _slot_rank(s, cn, tree, rows, cols):
+    """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian.
 
-    ``unmerged``: that Laplacian as ``(tree, rows, cols, vals, n)`` when the
-    caller has it already (the cold start's equality QP with no diode held).
-    Returns ``(rank, lu)``: ``lu`` is SuperLU's factor of that Laplacian when
-    SuperLU computed the ordering (None when the graph's own minimum-degree
-    elimination did, or for small systems ordered naturally).
+    ``tree, rows, cols``: the system being factorised; unless its working set
+    is empty, the unmerged Laplacian (no diode held) is assembled here. The
+    order is a minimum-degree elimination on the graph while that stays cheap
+    (tree-like networks); where its cliques grow (2-D grids) nested
+    dissection orders instead, and small systems keep their natural order.
+    Either order is then postordered along its elimination tree.
     """
-    if unmerged is None:
+    n = int(tree[: s.m].max(initial=-1)) + 1
+    if n != s.m:  # some slots are merged: order the unmerged Laplacian instead
         no_diodes = np.zeros(len(s.da), dtype=bool)
         tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
         if n == 0:
-            return None, None
-        rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
-    else:
-        tree, rows, cols, vals, n = unmerged
+            return None
+        rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
-    if len(order) == n:
-        pivot_rank = np.empty(n, dtype=np.int64)
-        pivot_rank[order] = np.arange(n)
-        return pivot_rank[tree[: s.m]], None  # slot k is its own super-node tree[k]
-    if n <= NATURAL_ORDER_SIZE:
-        return tree[: s.m].copy(), None  # too small for fill to matter: skip SuperLU's ordering
-    matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
-    try:
-        lu = splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
-    except RuntimeError:
-        return None, None
-    return lu.perm_r[tree[: s.m]].astype(np.int64), lu
+    if len(order) != n:
+        if n <= NATURAL_ORDER_SIZE:
+            return tree[: s.m].copy()  # too small for fill to matter
+        order = nested_dissection_order(n, rows, cols, DISSECTION_LEAF_SIZE)
+    order = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
+    pivot_rank = np.empty(n, dtype=np.int64)
+    pivot_rank[order] = np.arange(n)
+    return pivot_rank[tree[: s.m]]  # slot k is its own super-node tree[k]
 
 
 def _judged_tol(tol):
