@@ -81,6 +81,12 @@ MIN_DEGREE_WORK = 10
 #: certificate must be reproducible and NaN checks must keep working.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 
+#: DRN kernels (:mod:`solver.learning._drn_kernels`): multiply-adds below which a
+#: kernel call runs on the calling thread rather than on numba's pool (waking the
+#: pool costs microseconds, a small layer's update less). The result is the same
+#: bits either way; only the speed depends on it.
+DRN_PARALLEL_MIN_WORK = 2**18
+
 #: Largest network (nodes + elements) that the solver will allocate for.
 MAX_ELEMENTS = 50_000_000
 
