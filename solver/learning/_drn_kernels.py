@@ -17,7 +17,7 @@ import numba
 from numba import njit, prange
 from numba.typed import List
 
-from ..config import DRN_PARALLEL_MIN_WORK, NUMBA_OPTIONS
+from ..config import DRN_PARALLEL_MIN_WORK, DRN_RELAX_POOL_MIN_THREADS, NUMBA_OPTIONS
 
 #: Flags of the DRN kernels: the solver's options, plus reassociation and
 #: contraction (FMA) so that sums and dot products vectorise. NaN and infinity
@@ -56,6 +56,10 @@ BLOCK = 128
 #: less. Which path runs depends on the shapes only, and both compute the same
 #: panels and blocks the same way.
 PARALLEL_MIN_WORK = DRN_PARALLEL_MIN_WORK
+
+#: Threads from which the EP phases of a network with wide hidden matrices split
+#: their layer updates by columns (see :data:`solver.config.DRN_RELAX_POOL_MIN_THREADS`).
+RELAX_POOL_MIN_THREADS = DRN_RELAX_POOL_MIN_THREADS
 
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
@@ -676,15 +680,21 @@ def ep_phases(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, ac
     """Free phase from ``Vs`` (in place), then the ``-beta`` phase into ``Vm`` and the
     ``+beta`` phase into ``Vp``, both from the free state.
 
-    With ``per_example`` (see :func:`per_example_ok`) and the pool, each example
-    runs its three phases as one task; otherwise each relaxation step is cut
-    into blocks of columns (:func:`relax`). Both give the same bits.
+    With ``per_example`` (see :func:`per_example_ok`) and the pool, each thread
+    runs the three phases of a run of examples as one task; otherwise, from
+    :data:`RELAX_POOL_MIN_THREADS` threads, each relaxation step is cut into
+    blocks of columns (:func:`relax`), and below that the one-pass sweep runs
+    on this thread (at a training batch, the column split reads each wide
+    matrix twice per iteration and does not pay on two threads). All give
+    the same bits.
     """
     dt = Ws[0].dtype
     if parallel > 1 and per_example and Vs[0].shape[0] > 1:
         _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter,
                                n_iter_free, accs, parallel)
         return
+    if parallel < RELAX_POOL_MIN_THREADS:
+        parallel = 1
     relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
     _copy_state(Vs, Vm)
     relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
