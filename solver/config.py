@@ -86,6 +86,21 @@ DISSECTION_LEAF_SIZE = 64
 #: certificate must be reproducible and NaN checks must keep working.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 
+#: DRN kernels (:mod:`solver.learning._drn_kernels`): multiply-adds below which a
+#: kernel call runs on the calling thread rather than on numba's pool (waking the
+#: pool costs microseconds, a small layer's update less). The result is the same
+#: bits either way; only the speed depends on it.
+DRN_PARALLEL_MIN_WORK = 2**18
+
+#: Threads from which the EP training phases of a DRN with wide hidden-to-hidden
+#: matrices (drn-2h, drn-3h) split their layer updates by columns on the pool. At
+#: a batch of 4 the split reads each such matrix twice per iteration where the
+#: one-thread sweep reads it once, so two threads do 1.3-1.9x the work and gain at
+#: most 1.0-1.2x before fork/join costs (benchmarks/results_drn.md); below this
+#: the phases run on the calling thread (same bits) while the weight passes still
+#: use every thread. Inference (large batches) always uses the pool.
+DRN_RELAX_POOL_MIN_THREADS = 3
+
 #: Largest network (nodes + elements) that the solver will allocate for.
 MAX_ELEMENTS = 50_000_000
 

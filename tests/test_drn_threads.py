@@ -153,3 +153,39 @@ def test_per_example_ep_phases_give_the_batched_bits_for_every_thread_count():
         assert err == results[0][0]
         for a, b in zip(arrays, results[0][1]):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_rows, n_cols", [(5, 300), (37, 300), (400, 700)])
+def test_weight_pass_in_row_panels_matches_numpy_and_every_split(n_rows, n_cols):
+    """The fused weight pass sums its rows panel by panel (``K.ROW_PANELS``, fewer for
+    short matrices): float64 results agree with plain numpy, and the panels give the
+    same bits run on this thread or shared out on the pool."""
+    from solver.learning import _drn_kernels as K
+
+    rng = np.random.default_rng(n_rows)
+    W0 = rng.uniform(0, 1, (n_rows, n_cols))
+    r, c = rng.normal(0, 0.1, n_rows), rng.normal(0, 0.1, n_cols)
+    U, E = rng.normal(0, 1, (5, n_rows)), rng.normal(0, 0.1, (5, n_cols))
+    U[U < -0.5] = 0.0  # skipped entries
+    Xp = rng.uniform(0, 1, (3, n_rows))
+    Xp[Xp < 0.3] = 0.0
+    want = np.maximum(W0 + r[:, None] + c[None, :] + U.T @ E, 0.0)
+    assert (want == 0).any() and (want > 0).any()
+    results = []
+    for parallel in (1, 2, 3):
+        W = W0.copy()
+        rowsum, colsum, P = np.empty(n_rows), np.empty(n_cols), np.empty((3, n_cols))
+        K.rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, True, parallel)
+        P2 = np.empty((3, n_cols))
+        K.project(W, Xp, P2, parallel)
+        np.testing.assert_allclose(W, want, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(rowsum, want.sum(1), rtol=1e-13)
+        np.testing.assert_allclose(colsum, want.sum(0), rtol=1e-13)
+        np.testing.assert_allclose(P, Xp @ want, rtol=1e-13)
+        np.testing.assert_array_equal(P2, P)  # the product alone sums in the same order
+        results.append((W, rowsum, colsum, P))
+    big = n_rows * n_cols * 9 >= K.PARALLEL_MIN_WORK
+    assert big == (n_rows == 400)  # the last shape takes the pool's path
+    for got in results[1:]:
+        for a, b in zip(got, results[0]):
+            np.testing.assert_array_equal(a, b)

@@ -16,7 +16,9 @@ from solver.learning.ep import Trainer
 
 THREADS = (1, 2, 3)
 #: Wide (> K.BLOCK, several blocks) and narrow (< K.NARROW_COLUMNS) layers, both products,
-#: every wide layer's relaxation and update above K.PARALLEL_MIN_WORK (so run in parallel).
+#: every wide layer's relaxation and update above K.PARALLEL_MIN_WORK (so run in parallel;
+#: the EP training phases of this network, with a wide hidden matrix, use the pool from
+#: K.RELAX_POOL_MIN_THREADS = 3 threads, its weight passes from 2).
 SIZES = [64, 6 * K.BLOCK + 4, 2 * K.BLOCK + 4, 10]
 assert 4 * SIZES[2] * (SIZES[1] + SIZES[3]) > 4 * SIZES[1] * (1 + SIZES[2]) > K.PARALLEL_MIN_WORK
 

@@ -17,7 +17,7 @@ import numba
 from numba import njit, prange
 from numba.typed import List
 
-from ..config import NUMBA_OPTIONS
+from ..config import DRN_PARALLEL_MIN_WORK, DRN_RELAX_POOL_MIN_THREADS, NUMBA_OPTIONS
 
 #: Flags of the DRN kernels: the solver's options, plus reassociation and
 #: contraction (FMA) so that sums and dot products vectorise. NaN and infinity
@@ -28,23 +28,38 @@ DRN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"reassoc", "contract", "nsz", 
 #: chain ``y + a0*x0 + a1*x1 + ...`` keeps the order of as many separate axpys.
 CHAIN_NUMBA_OPTIONS = dict(NUMBA_OPTIONS, fastmath={"contract", "nsz", "arcp"})
 
-#: The parallel kernels (:func:`rank_update_project`, :func:`relax`): the same flags
-#: with numba's thread pool. They only parallelise explicit ``prange`` loops over
-#: blocks of columns; they hold no array reductions that numba could split by thread.
+#: The parallel kernels (:func:`rank_update_project`, :func:`project`, :func:`relax`,
+#: :func:`ep_phases`): the same flags with numba's thread pool. They only parallelise
+#: explicit ``prange`` loops over row panels, column blocks or runs of examples; they
+#: hold no array reductions that numba could split by thread.
 DRN_PARALLEL_OPTIONS = dict(DRN_NUMBA_OPTIONS, parallel=True)
 
-#: Unit of the column split of the parallel kernels: each thread takes one
-#: contiguous run of whole blocks of a weight matrix's columns (contiguous, so
-#: that it streams long pieces of each row). Every kernel computes each entry
-#: with the same operations in the same order wherever the split falls (the
-#: updates are elementwise; sums run over rows, or over whole rows), so results
-#: are bit-identical for every thread count.
+#: Row panels of the passes over a whole weight matrix (:func:`rank_update_project`,
+#: :func:`project`): the rows are cut into this many contiguous panels (fewer for
+#: a matrix with fewer rows), whatever the thread count; each panel sums its own
+#: rows' column sums and product, and the panels' sums are added in panel order.
+#: A thread streams whole rows of contiguous memory: these passes are bound by
+#: memory traffic, and a split by columns halved a thread's work but not its
+#: traffic (measured: a 1568 x 1024 pass over half the columns costs 0.7-0.9 of
+#: the whole one, over half the rows 0.5). Eight panels share out evenly among
+#: 1, 2, 4 or 8 threads.
+ROW_PANELS = 8
+
+#: Unit of the column split of the relaxation (:func:`relax` on the pool): each
+#: thread takes one contiguous run of whole blocks of a layer's columns. Every
+#: node is computed with the same operations in the same order wherever the
+#: split falls, so results are bit-identical for every thread count.
 BLOCK = 128
 
-#: Multiply-adds below which a kernel call runs its blocks on the calling thread:
-#: waking the pool costs microseconds, a small layer's update less. Which path
-#: runs depends on the shapes only, and both compute the same blocks the same way.
-PARALLEL_MIN_WORK = 2**18
+#: Multiply-adds below which a kernel call runs its panels or blocks on the
+#: calling thread: waking the pool costs microseconds, a small layer's update
+#: less. Which path runs depends on the shapes only, and both compute the same
+#: panels and blocks the same way.
+PARALLEL_MIN_WORK = DRN_PARALLEL_MIN_WORK
+
+#: Threads from which the EP phases of a network with wide hidden matrices split
+#: their layer updates by columns (see :data:`solver.config.DRN_RELAX_POOL_MIN_THREADS`).
+RELAX_POOL_MIN_THREADS = DRN_RELAX_POOL_MIN_THREADS
 
 #: Below this many columns, ``V @ W`` is computed as dot products with the rows
 #: of ``W.T`` (long contiguous reductions) instead of row updates (short rows).
@@ -79,32 +94,48 @@ def _axpy(a, x, y):
 
 
 @njit(**CHAIN_NUMBA_OPTIONS)
-def _axpy_rows(y, W, rows, coefs, n):
-    """``y += coefs[0] * W[rows[0]]``, then ``+= coefs[1] * W[rows[1]]``, ... (``n <= 4`` terms).
+def _axpy_rows(y, W, rows, coefs, n, j0, j1):
+    """``y += coefs[0] * W[rows[0], j0:j1]``, then ``+= coefs[1] * W[rows[1], j0:j1]``, ...
+    (``n <= 4`` terms; ``y`` has ``j1 - j0`` entries).
 
     Each entry of ``y`` is loaded and stored once for up to four rows, with the
-    same sequence of fused multiply-adds as ``n`` calls of :func:`_axpy`.
+    same sequence of fused multiply-adds as ``n`` calls of :func:`_axpy`. With
+    coefficients 1 it sums rows in order: ``fma(1, x, y)`` is ``y + x`` rounded once.
     """
     if n == 4:
         a0, a1, a2, a3 = coefs[0], coefs[1], coefs[2], coefs[3]
-        x0, x1, x2, x3 = W[rows[0]], W[rows[1]], W[rows[2]], W[rows[3]]
+        x0, x1 = W[rows[0], j0:j1], W[rows[1], j0:j1]
+        x2, x3 = W[rows[2], j0:j1], W[rows[3], j0:j1]
         for j in range(y.shape[0]):
             y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]
     elif n == 3:
         a0, a1, a2 = coefs[0], coefs[1], coefs[2]
-        x0, x1, x2 = W[rows[0]], W[rows[1]], W[rows[2]]
+        x0, x1, x2 = W[rows[0], j0:j1], W[rows[1], j0:j1], W[rows[2], j0:j1]
         for j in range(y.shape[0]):
             y[j] = y[j] + a0 * x0[j] + a1 * x1[j] + a2 * x2[j]
     elif n == 2:
         a0, a1 = coefs[0], coefs[1]
-        x0, x1 = W[rows[0]], W[rows[1]]
+        x0, x1 = W[rows[0], j0:j1], W[rows[1], j0:j1]
         for j in range(y.shape[0]):
             y[j] = y[j] + a0 * x0[j] + a1 * x1[j]
     elif n == 1:
         a0 = coefs[0]
-        x0 = W[rows[0]]
+        x0 = W[rows[0], j0:j1]
         for j in range(y.shape[0]):
             y[j] = y[j] + a0 * x0[j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _gather_nonzero(v, i0, i1, rows, coefs):
+    """The indices ``i`` in ``[i0, i1)`` with ``v[i] != 0`` into ``rows``, their values into
+    ``coefs``; returns how many (dark pixels and clipped nodes contribute nothing)."""
+    n = 0
+    for i in range(i0, i1):
+        if v[i] != 0.0:
+            rows[n] = i
+            coefs[n] = v[i]
+            n += 1
+    return n
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -180,10 +211,10 @@ def _row_sum(w):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _serial(n_blocks, work, parallel):
-    """Whether to run ``n_blocks`` blocks of ``work`` multiply-adds in all on this thread
+def _serial(n_tasks, work, parallel):
+    """Whether to run ``n_tasks`` tasks of ``work`` multiply-adds in all on this thread
     (``parallel``: the threads available, as :func:`parallel_now` gives them)."""
-    return n_blocks == 1 or work < PARALLEL_MIN_WORK or parallel <= 1
+    return n_tasks == 1 or work < PARALLEL_MIN_WORK or parallel <= 1
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -202,44 +233,63 @@ def _span(task, n_tasks, n):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum):
-    """:func:`rank_update_project` on this thread, row by row (each row read once)."""
-    colsum[:] = 0.0
-    P[:] = 0.0
-    for i in range(W.shape[0]):
+def _n_panels(n_rows):
+    return min(ROW_PANELS, n_rows)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _panel_sums(p, colsum, P, colsum_parts, P_parts):
+    """Where panel ``p`` writes its sums: the outputs themselves for panel 0, else scratch."""
+    if p == 0:
+        return colsum, P
+    return colsum_parts[p - 1], P_parts[p - 1]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _update_panel(p, n_panels, W, r, c, U, E, rowsum, colsum, Xp, P, colsum_parts, P_parts,
+                  want_rowsum):
+    """Rows of panel ``p``: updated, clipped and row-summed one by one, each row read once;
+    their column sums and product summed in row order into the panel's own sums."""
+    i0 = p * W.shape[0] // n_panels
+    i1 = (p + 1) * W.shape[0] // n_panels
+    cs, Pp = _panel_sums(p, colsum, P, colsum_parts, P_parts)
+    cs[:] = 0.0
+    Pp[:, :] = 0.0
+    for i in range(i0, i1):
         w = W[i]
         _add_row(w, r[i], c)
         for k in range(U.shape[0]):
             if U[k, i] != 0.0:
                 _axpy(U[k, i], E[k], w)
         _clip_row(w)
-        _accumulate(w, colsum)
+        _accumulate(w, cs)
         if want_rowsum:
             rowsum[i] = _row_sum(w)
         for b in range(Xp.shape[0]):
             if Xp[b, i] != 0.0:
-                _axpy(Xp[b, i], w, P[b])
+                _axpy(Xp[b, i], w, Pp[b])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _update_block(j0, j1, W, r, c, U, E, colsum, Xp, P):
-    """Columns ``[j0, j1)`` of :func:`rank_update_project`, row by row."""
-    cs = colsum[j0:j1]
-    cs[:] = 0.0
-    for b in range(Xp.shape[0]):
-        P[b, j0:j1] = 0.0
-    cc = c[j0:j1]
-    for i in range(W.shape[0]):
-        w = W[i, j0:j1]
-        _add_row(w, r[i], cc)
-        for k in range(U.shape[0]):
-            if U[k, i] != 0.0:
-                _axpy(U[k, i], E[k, j0:j1], w)
-        _clip_row(w)
-        _accumulate(w, cs)
+def _project_panel(p, n_panels, W, Xp, P, P_parts):
+    """``Xp @ W`` over the rows of panel ``p``, summed in row order (as :func:`_update_panel`)."""
+    i0 = p * W.shape[0] // n_panels
+    i1 = (p + 1) * W.shape[0] // n_panels
+    Pp = P if p == 0 else P_parts[p - 1]
+    Pp[:, :] = 0.0
+    for i in range(i0, i1):
         for b in range(Xp.shape[0]):
             if Xp[b, i] != 0.0:
-                _axpy(Xp[b, i], w, P[b, j0:j1])
+                _axpy(Xp[b, i], W[i], Pp[b])
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _add_panels(colsum, P, colsum_parts, P_parts):
+    """Panel 0's sums (in ``colsum``, ``P``) plus the other panels', in panel order."""
+    for q in range(P_parts.shape[0]):
+        _accumulate(colsum_parts[q], colsum)
+        for b in range(P.shape[0]):
+            _accumulate(P_parts[q, b], P[b])
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
@@ -248,68 +298,51 @@ def rank_update_project(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum, paral
 
     ``W[i, :] = max(0, W[i, :] + r[i] + c + U[:, i] @ E)``, then
     ``colsum = W.sum(0)``, ``rowsum = W.sum(1)`` (if ``want_rowsum``) and,
-    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. The
-    row (or, on the thread pool, each thread's run of columns of a row) is
-    read once from memory and worked on while it sits in L1; zero entries of
-    ``U`` and ``Xp`` are skipped, which MNIST's dark pixels make common. For
+    when ``Xp`` has rows, ``P = Xp @ W`` with the *updated* weights. Each row
+    is read once from memory and worked on while it sits in L1; zero entries
+    of ``U`` and ``Xp`` are skipped, which MNIST's dark pixels make common. For
     the input weights of a DRN this fuses the previous batch's EP update with
     the next batch's input product.
 
-    Both paths compute every entry with the same operations in the same
-    order (the updates are elementwise, the column sums and products run
-    over the rows in order, and the row sums over whole rows), so the
-    results are bit-identical whether and however the work is split.
+    The rows are cut into :data:`ROW_PANELS` fixed panels (one or more per
+    thread, whole rows each); the column sums and the product are summed row
+    by row within a panel, then panel by panel. The panels depend on the shape
+    only, so the results are bit-identical whether and however the panels are
+    shared out among threads.
 
-    Readable equivalent (left for reference)::
+    Readable equivalent (left for reference; its sums run in another order)::
 
         W[:] = np.maximum(W + r[:, None] + c[None, :] + U.T @ E, 0)
         rowsum[:] = W.sum(1); colsum[:] = W.sum(0); P[:] = Xp @ W
     """
-    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
-    if _serial(n_blocks, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
-        _update_rows(W, r, c, U, E, rowsum, colsum, Xp, P, want_rowsum)
-        return
-    n_tasks = _n_tasks(W.shape[1], parallel)
-    for task in prange(n_tasks):
-        j0, j1 = _span(task, n_tasks, W.shape[1])
-        _update_block(j0, j1, W, r, c, U, E, colsum, Xp, P)
-    if want_rowsum:  # whole rows, as _update_rows sums them
-        for i in prange(W.shape[0]):
-            rowsum[i] = _row_sum(W[i])
-
-
-@njit(**DRN_NUMBA_OPTIONS)
-def _project_block(j0, j1, W, Xp, P):
-    for b in range(Xp.shape[0]):
-        P[b, j0:j1] = 0.0
-    for i in range(W.shape[0]):
-        for b in range(Xp.shape[0]):
-            if Xp[b, i] != 0.0:
-                _axpy(Xp[b, i], W[i, j0:j1], P[b, j0:j1])
-
-
-@njit(**DRN_NUMBA_OPTIONS)
-def _project_rows(W, Xp, P):
-    """``P = Xp @ W`` on this thread, row by row (kept out of the parallel kernel, where
-    numba would turn ``P[:] = 0`` into a pool task)."""
-    P[:] = 0.0
-    for i in range(W.shape[0]):
-        for b in range(Xp.shape[0]):
-            if Xp[b, i] != 0.0:
-                _axpy(Xp[b, i], W[i], P[b])
+    n_panels = _n_panels(W.shape[0])
+    colsum_parts = np.empty((n_panels - 1, W.shape[1]), dtype=W.dtype)
+    P_parts = np.empty((n_panels - 1, Xp.shape[0], W.shape[1]), dtype=W.dtype)
+    if _serial(n_panels, W.shape[0] * W.shape[1] * (U.shape[0] + Xp.shape[0] + 1), parallel):
+        for p in range(n_panels):
+            _update_panel(p, n_panels, W, r, c, U, E, rowsum, colsum, Xp, P, colsum_parts,
+                          P_parts, want_rowsum)
+    else:
+        for p in prange(n_panels):
+            _update_panel(p, n_panels, W, r, c, U, E, rowsum, colsum, Xp, P, colsum_parts,
+                          P_parts, want_rowsum)
+    _add_panels(colsum, P, colsum_parts, P_parts)
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
 def project(W, Xp, P, parallel):
-    """``P = Xp @ W`` in blocks of columns, summed in the order :func:`rank_update_project` uses."""
-    n_blocks = (W.shape[1] + BLOCK - 1) // BLOCK
-    if _serial(n_blocks, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
-        _project_rows(W, Xp, P)
+    """``P = Xp @ W`` in the row panels of :func:`rank_update_project`, summed in its order."""
+    n_panels = _n_panels(W.shape[0])
+    colsum_parts = np.empty((n_panels - 1, 0), dtype=W.dtype)
+    colsum = np.empty(0, dtype=W.dtype)
+    P_parts = np.empty((n_panels - 1, Xp.shape[0], W.shape[1]), dtype=W.dtype)
+    if _serial(n_panels, W.shape[0] * W.shape[1] * Xp.shape[0], parallel):
+        for p in range(n_panels):
+            _project_panel(p, n_panels, W, Xp, P, P_parts)
     else:
-        n_tasks = _n_tasks(W.shape[1], parallel)
-        for task in prange(n_tasks):
-            j0, j1 = _span(task, n_tasks, W.shape[1])
-            _project_block(j0, j1, W, Xp, P)
+        for p in prange(n_panels):
+            _project_panel(p, n_panels, W, Xp, P, P_parts)
+    _add_panels(colsum, P, colsum_parts, P_parts)
 
 
 #: How the input from a neighbouring layer reaches a block (see :func:`_relax_block`).
@@ -340,11 +373,14 @@ def _relax_block(j0, j1, V, acc, bias, den, below, Vb, Wb, WTb, above, Va, Wa, W
         for b in range(B):
             for j in range(j0, j1):
                 acc[b, j] += _dot(WTb[j], Vb[b])
-    else:
-        for i in range(Wb.shape[0]):
+    else:  # four rows of Wb per load and store of acc, as _finish_and_pass_up
+        rows = np.empty(4, dtype=np.int64)
+        coefs = np.empty(4, dtype=V.dtype)
+        for i0 in range(0, Wb.shape[0], 4):
+            i1 = min(i0 + 4, Wb.shape[0])
             for b in range(B):
-                if Vb[b, i] != 0.0:
-                    _axpy(Vb[b, i], Wb[i, j0:j1], acc[b, j0:j1])
+                n = _gather_nonzero(Vb[b], i0, i1, rows, coefs)
+                _axpy_rows(acc[b, j0:j1], Wb, rows, coefs, n, j0, j1)
     if above == _NARROW:
         for m in range(WTa.shape[0]):
             for b in range(B):
@@ -522,13 +558,8 @@ def _finish_and_pass_up(j, Vs, Ws, bs, dens, accs, accumulate):
                     V[b, i] = (v - abs(v)) * h
         if accumulate:
             for b in range(B):
-                n = 0
-                for i in range(i0, i1):
-                    if V[b, i] != 0.0:
-                        rows[n] = i
-                        coefs[n] = V[b, i]
-                        n += 1
-                _axpy_rows(acc_next[b], W, rows, coefs, n)
+                n = _gather_nonzero(V[b], i0, i1, rows, coefs)
+                _axpy_rows(acc_next[b], W, rows, coefs, n, 0, W.shape[1])
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -618,22 +649,29 @@ def _relax_examples(P, Vs, Ws, WTs, bs, dens, y, beta, n_iter, accs, b0, b1):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _copy_rows(src, dst, b):
+def _copy_rows(src, dst, b0, b1):
     for k in range(len(src)):
-        dst[k][b, :] = src[k][b]
+        dst[k][b0:b1, :] = src[k][b0:b1]
 
 
 @njit(**DRN_PARALLEL_OPTIONS)
-def _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, accs):
-    """The three EP phases, one task per example: one parallel region per batch, no barrier
-    between relaxation steps (the examples of a batch do not interact)."""
+def _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, accs,
+                           parallel):
+    """The three EP phases, one task per run of examples (one run per thread): one parallel
+    region per batch, no barrier between relaxation steps (the examples of a batch do not
+    interact). A run of two examples costs less than two runs of one (the loops over the
+    narrow matrices are shared), so the batch is split into as few runs as there are threads."""
     dt = Ws[0].dtype
-    for b in prange(Vs[0].shape[0]):
-        _relax_examples(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, b, b + 1)
-        _copy_rows(Vs, Vm, b)
-        _relax_examples(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, b, b + 1)
-        _copy_rows(Vs, Vp, b)
-        _relax_examples(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, b, b + 1)
+    B = Vs[0].shape[0]
+    n_tasks = min(parallel, B)
+    for task in prange(n_tasks):
+        b0 = task * B // n_tasks
+        b1 = (task + 1) * B // n_tasks
+        _relax_examples(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, b0, b1)
+        _copy_rows(Vs, Vm, b0, b1)
+        _relax_examples(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, b0, b1)
+        _copy_rows(Vs, Vp, b0, b1)
+        _relax_examples(P, Vp, Ws, WTs, bs, dens, t, dt.type(beta), n_iter, accs, b0, b1)
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -642,15 +680,21 @@ def ep_phases(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter, n_iter_free, ac
     """Free phase from ``Vs`` (in place), then the ``-beta`` phase into ``Vm`` and the
     ``+beta`` phase into ``Vp``, both from the free state.
 
-    With ``per_example`` (see :func:`per_example_ok`) and the pool, each example
-    runs its three phases as one task; otherwise each relaxation step is cut
-    into blocks of columns (:func:`relax`). Both give the same bits.
+    With ``per_example`` (see :func:`per_example_ok`) and the pool, each thread
+    runs the three phases of a run of examples as one task; otherwise, from
+    :data:`RELAX_POOL_MIN_THREADS` threads, each relaxation step is cut into
+    blocks of columns (:func:`relax`), and below that the one-pass sweep runs
+    on this thread (at a training batch, the column split reads each wide
+    matrix twice per iteration and does not pay on two threads). All give
+    the same bits.
     """
     dt = Ws[0].dtype
     if parallel > 1 and per_example and Vs[0].shape[0] > 1:
         _ep_phases_per_example(P, Vs, Vm, Vp, Ws, WTs, bs, dens, t, beta, n_iter,
-                               n_iter_free, accs)
+                               n_iter_free, accs, parallel)
         return
+    if parallel < RELAX_POOL_MIN_THREADS:
+        parallel = 1
     relax(P, Vs, Ws, WTs, bs, dens, t, dt.type(0.0), n_iter_free, accs, parallel)
     _copy_state(Vs, Vm)
     relax(P, Vm, Ws, WTs, bs, dens, t, dt.type(-beta), n_iter, accs, parallel)
