@@ -34,6 +34,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import struct
 import threading
 import time
 import weakref
@@ -474,6 +475,21 @@ def quiet_closed_connection_warnings():
 #: Arrays smaller than this go inside the message's JSON (base64) rather than as a frame of their own.
 INLINE_ARRAY_BYTES = 16 * 1024
 
+#: A gzip member's header: magic, deflate, no flags, mtime 1 (as Bokeh writes), no extra flags, unknown OS.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x01\x00\x00\x00\x00\xff"
+
+
+def gzip_stored(data):
+    """``data`` (at most 65,535 bytes) as a gzip member holding one stored (uncompressed) deflate block.
+
+    Valid gzip for any reader (``gzip.decompress``, BokehJS's fflate), built without a compressor.
+    """
+    n = len(data)
+    if n > 0xFFFF:
+        raise ValueError(f"a stored deflate block holds at most 65,535 bytes, not {n:,}")
+    return b"".join((_GZIP_HEADER, struct.pack("<BHH", 1, n, n ^ 0xFFFF), data,
+                     struct.pack("<II", zlib.crc32(data), n)))
+
 
 def send_small_arrays_inline(limit_bytes=INLINE_ARRAY_BYTES):
     """Serialise arrays under ``limit_bytes`` inline in server messages; True once in place.
@@ -494,13 +510,11 @@ def send_small_arrays_inline(limit_bytes=INLINE_ARRAY_BYTES):
         return True
 
     def encode_bytes(self, obj):
-        if getattr(self, "_deferred", False) and memoryview(obj).nbytes < limit_bytes:
+        if getattr(self, "_deferred", False) and memoryview(obj).nbytes < min(limit_bytes, 65535):
             # what Bokeh writes for an inline buffer (BokehJS gunzips every one), without its costs
-            # per array: a new model id, two settings lookups and a Python GzipFile (about 0.1 ms
-            # each, for some fifteen arrays per slider move); level 0 because small float arrays
-            # do not shrink
-            data = zlib.compress(memoryview(obj).tobytes(), 0, wbits=31)  # wbits=31: gzip framing
-            return {"type": "bytes", "data": base64.b64encode(data).decode("ascii")}
+            # per array: a new model id, two settings lookups and a compressor (about 0.1 ms each,
+            # for some fifteen arrays per slider move); small float arrays do not shrink anyway
+            return {"type": "bytes", "data": base64.b64encode(gzip_stored(memoryview(obj).tobytes())).decode("ascii")}
         return original(self, obj)
 
     encode_bytes._inlines_small_arrays = True
