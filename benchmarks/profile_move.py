@@ -191,8 +191,11 @@ async def measure(args):
                             threaded=False, websocket_origin=[f"127.0.0.1:{port}"],
                             unused_session_lifetime_milliseconds=2000, check_unused_sessions_milliseconds=1000)
     bokeh_server.start()
-    url = f"http://127.0.0.1:{port}/app" + (f"?nodes={args.nodes}" if args.nodes else "")
+    url = f"http://127.0.0.1:{port}/app"
     students = [Student(url) for _ in range(args.sessions)]
+    if args.nodes:  # the page request builds the session, with the page's query
+        for s in students:
+            s.session.page_url += f"?nodes={args.nodes}"
     for s in students:
         await s.open()
     for s in students:  # warm-up: caches, first-call costs

@@ -94,3 +94,29 @@ def test_the_value_slider_does_not_flag_the_server_busy():
     finally:
         pn.state.param.unwatch(watcher)
     assert seen == [True, False]
+
+
+def test_applying_new_values_recomputes_the_documents_models_only_when_a_model_came_or_went(monkeypatch):
+    from bokeh.models import Column, ColumnDataSource, Div
+
+    doc = Document()
+    source = ColumnDataSource(data={"v": np.arange(3.0)})
+    layout = Column(Div(text="a"))
+    doc.add_root(layout)
+    doc.add_root(source)
+    recomputed = []
+    original = type(doc.models).recompute
+    monkeypatch.setattr(type(doc.models), "recompute", lambda self: (recomputed.append(1), original(self)))
+    with server.recompute_models_once(doc):  # new numbers and text: nothing to recompute
+        source.data = {"v": np.arange(3.0) + 1}
+        layout.children[0].text = "b"
+    assert recomputed == []
+    added = Div(text="new")
+    with server.recompute_models_once(doc):  # a model arrives: recomputed once, at the end
+        layout.children = [*layout.children, added]
+        layout.children = [*layout.children, Div(text="another")]
+        assert recomputed == []
+    assert recomputed == [1] and added in set(doc.models)
+    with doc.models.freeze():  # (Bokeh's own freeze recomputes even when nothing came: the cost avoided)
+        source.data = {"v": np.arange(3.0)}
+    assert recomputed == [1, 1]
