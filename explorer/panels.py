@@ -23,6 +23,7 @@ from . import gallery
 from . import io as circuit_io
 from .editing import SHORTCUTS
 from .page import MIN_CONTROL_WIDTH, WRAPPING_BUTTON_GROUP, wrapping_row
+from .lean_updates import LeanHTML, LeanTextInput
 from .responsive import _ImmediateFloatSlider
 from .server import open_upload
 from .state import BIG_NETWORK, DEFAULT_VALUES, NEW_NODE, CircuitStore, _wired
@@ -64,7 +65,7 @@ class QuantityInput(pn.viewable.Viewer):
         super().__init__(**params)
         self._on_value = on_value
         self._reason = reason or (lambda: "")
-        self.input = pn.widgets.TextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
+        self.input = LeanTextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
                                           sizing_mode="stretch_width", min_width=MIN_CONTROL_WIDTH,
                                           description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
                                           "prefixes f p n u µ m k meg M G T. Enter applies it.")
@@ -146,7 +147,7 @@ class StatusBar(pn.viewable.Viewer):
         super().__init__(**params)
         # a minimum height: new text of one or two lines then does not make the browser lay the page
         # out again; on a narrow window the line may take three (never cut)
-        self.status = pn.pane.HTML("", sizing_mode="stretch_width", min_height=40, css_classes=["solve-status"],
+        self.status = LeanHTML("", sizing_mode="stretch_width", min_height=40, css_classes=["solve-status"],
                                    styles={"font-size": "13px", "color": "#333"})
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
@@ -184,7 +185,7 @@ class ReadoutPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.pane.HTML("", width=260, height=560, css_classes=["node-voltages"],
+        self.table = LeanHTML("", width=260, height=560, css_classes=["node-voltages"],
                                   styles={"overflow-y": "auto"})
         self.store.param.watch(self._update, ["version", "preview", "picked_nodes", "selected_node",
                                               "selected_element"])

@@ -23,13 +23,18 @@ import logging
 
 import panel as pn
 
+from .lean_updates import NoRestyleOnChange
+
 __all__ = ["ImmediateEditableFloatSlider", "send_websocket_frames_at_once"]
 
 log = logging.getLogger(__name__)
 
 
-class _ImmediateFloatSlider(pn.widgets.FloatSlider):
+class _ImmediateFloatSlider(NoRestyleOnChange, pn.widgets.FloatSlider):
     _debounce = 0
+    # Panel counts every event as "busy" (a global flag for busy indicators, set and cleared under
+    # param's read-only guard: about 2.5 ms of each move); the served app shows no busy indicator
+    _busy__ignore = ["value", "value_throttled"]
 
 
 class _ImmediateFloatInput(pn.widgets.FloatInput):
