@@ -204,18 +204,6 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
             owners.append(("node", k))
     offsets, placed, chosen = place_labels(anchors, sizes, candidates, obstacles, (width, height), wires=wires_px,
                                            soft=arrow_boxes)
-    for _ in range(3):  # greedy placement depends on the order: those left out go first next time
-        if placed.all() or len(anchors) > 400:
-            break
-        order = np.r_[np.flatnonzero(~placed), np.flatnonzero(placed)]
-        retry = place_labels([anchors[j] for j in order], [sizes[j] for j in order],
-                             [candidates[j] for j in order], obstacles, (width, height), wires=wires_px,
-                             soft=arrow_boxes)
-        if retry[1].sum() <= placed.sum():
-            break
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        offsets, placed, chosen = retry[0][back], retry[1][back], retry[2][back]
     size_of = [sizes[j][max(chosen[j], 0)] for j in range(len(anchors))]
     # the stacked shape is the second of each pair of sizes offered
     stacked = np.array([not np.array_equal(size_of[j], sizes[j][0]) for j in range(len(anchors))], dtype=bool)
