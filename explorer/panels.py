@@ -66,9 +66,9 @@ class QuantityInput(pn.viewable.Viewer):
         self._on_value = on_value
         self._reason = reason or (lambda: "")
         self.input = LeanTextInput(name=name, value=si(self.value, self.unit), css_classes=[css_class],
-                                          sizing_mode="stretch_width", min_width=MIN_CONTROL_WIDTH,
-                                          description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
-                                          "prefixes f p n u µ m k meg M G T. Enter applies it.")
+                                   sizing_mode="stretch_width", min_width=MIN_CONTROL_WIDTH,
+                                   description="Type a value such as 4.7k, 4.7 kΩ, 10 mA or 700m; "
+                                   "prefixes f p n u µ m k meg M G T. Enter applies it.")
         self.feedback = pn.pane.HTML("", visible=False, css_classes=[f"{css_class}-error"], margin=(0, 10),
                                      styles={"color": "#a50f15", "font-size": "12px"})
         self.input.param.watch(self._entered, "value")
@@ -148,7 +148,7 @@ class StatusBar(pn.viewable.Viewer):
         # a minimum height: new text of one or two lines then does not make the browser lay the page
         # out again; on a narrow window the line may take three (never cut)
         self.status = LeanHTML("", sizing_mode="stretch_width", min_height=40, css_classes=["solve-status"],
-                                   styles={"font-size": "13px", "color": "#333"})
+                               styles={"font-size": "13px", "color": "#333"})
         self.alert = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", css_classes=["solve-error"],
                                   styles={"background": "#fde0dc", "color": "#a50f15", "border-radius": "4px",
                                           "border": "1px solid #f4a6a0", "padding": "2px 10px"})
@@ -186,7 +186,7 @@ class ReadoutPanel(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.table = LeanHTML("", width=260, height=560, css_classes=["node-voltages"],
-                                  styles={"overflow-y": "auto"})
+                              styles={"overflow-y": "auto"})
         self.store.param.watch(self._update, ["version", "preview", "picked_nodes", "selected_node",
                                               "selected_element"])
         self._update()
