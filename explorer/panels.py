@@ -7,6 +7,7 @@ Each is a :class:`panel.viewable.Viewer` that receives the shared
 from __future__ import annotations
 
 import html
+import json
 import io as _io
 
 import numpy as np
@@ -753,10 +754,17 @@ PART_HINTS = {
 }
 
 
-class KeyboardShortcuts(ReactiveHTML):
-    """Keys pressed outside text fields, sent to Python as ``key`` (``presses`` counts them).
+#: The keys the browser sends to Python: the part shortcuts, Delete, undo and redo. Any other key
+#: (a slider's arrow keys above all) stays in the page: sent, each would cost the server two more
+#: patches to handle while it re-solves.
+SHORTCUT_KEYS = sorted(SHORTCUTS) + ["delete", "undo", "redo"]
 
-    Undo and redo arrive as ``"undo"``/``"redo"``, Delete and Backspace as ``"delete"``.
+
+class KeyboardShortcuts(ReactiveHTML):
+    """Shortcut keys pressed outside text fields, sent to Python as ``key`` (``presses`` counts them).
+
+    Undo and redo arrive as ``"undo"``/``"redo"``, Delete and Backspace as ``"delete"``; keys not in
+    :data:`SHORTCUT_KEYS` are neither sent nor kept from the page.
     """
 
     key = param.String(default="")
@@ -776,12 +784,13 @@ class KeyboardShortcuts(ReactiveHTML):
           else return;
         } else if (e.altKey) return;
         if (key === 'backspace' || key === 'delete') key = 'delete';
+        if (!%s.includes(key)) return;
         data.key = key;
         data.presses = data.presses + 1;
         e.preventDefault();
       };
       document.addEventListener('keydown', window.__resistive_keys);
-    """}
+    """ % json.dumps(SHORTCUT_KEYS)}
 
 
 class PalettePanel(pn.viewable.Viewer):

@@ -187,6 +187,12 @@ def test_slider_changes_the_displayed_voltage_to_the_solvers(page, app_url):
     for _ in range(3):
         handle.press("ArrowRight")
     r2 = wait_until(lambda: typed() > 3000.0 and typed(), what="the slider to move")
+    # the slider's arrow keys stay in the page: the shortcut listener sends only shortcut keys
+    shortcut_presses = page.evaluate("""() => {
+      for (const m of Bokeh.documents[0].all_models)
+        if (m.data && m.data.presses !== undefined && m.data.key !== undefined) return m.data.presses;
+      return null; }""")
+    assert shortcut_presses == 0
 
     def expected_mid():
         net = gallery.build("divider")
