@@ -144,6 +144,15 @@ for (const [s, p] of prefixes) { scale = s; prefix = p; if (a >= s * 0.9995) bre
 return Number((value / scale).toPrecision(4)) + " " + prefix + unit;
 """
 
+# The hover's readings: "@ei{dv V}" -> row ei of the readings source's column dv, as "4.3 mV";
+# "@ei{uval -}" -> the number with its prefix only; "@ei{state}" -> the text as it is.
+READING_JS = """
+const [column, unit] = format.split(" ");
+const cell = readings.data[column][value];
+if (unit === undefined) return String(cell);
+return ((value, format) => {""" + SI_JS + """})(cell, unit);
+"""
+
 
 def _same(old, new):
     """True when a column would send the same values again."""
@@ -220,6 +229,10 @@ class CircuitView(pn.viewable.Viewer):
         self.mark_source = ColumnDataSource(name=f"{self.tag}-marks", data=self._empty_marks())
         self.box_source = ColumnDataSource(name=f"{self.tag}-boxes", data=self._empty_boxes())
         self.label_source = ColumnDataSource(name=f"{self.tag}-labels", data=self._empty_labels())
+        # The readings the hover shows (one row per element, in network order) have a source that
+        # no glyph draws: BokehJS re-reads every glyph of a source when any of its columns changes,
+        # so readings kept beside the geometry made each value edit re-index every wire and symbol.
+        self.readings_source = ColumnDataSource(name=f"{self.tag}-readings", data=self._empty_readings())
         # all arrows are one patch (NaN between triangles): two float arrays travel as binary,
         # where one patch per arrow made Bokeh encode thousands of small lists per repaint
         self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(x=[], y=[]))
@@ -247,11 +260,18 @@ class CircuitView(pn.viewable.Viewer):
         return {k: [] for k in ("x", "y", "name", "v", "label", "lox", "loy", "line_color", "line_width",
                                 "size")}
 
-    HOVER = ("name", "kind", "uval", "ulabel", "uunit", "dv", "i", "p")
+    #: Hover columns kept in the glyph sources: they change only with the circuit's structure.
+    HOVER = ("name", "kind", "ulabel", "uunit")
+    #: Per-element readings for the hover (``@ei{dv V}`` looks row ``ei`` up in the readings source).
+    READINGS = ("uval", "dv", "i", "p", "state")
+
+    @staticmethod
+    def _empty_readings():
+        return {k: [] for k in CircuitView.READINGS}
 
     @staticmethod
     def _empty_edges():
-        keys = ("x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni",
+        keys = ("ei", "x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni",
                 *CircuitView.HOVER, "color", "alpha", "width")
         return {k: [] for k in keys}
 
@@ -274,8 +294,7 @@ class CircuitView(pn.viewable.Viewer):
 
     @staticmethod
     def _empty_diodes():
-        keys = ("xs", "ys", "bx0", "by0", "bx1", "by1", "color", "alpha", "name", "kind", "uval", "dv",
-                "i", "p", "state")
+        keys = ("ei", "xs", "ys", "bx0", "by0", "bx1", "by1", "color", "alpha", "name", "kind")
         return {k: [] for k in keys}
 
     def _height_styles(self):
@@ -383,16 +402,17 @@ class CircuitView(pn.viewable.Viewer):
         si_fmt = CustomJSHover(code=SI_JS)
         fig.add_tools(HoverTool(renderers=[self.node_renderer], tooltips=[
             ("node", "@name"), ("potential", "@v{V}")], formatters={"@v": si_fmt}))
-        element_tips = [("element", "@name (@kind)"), ("value", "@ulabel @uval{-}@uunit"),
-                        ("voltage across", "@dv{V}"), ("current", "@i{A}"), ("power", "@p{W}")]
-        formatters = {"@uval": si_fmt, "@dv": si_fmt, "@i": si_fmt, "@p": si_fmt}
+        element_tips = [("element", "@name (@kind)"), ("value", "@ulabel @ei{uval -}@uunit"),
+                        ("voltage across", "@ei{dv V}"), ("current", "@ei{i A}"), ("power", "@ei{p W}")]
+        formatters = {"@ei": CustomJSHover(args=dict(readings=self.readings_source), code=READING_JS)}
         fig.add_tools(HoverTool(renderers=[self.edge_renderer, self.edge_renderer2, self.edge_renderer3,
                                            self.marker_renderer, self.box_renderer], tooltips=element_tips,
                                 formatters=formatters, line_policy="interp"))
         fig.add_tools(HoverTool(renderers=[self.diode_renderer],
-                                tooltips=[("element", "@name (diode)"), ("threshold", "@uval{V}"),
-                                          ("voltage across", "@dv{V}"), ("current", "@i{A}"),
-                                          ("power", "@p{W}"), ("state", "@state")], formatters=formatters))
+                                tooltips=[("element", "@name (diode)"), ("threshold", "@ei{uval V}"),
+                                          ("voltage across", "@ei{dv V}"), ("current", "@ei{i A}"),
+                                          ("power", "@ei{p W}"), ("state", "@ei{state}")],
+                                formatters=formatters))
         # tap a node to pick it, an element's symbol to edit it (not the wires: they end on the nodes)
         tap = TapTool(renderers=[self.node_renderer, self.marker_renderer, self.box_renderer, self.diode_renderer],
                       description="Tap a node to pick it as an endpoint, or an element's symbol to edit it")
@@ -591,6 +611,9 @@ class CircuitView(pn.viewable.Viewer):
             logg = np.log10(values[is_res])
             span = logg.max() - logg.min()
             width[is_res] = 1.5 + (5.5 * (logg - logg.min()) / span if span > 0 else 2.0)
+            # to a quarter pixel (finer is not seen): a slider step then rarely changes any width,
+            # and a repaint that changes none leaves every wire's glyph data as it is in the browser
+            width[is_res] = np.round(width[is_res] * 4.0) / 4.0
         if store.color_by == "power":
             dissipating = (is_res | is_dio) & np.isfinite(power)
             pmax = float(np.nanmax(np.where(dissipating, power, np.nan), initial=0.0)) if m else 0.0
@@ -644,8 +667,9 @@ class CircuitView(pn.viewable.Viewer):
                 if e.name in blamed:
                     color[k], width[k], alpha[k] = PROBLEM, width[k] + 2.0, 1.0
         names = [e.name for e in elements]
-        hover = dict(name=names, kind=list(kinds), uval=uval, ulabel=[UNITS[k][0] for k in kinds],
-                     uunit=[UNITS[k][1] for k in kinds], dv=dv, i=current, p=power)
+        hover = dict(name=names, kind=list(kinds), ulabel=[UNITS[k][0] for k in kinds],
+                     uunit=[UNITS[k][1] for k in kinds])
+        reading = dict(uval=uval, dv=dv, i=current, p=power, state=state.tolist())
         a, b = route["a"], route["b"]
         straight = np.isnan(a[:, 0])
         elbow = ~straight & np.isnan(b[:, 0])
@@ -653,7 +677,7 @@ class CircuitView(pn.viewable.Viewer):
         ya = np.where(straight, y1, a[:, 1])
         xb = np.where(elbow, a[:, 0], b[:, 0])
         yb = np.where(elbow, a[:, 1], b[:, 1])
-        edge = dict(x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, xa=xa, ya=ya, xb=xb, yb=yb,
+        edge = dict(ei=np.arange(m), x0=x0, y0=y0, x1=x1, y1=y1, xm=xm, ym=ym, xa=xa, ya=ya, xb=xb, yb=yb,
                     pi=pi, ni=ni, **hover, color=list(color), alpha=alpha, width=width)
 
         def rows(where, keys, **columns):
@@ -686,15 +710,14 @@ class CircuitView(pn.viewable.Viewer):
             xs=drawing["diode"]["xs"].tolist(), ys=drawing["diode"]["ys"].tolist(),
             bx0=bar[:, 0], by0=bar[:, 1], bx1=bar[:, 2], by1=bar[:, 3],
             color=[color[k] for k in kd], alpha=alpha[kd],
-            name=[elements[k].name for k in kd], kind=["diode"] * len(kd),
-            uval=uval[kd], dv=dv[kd], i=current[kd], p=power[kd], state=state[kd].tolist(),
+            name=[elements[k].name for k in kd], kind=["diode"] * len(kd), ei=np.asarray(kd, dtype=int),
         )
         finite = v[np.isfinite(v)]
         lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if hi_v - lo_v < 1e-12:
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
         columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, mark=mark, box=box, label=labels,
-                       flow=self.flow_data(readings))
+                       readings=reading, flow=self.flow_data(readings))
         return columns, (lo_v, hi_v)
 
     def flow_data(self, readings=None):
@@ -714,17 +737,18 @@ class CircuitView(pn.viewable.Viewer):
     HOVER_STATIC = {"name", "kind", "ulabel", "uunit"}
     STATIC = {
         "node": {"x", "y", "name", "size", "lox", "loy"},
-        "edge": {"x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", *HOVER_STATIC},
-        "diode": {"xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
+        "edge": {"ei", "x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", *HOVER_STATIC},
+        "diode": {"ei", "xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
         "symbol": {"ei", "xm", "ym", "msize", "mfill", *HOVER_STATIC},
         "mark": {"x", "y", "text", "angle"},
         "box": {"ei", "xm", "ym", "rangle", "bw", "bh", *HOVER_STATIC},
         "label": {"ei", "xm", "ym", "lox", "loy"},
+        "readings": set(),
     }
 
     def _sources(self):
         # nodes last: their change runs _DRAG_JS, which must see the new elements' rows
-        return dict(edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
+        return dict(readings=self.readings_source, edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
                     mark=self.mark_source, box=self.box_source, label=self.label_source, node=self.node_source)
 
     def _geometry_key(self):

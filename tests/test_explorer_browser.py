@@ -208,6 +208,41 @@ def test_slider_changes_the_displayed_voltage_to_the_solvers(page, app_url):
     assert page.errors == []
 
 
+ELEMENT_CENTRE_JS = """(name) => {
+  function* walk(v) { yield v; for (const c of (v.child_views ?? [])) yield* walk(c); }
+  for (const root of Object.values(Bokeh.index)) for (const v of walk(root)) {
+    if (v.model && v.model.name === 'circuit-figure' && v.frame) {
+      const e = Bokeh.documents[0].get_model_by_name('circuit-edges');
+      const k = e.data.name.indexOf(name);
+      const r = v.canvas_view.el.getBoundingClientRect();
+      return [r.left + v.frame.x_scale.compute(e.data.xm[k]), r.top + v.frame.y_scale.compute(e.data.ym[k])];
+    }
+  }
+  return null;
+}"""
+TOOLTIP_ROWS_JS = """() => {
+  function* all(root) { for (const el of root.querySelectorAll('*')) { yield el; if (el.shadowRoot) yield* all(el.shadowRoot); } }
+  const rows = {};
+  for (const el of all(document))
+    if (el.classList && el.classList.contains('bk-tooltip-row-label') && el.offsetParent !== null)
+      rows[el.innerText.replace(':', '').trim()] = el.nextElementSibling.innerText.trim();
+  return rows;
+}"""
+
+
+def test_hover_shows_the_solvers_readings(page, app_url):
+    # the hover reads each element's numbers from a source of their own (no glyph draws it)
+    open_example(page, app_url, "clipper", "out")
+    page.wait_for_timeout(1000)
+    reference = solve(gallery.build("clipper"))
+    x, y = page.evaluate(ELEMENT_CENTRE_JS, "D1")
+    page.mouse.move(x, y)
+    rows = wait_until(lambda: (r := page.evaluate(TOOLTIP_ROWS_JS)).get("state") and r, what="D1's tooltip")
+    assert rows["state"] == "conducting"
+    assert parse_quantity(rows["current"], "A") == pytest.approx(reference.currents["D1"], rel=1e-3)
+    assert parse_quantity(rows["threshold"], "V") == pytest.approx(0.7)
+
+
 def test_invalid_edit_shows_the_error_and_keeps_the_solution(page, app_url):
     open_example(page, app_url, "divider", "mid")
     select_element(page, "R2")

@@ -267,8 +267,11 @@ def test_circuit_view_paints_the_solution():
     arrow = np.array([xs[2] - (xs[0] + xs[1]) / 2, ys[2] - (ys[0] + ys[1]) / 2])
     along = np.array([e["x1"][k] - e["x0"][k], e["y1"][k] - e["y0"][k]])
     assert arrow @ along > 0
-    assert e["i"][k] == pytest.approx(4.3e-3) and e["p"][k] == pytest.approx(4.3 * 4.3e-3)
-    assert e["uval"][k] == pytest.approx(1000.0) and e["uunit"][k] == "Ω"
+    r = view.readings_source.data  # the hover's readings, row ei of each glyph source
+    assert r["i"][e["ei"][k]] == pytest.approx(4.3e-3) and r["p"][e["ei"][k]] == pytest.approx(4.3 * 4.3e-3)
+    assert r["uval"][e["ei"][k]] == pytest.approx(1000.0) and e["uunit"][k] == "Ω"
+    d = view.diode_source.data
+    assert [r["state"][d["ei"][diodes[name]]] for name in ("D1", "D2")] == ["conducting", "blocking"]
     # the diode triangle points from anode to cathode
     xs, ys = view.diode_source.data["xs"][diodes["D1"]], view.diode_source.data["ys"][diodes["D1"]]
     tip = np.array([xs[2], ys[2]]) - np.array([(xs[0] + xs[1]) / 2, (ys[0] + ys[1]) / 2])
@@ -283,8 +286,8 @@ def test_circuit_view_paints_the_solution():
     # a value edit sends only the columns that changed, and they follow the solver
     store.set_element_value("R1", 2000.0)
     k = list(view.edge_source.data["name"]).index("R1")
-    assert view.edge_source.data["i"][k] == pytest.approx(store.solution.currents["R1"])
-    assert view.edge_source.data["uval"][k] == pytest.approx(2000.0)
+    assert view.readings_source.data["i"][k] == pytest.approx(store.solution.currents["R1"])
+    assert view.readings_source.data["uval"][k] == pytest.approx(2000.0)
     store.undo()
     assert view.power_mapper.high == pytest.approx(max(sol.element_power(n) for n in ("R1", "D1", "Rload")))
     assert any(label for label in view.label_source.data["label"])  # 3 nodes: values written
@@ -422,7 +425,7 @@ def test_symbols_boxes_and_labels_hold_only_the_rows_they_draw():
     assert list(symbols["name"]) == sources and list(view.box_source.data["name"]) == resistors
     for k, name in enumerate(symbols["name"]):  # rows point back at their wire, and hover follows the solver
         assert view.edge_source.data["name"][symbols["ei"][k]] == name
-        assert symbols["i"][k] == pytest.approx(store.solution.currents[name])
+        assert view.readings_source.data["i"][symbols["ei"][k]] == pytest.approx(store.solution.currents[name])
     # a straight wire is one segment: its other parts are NaN, which the canvas skips; an elbow
     # (the divider's source and R2, drawn as in a textbook) turns once, at a = b
     e = view.edge_source.data
@@ -439,6 +442,23 @@ def test_symbols_boxes_and_labels_hold_only_the_rows_they_draw():
     assert len(big.box_source.data["name"]) == 0 and len(big.label_source.data["label"]) == 0
     assert len(big.symbol_source.data["name"]) == len(
         [e for e in big.store.network.elements() if e.kind in ("vsource", "isource")])
+
+
+def test_a_value_edit_leaves_the_glyph_sources_alone():
+    # BokehJS re-reads every glyph of a source when any of its columns changes: a slider step
+    # that changes no width, colour or diode state must change only the readings and the nodes
+    store = CircuitStore(gallery.mesh(60), title="mesh")
+    view = CircuitView(store=store)
+    changed = []
+    for kind, source in view._sources().items():
+        source.on_change("data", lambda attr, old, new, kind=kind: changed.append(kind))
+    before = view.readings_source.data["uval"].copy()
+    resistor = sorted(store.network.elements("resistor"), key=lambda e: e.value)[5]  # not an extreme
+    store.set_element_value(resistor.name, 1.000001 / resistor.value)
+    assert set(changed) == {"readings", "node"}, changed
+    k = [e.name for e in store.network.elements()].index(resistor.name)
+    assert view.readings_source.data["uval"][k] == pytest.approx(before[k] * 1.000001)
+    assert view.readings_source.data["i"][k] == pytest.approx(store.solution.currents[resistor.name])
 
 
 def test_parallel_elements_are_drawn_as_side_branches():
