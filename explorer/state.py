@@ -47,9 +47,11 @@ NEW_NODE = "(new node)"
 BIG_NETWORK = 1500
 
 #: In a served session, networks with more nodes than this are solved in a worker thread, so that
-#: the server's event loop (shared by every session) stays free; smaller ones solve in about a
-#: millisecond, less than the hop to a thread and back costs.
-OFF_LOOP_NODES = 400
+#: the server's event loop (shared by every session) stays free. Smaller ones re-solve warm in a few
+#: milliseconds, less than the hop costs: the copy of the network for the worker, the thread
+#: switch and the callback back on the loop (at 500 nodes the hop cost 4-9 ms of CPU per slider
+#: step and 30 ms or more of the round trip; ``benchmarks/profile_move.py``).
+OFF_LOOP_NODES = 1000
 
 #: Networks with more nodes than this open with the values not written on the circuit.
 LABELLED_NETWORK = 30
