@@ -35,9 +35,10 @@ def _label_boxes(view):
             lines = text.split("\n")
             w = max(len(line) for line in lines) * style.char_width
             h = len(lines) * style.line_height
-            cx = (source[xk][k] - x0) * sx + source["lox"][k]
+            tx = (source[xk][k] - x0) * sx + source["lox"][k]  # the text's anchor point
             cy = (source[yk][k] - y0) * sy + source["loy"][k]
-            boxes.append((text, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+            left = {"left": tx, "right": tx - w, "center": tx - w / 2}[source["align"][k]]
+            boxes.append((text, (left, cy - h / 2, left + w, cy + h / 2)))
     return boxes
 
 

@@ -41,7 +41,7 @@ def test_a_label_whose_candidates_all_collide_goes_to_the_nearest_free_spot():
     # the obstacle's lower edge (y = 30): centre 25 px from the anchor, on a 6-px grid at most
     # one step further.
     import numpy as np
-    from explorer.layout import FREE_SPOT_STEP, boxes_overlap, place_labels
+    from explorer.labels import FREE_SPOT_STEP, boxes_overlap, place_labels
 
     obstacle = np.array([[30.0, 30.0, 70.0, 70.0]])
     offsets, placed, chosen = place_labels([(50.0, 50.0)], [(20.0, 10.0)], [[(0.0, 0.0)]], obstacle, (200, 100))
