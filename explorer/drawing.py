@@ -212,7 +212,7 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
             # beside the symbol first (away from the arrow, then past it), in one shape then the
             # other, then slid along the element, then further out
             for out in (1.0, 1.6, 2.3, 3.2):
-                for shift_steps in (0, 1, -1, 2, -2):
+                for shift_steps in (0, 0.5, -0.5, 1, -1, 2, -2):
                     for w, h in shapes:
                         extent_n = abs(nrm[0]) * w / 2 + abs(nrm[1]) * h / 2
                         extent_d = abs(d[0]) * w / 2 + abs(d[1]) * h / 2
@@ -227,9 +227,9 @@ def layout_drawing(xy, pi, ni, kinds, node_names, element_names, frame, *, prese
     if node_labels:
         for k in range(n_nodes):
             offsets_k, sizes_k = [], []
-            for gap in (3, 20, 45, 70):
+            for gap in (3, 12, 20, 45, 70):
                 for w, h in _node_label_sizes(node_names[k], values, style):
-                    ring_k = ring((w / 2, h / 2), node_size / 2 + gap)
+                    ring_k = ring((w / 2, h / 2), node_size / 2 + gap, 16 if gap < 40 else 8)
                     offsets_k.append(ring_k)
                     sizes_k.append(np.tile((w, h), (len(ring_k), 1)))
             anchors.append(n_px[k]), sizes.append(np.vstack(sizes_k)), candidates.append(np.vstack(offsets_k))

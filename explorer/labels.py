@@ -253,11 +253,15 @@ def segments_intersect(a, b):
 def _place_greedy(anchors, sizes, candidates, bodies, widths, scene, cell):
     """One greedy pass of :func:`place_labels` over the labels in their order.
 
+    Each label's candidates are weighed together (a few array operations per label), against
+    the boxes, wires and arrows near them only: a uniform grid of ``cell`` px holds the boxes
+    placed so far, so the cost grows with the number of labels, not its square.
+
     Returns ``(offsets, placed, chosen, far, costs)``: ``far`` marks the labels placed beyond
     ``near`` (with a leader line), ``costs`` the cost of each label's place.
     """
     width, height = scene["frame"]
-    wires, soft, near = scene["wires"], scene["soft"], scene["near"]
+    wires, soft, near, pad = scene["wires"], scene["soft"], scene["near"], scene["pad"]
     grid = {}
 
     def cells(box):
@@ -269,19 +273,20 @@ def _place_greedy(anchors, sizes, candidates, bodies, widths, scene, cell):
         for key in cells(box):
             grid.setdefault(key, []).append(box)
 
-    def collides(box):
-        for key in cells(box):
-            for other in grid.get(key, ()):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
-                    return True
-        return False
+    def boxes_in(region):
+        found = [box for key in cells(region) for box in grid.get(key, ())]
+        return np.array(found).reshape(-1, 4)
+
+    def meeting(boxes, region):
+        """Those of ``boxes`` whose bounding box meets ``region``."""
+        return boxes[(boxes[:, 0] <= region[2]) & (boxes[:, 2] >= region[0])
+                     & (boxes[:, 1] <= region[3]) & (boxes[:, 3] >= region[1])]
 
     for box in scene["obstacles"]:
         add(tuple(box))
     wire_box = np.column_stack([np.minimum(wires[:, 0], wires[:, 2]), np.minimum(wires[:, 1], wires[:, 3]),
                                 np.maximum(wires[:, 0], wires[:, 2]), np.maximum(wires[:, 1], wires[:, 3])])
-    label_boxes = []  # of the labels placed so far (a leader line should not cross them)
-    leaders = np.zeros((0, 4))  # the outer parts of their leader lines
+    leaders = np.zeros((0, 4))  # the outer parts of the leader lines of the labels placed so far
     offsets = np.zeros((len(anchors), 2))
     placed = np.zeros(len(anchors), dtype=bool)
     chosen = np.full(len(anchors), -1)
@@ -289,38 +294,37 @@ def _place_greedy(anchors, sizes, candidates, bodies, widths, scene, cell):
     costs = np.zeros(len(anchors))
     for k in range(len(anchors)):
         options = np.asarray(candidates[k], dtype=float).reshape(-1, 2)
-        halves = sizes[k] / 2
-        best, best_cost = None, None
-        for j, offset in enumerate(options):
-            half = halves[j]
-            cx, cy = anchors[k] + offset
-            box = (cx - half[0], cy - half[1], cx + half[0], cy + half[1])
-            if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or collides(box):
-                continue
-            near_wires = ((wire_box[:, 0] <= box[2]) & (wire_box[:, 2] >= box[0])
-                          & (wire_box[:, 1] <= box[3]) & (wire_box[:, 3] >= box[1]))
-            covered = int(np.count_nonzero((soft[:, 0] < box[2]) & (box[0] < soft[:, 2])
-                                           & (soft[:, 1] < box[3]) & (box[1] < soft[:, 3])))
-            penalty = (WIRE_COST * int(segments_crossing(wires[near_wires], box).sum()) + ARROW_COST * covered
-                       + CROSSING_COST * int(segments_crossing(leaders, box).sum()))
-            core = text_cores(np.array([box]), anchors[k], widths[k], scene["pad"])
-            if box_gaps(core, bodies[k])[0] > near:
-                blockers = np.vstack([scene["obstacles"], *label_boxes]) if label_boxes else scene["obstacles"]
-                penalty += _leader_penalty(core, bodies[k], anchors[k], near, blockers, leaders)[0]
-            cost = penalty + 1e-3 * j  # on a tie, the candidate preferred first
-            if best_cost is None or cost < best_cost:
-                best, best_cost = (offset, box, j, penalty), cost
-            if penalty == 0:  # near its body, crossing and covering nothing: the earliest such wins
-                break
-        if best is not None:
-            offsets[k], placed[k], chosen[k], costs[k] = best[0], True, best[2], best[3]
-            add(best[1])
-            box = np.array([best[1]])
-            label_boxes.append(box)
-            core = text_cores(box, anchors[k], widths[k], scene["pad"])
-            far[k] = box_gaps(core, bodies[k])[0] > near
-            if far[k]:
-                leaders = np.vstack([leaders, _outer_leaders(core, bodies[k], anchors[k])])
+        centres = anchors[k] + options
+        boxes = np.column_stack([centres - sizes[k] / 2, centres + sizes[k] / 2])
+        index = np.flatnonzero((boxes[:, 0] >= 0) & (boxes[:, 1] >= 0) & (boxes[:, 2] <= width)
+                               & (boxes[:, 3] <= height))
+        if len(index) == 0:
+            continue
+        boxes = boxes[index]
+        region = (*np.minimum(boxes[:, :2].min(axis=0), bodies[k][:2]),
+                  *np.maximum(boxes[:, 2:].max(axis=0), bodies[k][2:]))
+        taken = boxes_in(region)
+        free = ~boxes_overlap(boxes, taken).any(axis=1)
+        index, boxes = index[free], boxes[free]
+        if len(index) == 0:
+            continue
+        near_wires = wires[(wire_box[:, 0] <= region[2]) & (wire_box[:, 2] >= region[0])
+                           & (wire_box[:, 1] <= region[3]) & (wire_box[:, 3] >= region[1])]
+        penalty = (WIRE_COST * segments_crossing(near_wires, boxes).sum(axis=1)
+                   + ARROW_COST * boxes_overlap(boxes, meeting(soft, region)).sum(axis=1)
+                   + CROSSING_COST * segments_crossing(leaders, boxes).sum(axis=1))
+        cores = text_cores(boxes, anchors[k], widths[k], pad)
+        distant = box_gaps(cores, bodies[k]) > near
+        best = next((j for j in np.flatnonzero(penalty == 0) if not distant[j]), None)
+        if best is None:  # no near place crossing and covering nothing: weigh them all
+            blockers = np.unique(taken, axis=0)  # (a box may lie in several cells)
+            penalty = penalty + _leader_penalty(cores, bodies[k], anchors[k], near, blockers, leaders)
+            best = int(np.argmin(penalty + 1e-3 * index))  # on a tie, the candidate preferred first
+        offsets[k], placed[k], chosen[k], costs[k] = options[index[best]], True, index[best], penalty[best]
+        add(tuple(boxes[best]))
+        far[k] = distant[best]
+        if far[k]:
+            leaders = np.vstack([leaders, _outer_leaders(cores[best:best + 1], bodies[k], anchors[k])])
     return offsets, placed, chosen, far, costs
 
 
