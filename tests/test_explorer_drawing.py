@@ -45,9 +45,7 @@ def _label_boxes(view):
 @pytest.mark.parametrize("window", WINDOWS, ids=lambda w: f"{w[0]}x{w[1]}")
 @pytest.mark.parametrize("name", list(gallery.EXAMPLES))
 def test_no_label_overlaps_another_a_symbol_or_the_edge(name, window):
-    view = CircuitView(store=CircuitStore.from_example(name))
-    view.frame = figure_size(*window)
-    view._repaint()
+    view = view_at(name, window)
     drawing = view.geometry()["drawing"]
     node_labels, element_labels, values = view.labels_shown()
     # every label the view means to draw found a place (none was dropped to avoid a collision)
@@ -58,6 +56,14 @@ def test_no_label_overlaps_another_a_symbol_or_the_edge(name, window):
         assert drawing["node_label_shown"].all(), name
         assert all(view.node_source.data["label"])
     assert_labels_clear(view, name)
+
+
+def view_at(name, window):
+    """A view of gallery example ``name`` drawn for the figure of a ``window`` (width, height) browser window."""
+    view = CircuitView(store=CircuitStore.from_example(name))
+    view.frame = figure_size(*window)
+    view._repaint()
+    return view
 
 
 def assert_labels_clear(view, at):

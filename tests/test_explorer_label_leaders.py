@@ -17,7 +17,7 @@ from explorer import CircuitStore, CircuitView, gallery
 from explorer.drawing import NEAR_LINES
 from explorer.labels import leader_lines, place_labels, segments_intersect
 from explorer.layout import STYLES, figure_size
-from tests.test_explorer_drawing import _label_boxes
+from tests.test_explorer_drawing import _label_boxes, view_at
 
 WINDOWS = [(1440, 900), (1024, 768)]
 
@@ -78,9 +78,7 @@ def assert_labels_attached(view, at):
 @pytest.mark.parametrize("window", WINDOWS, ids=lambda w: f"{w[0]}x{w[1]}")
 @pytest.mark.parametrize("name", list(gallery.EXAMPLES))
 def test_every_label_is_near_what_it_names_or_has_a_leader_line(name, window):
-    view = CircuitView(store=CircuitStore.from_example(name))
-    view.frame = figure_size(*window)
-    view._repaint()
+    view = view_at(name, window)
     assert_labels_attached(view, f"{name} at {window}")
     assert view.leader_renderer.visible == (len(view.leader_source.data["x0"]) > 0)
 
