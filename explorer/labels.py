@@ -9,16 +9,19 @@ anchor, in order of preference) of lowest cost among those that overlap no other
 symbol and no node and lie inside the frame. A place costs
 
 * ``WIRE_COST`` per wire the label crosses and ``ARROW_COST`` per current arrow it covers;
-* when the label lies farther than ``near`` px from its *body* (the node's circle, the
+* when its text lies farther than ``near`` px from its *body* (the node's circle, the
   element's symbol), so that it needs a leader line to show what it names, ``LEADER_COST``
-  plus that distance, and ``CROSSING_COST`` per label, node or symbol the leader crosses;
+  plus that distance, and ``CROSSING_COST`` per label, node, symbol or leader line that the
+  leader crosses;
 * ``CROSSING_COST`` per leader line of an earlier label that it covers.
 
-A label therefore sits next to its node across a wire rather than away from it, and away
-from it only where nothing near is free. A label none of whose candidates fits goes to the
-cheapest free spot of a grid over the frame (the same costs; spots visited nearest first),
-rather than being dropped. :func:`leader_lines` draws the line of each label placed beyond
-``near``: from the point of its box nearest its anchor to the anchor.
+A label therefore sits next to its node across a wire or over an arrow rather than away
+from it, and away from it only where nothing near is free. A label none of whose candidates
+fits goes to the cheapest free spot of a grid over the frame (the same costs; spots visited
+nearest first), rather than being dropped. A box reserves room for the longest value; the
+text stands against its side that faces the anchor (:func:`text_cores`), so "near" is
+measured from the text. :func:`leader_lines` draws the line of each label placed beyond
+``near``: from the point of its text nearest its anchor to the anchor.
 """
 
 from __future__ import annotations
@@ -120,7 +123,9 @@ def _outer_leaders(cores, body, anchor):
 
 
 def leader_lines(anchors, cores, bodies, near):
-    """The leader line of each label whose text (``cores``, see :func:`text_cores`) is farther than ``near`` px from its body.
+    """The leader line of each label whose text is farther than ``near`` px from its body.
+
+    ``cores``: the part of each label's box that its text always covers (:func:`text_cores`).
 
     Returns ``(index, segments)``: the labels that need one and, for each, the segment
     ``(x0, y0, x1, y1)`` from the point of its text nearest its anchor to the anchor.
