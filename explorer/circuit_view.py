@@ -12,7 +12,8 @@
 * an arrow beside every element shows the direction of its current, its length
   the magnitude; hover shows name, value, voltage across, current and power;
 * labels are placed where they overlap no other label, symbol or node, inside
-  the plot (:func:`explorer.drawing.layout_drawing`);
+  the plot, next to what they name; one that a crowded drawing puts farther
+  away gets a dotted leader line to it (:func:`explorer.drawing.layout_drawing`);
 * ``color_by="power"`` colours elements by the power they dissipate;
 * "Show current flow" (off by default): dots move along each element with the
   conventional current, faster for larger ``|i|`` (log scale), animated by the
@@ -55,7 +56,8 @@ from bokeh.plotting import figure
 
 from .current_flow import FLOW_JS, flow_paths
 from .editing import grid_points, snap
-from .drawing import BOX_LIMIT, element_label_text, layout_drawing, node_label_text
+from .drawing import BOX_LIMIT, LEADER_ALPHA, LEADER_COLOR, LEADER_DASH, element_label_text, layout_drawing, \
+    node_label_text
 from .layout import STYLES, figure_size
 from .page import FIGURE_HEIGHT_VARIABLE
 from .state import CircuitStore
@@ -233,6 +235,7 @@ class CircuitView(pn.viewable.Viewer):
         # no glyph draws: BokehJS re-reads every glyph of a source when any of its columns changes,
         # so readings kept beside the geometry made each value edit re-index every wire and symbol.
         self.readings_source = ColumnDataSource(name=f"{self.tag}-readings", data=self._empty_readings())
+        self.leader_source = ColumnDataSource(name=f"{self.tag}-leaders", data=self._empty_leaders())
         # all arrows are one patch (NaN between triangles): two float arrays travel as binary,
         # where one patch per arrow made Bokeh encode thousands of small lists per repaint
         self.arrow_source = ColumnDataSource(name=f"{self.tag}-arrows", data=dict(x=[], y=[]))
@@ -257,7 +260,7 @@ class CircuitView(pn.viewable.Viewer):
     # ---------------------------------------------------------------- figure
     @staticmethod
     def _empty_nodes():
-        return {k: [] for k in ("x", "y", "name", "v", "label", "lox", "loy", "line_color", "line_width",
+        return {k: [] for k in ("x", "y", "name", "v", "label", "lox", "loy", "align", "line_color", "line_width",
                                 "size")}
 
     #: Hover columns kept in the glyph sources: they change only with the circuit's structure.
@@ -290,7 +293,11 @@ class CircuitView(pn.viewable.Viewer):
 
     @staticmethod
     def _empty_labels():
-        return {k: [] for k in ("ei", "xm", "ym", "lox", "loy", "label")}
+        return {k: [] for k in ("ei", "xm", "ym", "lox", "loy", "align", "label")}
+
+    @staticmethod
+    def _empty_leaders():
+        return {k: [] for k in ("x0", "y0", "x1", "y1")}
 
     @staticmethod
     def _empty_diodes():
@@ -331,6 +338,10 @@ class CircuitView(pn.viewable.Viewer):
         self.edge_renderer = fig.segment("x0", "y0", "xa", "ya", name="elements", **style)
         self.edge_renderer2 = fig.segment("xa", "ya", "xb", "yb", name="elements-2", **style)
         self.edge_renderer3 = fig.segment("xb", "yb", "x1", "y1", name="elements-3", **style)
+        # leader lines from labels placed away from their node or symbol: under symbols and labels
+        self.leader_renderer = fig.segment("x0", "y0", "x1", "y1", source=self.leader_source, line_width=1,
+                                           line_color=LEADER_COLOR, line_alpha=LEADER_ALPHA,
+                                           line_dash=list(LEADER_DASH), name="label-leaders", visible=False)
         # current arrows: slim triangles in data coordinates (a patch needs no per-item canvas rotate)
         self.arrow_renderer = fig.patch("x", "y", source=self.arrow_source, fill_color="#08306b",
                                         fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
@@ -376,13 +387,14 @@ class CircuitView(pn.viewable.Viewer):
         # a picked (selected) node is marked by its outline; the others must not fade
         self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
         self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
+        # each text stands against the side of its label's box that faces its node or symbol
         self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset="lox", y_offset="loy",
-                                    text_font_size="11px", text_color="#252525", text_align="center",
+                                    text_font_size="11px", text_color="#252525", text_align="align",
                                     text_baseline="middle",
                                     background_fill_color="white", background_fill_alpha=0.75)
         self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label",
                                        source=self.label_source, text_font_size="11px",
-                                       text_color="#404040", text_align="center", text_baseline="middle",
+                                       text_color="#404040", text_align="align", text_baseline="middle",
                                        background_fill_color="white", background_fill_alpha=0.75)
         fig.add_layout(self.node_labels)
         fig.add_layout(self.element_labels)
@@ -585,6 +597,7 @@ class CircuitView(pn.viewable.Viewer):
             label=[(node_label_text(n, si(x, "V") if values_on else None, stack) if ok else "")
                    for n, x, ok, stack in zip(names, v, shown, drawing["node_label_stacked"])],
             lox=drawing["node_label_offset"][:, 0], loy=drawing["node_label_offset"][:, 1],
+            align=drawing["node_label_align"],
             line_color=[PROBLEM if n in blamed else "#e6550d" if n in picked else
                         ("black" if n == "0" else "#404040") for n in names],
             line_width=np.where([n in picked or n in blamed for n in names], 4.0,
@@ -702,7 +715,8 @@ class CircuitView(pn.viewable.Viewer):
         stacked = drawing["element_label_stacked"]
         text = [element_label_text(e.name, si(uval[k], UNITS[e.kind][1]), si(current[k], "A"), stacked[k])
                 if placed[k] else "" for k, e in enumerate(elements)]
-        labels = rows(placed, self._empty_labels(), xm=xm, ym=ym, lox=offset[:, 0], loy=offset[:, 1], label=text)
+        labels = rows(placed, self._empty_labels(), xm=xm, ym=ym, lox=offset[:, 0], loy=offset[:, 1],
+                      align=drawing["element_label_align"], label=text)
         # diode symbols, laid out with the drawing (data units)
         kd = drawing["diode"]["index"]
         bar = drawing["diode"]["bar"]
@@ -716,8 +730,10 @@ class CircuitView(pn.viewable.Viewer):
         lo_v, hi_v = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if hi_v - lo_v < 1e-12:
             lo_v, hi_v = lo_v - 1.0, hi_v + 1.0
+        leaders = drawing["leaders"]
         columns = dict(node=node, edge=edge, diode=diode, symbol=symbol, mark=mark, box=box, label=labels,
-                       readings=reading, flow=self.flow_data(readings))
+                       readings=reading, leader={k: leaders[k] for k in self._empty_leaders()},
+                       flow=self.flow_data(readings))
         return columns, (lo_v, hi_v)
 
     def flow_data(self, readings=None):
@@ -736,20 +752,22 @@ class CircuitView(pn.viewable.Viewer):
     # of the message to the browser.
     HOVER_STATIC = {"name", "kind", "ulabel", "uunit"}
     STATIC = {
-        "node": {"x", "y", "name", "size", "lox", "loy"},
+        "node": {"x", "y", "name", "size", "lox", "loy", "align"},
         "edge": {"ei", "x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", *HOVER_STATIC},
         "diode": {"ei", "xs", "ys", "bx0", "by0", "bx1", "by1", "name", "kind"},
         "symbol": {"ei", "xm", "ym", "msize", "mfill", *HOVER_STATIC},
         "mark": {"x", "y", "text", "angle"},
         "box": {"ei", "xm", "ym", "rangle", "bw", "bh", *HOVER_STATIC},
-        "label": {"ei", "xm", "ym", "lox", "loy"},
+        "label": {"ei", "xm", "ym", "lox", "loy", "align"},
+        "leader": {"x0", "y0", "x1", "y1"},
         "readings": set(),
     }
 
     def _sources(self):
         # nodes last: their change runs _DRAG_JS, which must see the new elements' rows
-        return dict(readings=self.readings_source, edge=self.edge_source, diode=self.diode_source, symbol=self.symbol_source,
-                    mark=self.mark_source, box=self.box_source, label=self.label_source, node=self.node_source)
+        return dict(readings=self.readings_source, edge=self.edge_source, diode=self.diode_source,
+                    symbol=self.symbol_source, mark=self.mark_source, box=self.box_source,
+                    label=self.label_source, leader=self.leader_source, node=self.node_source)
 
     def _geometry_key(self):
         net = self.store.network
@@ -761,7 +779,8 @@ class CircuitView(pn.viewable.Viewer):
         node_labels_on, element_labels_on, _ = self.labels_shown()
         # an empty annotation still costs a little on every repaint; hidden ones cost nothing
         for item, shown in ((self.node_labels, node_labels_on), (self.element_labels, element_labels_on),
-                            (self.box_renderer, len(columns["box"]["ei"]) > 0)):
+                            (self.box_renderer, len(columns["box"]["ei"]) > 0),
+                            (self.leader_renderer, len(columns["leader"]["x0"]) > 0)):
             if item.visible != shown:
                 item.visible = shown
         key = self._geometry_key()

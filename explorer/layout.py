@@ -1,4 +1,4 @@
-"""Where things go on the drawing: automatic layout, element routes, the view box and labels.
+"""Where things go on the drawing: automatic layout, element routes and the view box.
 
 Pure functions of arrays (no Panel, no Bokeh), so that they are unit-tested and
 computed only when the circuit's structure, its layout or the figure's size
@@ -14,10 +14,9 @@ changes, never on a value change.
   nodes share a row or a column, else an elbow (down from the upper node, then
   across); parallel elements and elements whose straight line would run through
   another node are drawn as offset branches.
-* :func:`place_labels` puts every label where it overlaps no other label, no
-  symbol and no node, inside the plot, preferring places that cross no wire; a
-  label that none of its candidate places fits (a frame whose scale crowds the
-  nodes) goes to the nearest free spot of the frame rather than being dropped.
+* :func:`view_box` fits the drawing in the plot frame at one scale on both axes.
+
+The labels are placed by :mod:`explorer.labels`.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-__all__ = ["STYLES", "Style", "ensure_layout", "figure_height", "figure_size", "layered_positions", "place_labels", "routes",
+__all__ = ["STYLES", "Style", "ensure_layout", "figure_height", "figure_size", "layered_positions", "routes",
            "view_box"]
 
 
@@ -381,218 +380,3 @@ def view_box(points, width, height, margin, max_scale=None):
     centre = (lo + hi) / 2
     half_w, half_h = width / (2 * scale), height / (2 * scale)
     return centre[0] - half_w, centre[0] + half_w, centre[1] - half_h, centre[1] + half_h, scale
-
-
-# --------------------------------------------------------------------------- labels
-def boxes_overlap(a, b):
-    """Pairwise overlap of boxes ``(x0, y0, x1, y1)``: an ``(len(a), len(b))`` bool array."""
-    a, b = np.asarray(a, dtype=float).reshape(-1, 4), np.asarray(b, dtype=float).reshape(-1, 4)
-    return ((a[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < a[:, None, 2])
-            & (a[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < a[:, None, 3]))
-
-
-def _segments_cross_box(segments, box):
-    """How many segments ``(x0, y0, x1, y1)`` pass through ``box`` (Liang-Barsky clipping)."""
-    return int(_segments_crossing_boxes(segments, np.asarray(box, dtype=float).reshape(1, 4))[0])
-
-
-def _segments_crossing_boxes(segments, boxes):
-    """For each of ``boxes`` (B, 4), how many ``segments`` (S, 4) pass through it (Liang-Barsky)."""
-    if len(segments) == 0 or len(boxes) == 0:
-        return np.zeros(len(boxes), dtype=np.int64)
-    x0, y0, x1, y1 = (c[None, :] for c in segments.T)
-    bx0, by0, bx1, by1 = (c[:, None] for c in boxes.T)
-    dx, dy = x1 - x0, y1 - y0
-    t0 = np.zeros((len(boxes), len(segments)))
-    t1 = np.ones_like(t0)
-    ok = np.ones_like(t0, dtype=bool)
-    for p, q in ((-dx, x0 - bx0), (dx, bx1 - x0), (-dy, y0 - by0), (dy, by1 - y0)):
-        p = np.broadcast_to(p, t0.shape)
-        parallel = np.abs(p) < 1e-12
-        ok &= ~(parallel & (q < 0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = q / p
-        t0 = np.where(~parallel & (p < 0), np.maximum(t0, r), t0)
-        t1 = np.where(~parallel & (p > 0), np.minimum(t1, r), t1)
-    return np.count_nonzero(ok & (t0 < t1), axis=1)
-
-
-#: Grid step (px) of the search for a free spot, for a label none of whose candidates fits.
-FREE_SPOT_STEP = 6.0
-#: Above this many labels, neither reordering nor the free-spot search (a big drawing: hover).
-SEARCH_LIMIT = 400
-
-
-def place_labels(anchors, sizes, candidates, obstacles, frame, wires=None, soft=None, cell=80.0, retries=3):
-    """Choose, for each label, the first candidate offset that collides with nothing.
-
-    Parameters
-    ----------
-    anchors : (L, 2) array
-        Label anchor points in px (plot frame coordinates, y up).
-    sizes : list of (2,) or (C_k, 2) arrays
-        Width and height of each label's box in px, one for all its candidates or one per
-        candidate (a label may be offered in several shapes, e.g. on one line or on two).
-    candidates : list of (C_k, 2) arrays
-        Offsets (px) of the box centre from its anchor, in order of preference.
-    obstacles : (K, 4) array
-        Boxes ``(x0, y0, x1, y1)`` no label may overlap (symbols, nodes, arrows).
-    frame : (width, height)
-        The plot frame: every label must lie inside it.
-    wires : (S, 4) array, optional
-        Wire segments; a candidate crossing fewer wires is preferred.
-    soft : (K, 4) array, optional
-        Boxes a label should rather not cover (current arrows): each costs more than a wire.
-    retries : int
-        Greedy placement depends on the order: up to this many times, the labels left out go
-        first and the others follow in their order.
-
-    Returns ``(offsets, placed, chosen)``: the chosen offsets (L, 2), a bool mask of the labels
-    that found a place (a label that found none is not drawn) and the index of the chosen
-    candidate (-1 where none; for a label put at a free spot, the first candidate of the shape
-    it has there).
-
-    Greedy, in the given order, with a uniform grid of ``cell`` px to find nearby boxes, so the
-    cost grows with the number of labels, not its square. A label that none of its candidates
-    fits in any order (a crowded drawing in a frame whose scale brings its nodes close) goes
-    to the nearest free spot of the frame: a grid search ranked by distance from its anchor plus
-    the same costs for wires crossed and arrows covered. Labels that found no place are left
-    out only where no spot of the frame is free.
-    """
-    anchors = np.asarray(anchors, dtype=float).reshape(-1, 2)
-    obstacles = np.asarray(obstacles, dtype=float).reshape(-1, 4)
-    obstacles = obstacles[np.isfinite(obstacles).all(axis=1)]
-    wires = np.zeros((0, 4)) if wires is None else np.asarray(wires, dtype=float).reshape(-1, 4)
-    wires = wires[np.isfinite(wires).all(axis=1)]
-    soft = np.zeros((0, 4)) if soft is None else np.asarray(soft, dtype=float).reshape(-1, 4)
-    sizes = [np.broadcast_to(np.asarray(sizes[k], dtype=float),
-                             np.asarray(candidates[k], dtype=float).reshape(-1, 2).shape) for k in range(len(anchors))]
-    offsets, placed, chosen = _place_greedy(anchors, sizes, candidates, obstacles, frame, wires, soft, cell)
-    searched = len(anchors) <= SEARCH_LIMIT
-    for _ in range(retries if searched else 0):
-        if placed.all():
-            break
-        order = np.r_[np.flatnonzero(~placed), np.flatnonzero(placed)]
-        retry = _place_greedy(anchors[order], [sizes[j] for j in order], [candidates[j] for j in order],
-                              obstacles, frame, wires, soft, cell)
-        if retry[1].sum() <= placed.sum():
-            break
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        offsets, placed, chosen = retry[0][back], retry[1][back], retry[2][back]
-    if searched and not placed.all():
-        _place_in_free_spots(anchors, sizes, obstacles, frame, wires, soft, offsets, placed, chosen)
-    return offsets, placed, chosen
-
-
-def _place_greedy(anchors, sizes, candidates, obstacles, frame, wires, soft, cell):
-    """One greedy pass of :func:`place_labels` over the labels in their order."""
-    width, height = frame
-    grid = {}
-
-    def cells(box):
-        for gx in range(int(box[0] // cell), int(box[2] // cell) + 1):
-            for gy in range(int(box[1] // cell), int(box[3] // cell) + 1):
-                yield gx, gy
-
-    def add(box):
-        for key in cells(box):
-            grid.setdefault(key, []).append(box)
-
-    def collides(box):
-        for key in cells(box):
-            for other in grid.get(key, ()):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
-                    return True
-        return False
-
-    for box in obstacles:
-        add(tuple(box))
-    wire_box = np.column_stack([np.minimum(wires[:, 0], wires[:, 2]), np.minimum(wires[:, 1], wires[:, 3]),
-                                np.maximum(wires[:, 0], wires[:, 2]), np.maximum(wires[:, 1], wires[:, 3])])
-    offsets = np.zeros((len(anchors), 2))
-    placed = np.zeros(len(anchors), dtype=bool)
-    chosen = np.full(len(anchors), -1)
-    for k in range(len(anchors)):
-        options = np.asarray(candidates[k], dtype=float).reshape(-1, 2)
-        halves = sizes[k] / 2
-        best, best_cost = None, None
-        for j, offset in enumerate(options):
-            half = halves[j]
-            cx, cy = anchors[k] + offset
-            box = (cx - half[0], cy - half[1], cx + half[0], cy + half[1])
-            if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height or collides(box):
-                continue
-            near = ((wire_box[:, 0] <= box[2]) & (wire_box[:, 2] >= box[0])
-                    & (wire_box[:, 1] <= box[3]) & (wire_box[:, 3] >= box[1]))
-            covered = int(np.count_nonzero((soft[:, 0] < box[2]) & (box[0] < soft[:, 2])
-                                           & (soft[:, 1] < box[3]) & (box[1] < soft[:, 3])))
-            cost = _segments_cross_box(wires[near], box) * 100 + covered * 300 + j
-            if best_cost is None or cost < best_cost:
-                best, best_cost = (offset, box, j), cost
-            if cost < 100:  # crosses no wire and covers no arrow: the earliest such candidate wins
-                break
-        if best is not None:
-            offsets[k], placed[k], chosen[k] = best[0], True, best[2]
-            add(best[1])
-    return offsets, placed, chosen
-
-
-def _place_in_free_spots(anchors, sizes, obstacles, frame, wires, soft, offsets, placed, chosen):
-    """Put each label not yet placed at the free spot nearest its anchor (updates the arrays in place).
-
-    Spots lie on a grid of ``FREE_SPOT_STEP`` px over the frame; a spot's cost is its distance
-    (px) from the anchor plus 100 per wire crossed and 300 per arrow covered, as in the greedy
-    pass. Spots are visited by distance, so the search stops once the distance alone exceeds
-    the best cost found.
-    """
-    width, height = frame
-    taken = [obstacles] + [np.r_[anchors[j] + offsets[j] - sizes[j][chosen[j]] / 2,
-                                 anchors[j] + offsets[j] + sizes[j][chosen[j]] / 2][None, :]
-                           for j in np.flatnonzero(placed)]
-    xs = np.arange(0.0, width + FREE_SPOT_STEP, FREE_SPOT_STEP)
-    ys = np.arange(0.0, height + FREE_SPOT_STEP, FREE_SPOT_STEP)
-    spots = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    for k in np.flatnonzero(~placed):
-        occupied = np.vstack(taken)
-        shapes, first = np.unique(sizes[k], axis=0, return_index=True)
-        best = None  # (cost, centre, shape index)
-        for s, (w, h) in enumerate(shapes):
-            inside = ((spots[:, 0] >= w / 2) & (spots[:, 0] <= width - w / 2)
-                      & (spots[:, 1] >= h / 2) & (spots[:, 1] <= height - h / 2))
-            centres = spots[inside]
-            distance = np.hypot(*(centres - anchors[k]).T)
-            order = np.argsort(distance, kind="stable")
-            centres, distance = centres[order], distance[order]
-            for lo in range(0, len(centres), 2048):
-                if best is not None and distance[lo] >= best[0]:
-                    break
-                c = centres[lo:lo + 2048]
-                boxes = np.column_stack([c - (w / 2, h / 2), c + (w / 2, h / 2)])
-                free = ~boxes_overlap(boxes, occupied).any(axis=1)
-                if not free.any():
-                    continue
-                boxes, d = boxes[free], distance[lo:lo + 2048][free]
-                cost = (d + 100 * _segments_crossing_boxes(wires, boxes)
-                        + 300 * boxes_overlap(boxes, soft).sum(axis=1))
-                j = int(np.argmin(cost))
-                if best is None or cost[j] < best[0]:
-                    best = (float(cost[j]), (boxes[j, :2] + boxes[j, 2:]) / 2, s)
-        if best is None:
-            continue  # no spot of the frame is free for this label
-        centre, shape = best[1], shapes[best[2]]
-        offsets[k], placed[k], chosen[k] = centre - anchors[k], True, first[best[2]]
-        taken.append(np.r_[centre - shape / 2, centre + shape / 2][None, :])
-
-
-def ring(extent, distance):
-    """Eight candidate offsets around a point for a box of half-size ``extent``, kept ``distance`` away.
-
-    Order of preference: the four diagonals (upper right first), then right, left, up, down.
-    """
-    angles = np.array([0.25, 0.75, -0.25, -0.75, 0.0, 1.0, 0.5, -0.5]) * math.pi
-    u = np.column_stack([np.cos(angles), np.sin(angles)])
-    u[np.abs(u) < 1e-12] = 0.0
-    with np.errstate(divide="ignore"):
-        reach = np.min(np.where(np.abs(u) > 0, (np.asarray(extent) + distance) / np.abs(u), np.inf), axis=1)
-    return u * reach[:, None]

@@ -14,7 +14,11 @@ import math
 
 import numpy as np
 
+from .drawing import LEADER_ALPHA, LEADER_COLOR, LEADER_DASH
+
 __all__ = ["circuit_svg"]
+
+TEXT_ANCHOR = {"left": "start", "right": "end", "center": "middle"}  # Bokeh's text_align in SVG
 
 
 def _colour(value):
@@ -57,6 +61,11 @@ def circuit_svg(columns, ranges, frame, node_colours, font=12, title="circuit"):
         path = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in points)
         out.append(f'<polyline points="{path}" fill="none" stroke="{_colour(e["color"][k])}" '
                    f'stroke-opacity="{float(e["alpha"][k]):.2f}" stroke-width="{float(e["width"][k]):.1f}"/>')
+    leader = columns.get("leader", {})
+    for k in range(len(leader.get("x0", ()))):  # from a label placed away from its anchor, to the anchor
+        out.append(f'<line x1="{X(leader["x0"][k]):.1f}" y1="{Y(leader["y0"][k]):.1f}" x2="{X(leader["x1"][k]):.1f}" '
+                   f'y2="{Y(leader["y1"][k]):.1f}" stroke="{LEADER_COLOR}" stroke-opacity="{LEADER_ALPHA}" '
+                   f'stroke-dasharray="{LEADER_DASH[0]} {LEADER_DASH[1]}"/>')
     b = columns["box"]
     for k in range(len(b["xm"])):
         cx, cy = X(b["xm"][k]), Y(b["ym"][k])
@@ -105,7 +114,8 @@ def circuit_svg(columns, ranges, frame, node_colours, font=12, title="circuit"):
             top = cy - (len(lines) - 1) * 0.625 * font
             spans = "".join(f'<tspan x="{cx:.1f}" y="{top + j * 1.25 * font:.1f}">{html.escape(line)}</tspan>'
                             for j, line in enumerate(lines))
-            out.append(f'<text font-size="{font}" fill="#303030" text-anchor="middle" '
+            anchor = TEXT_ANCHOR[source["align"][k]] if "align" in source else "middle"
+            out.append(f'<text font-size="{font}" fill="#303030" text-anchor="{anchor}" '
                        f'dominant-baseline="central">{spans}</text>')
     out.append("</svg>")
     return "\n".join(out)

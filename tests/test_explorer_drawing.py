@@ -35,18 +35,17 @@ def _label_boxes(view):
             lines = text.split("\n")
             w = max(len(line) for line in lines) * style.char_width
             h = len(lines) * style.line_height
-            cx = (source[xk][k] - x0) * sx + source["lox"][k]
+            tx = (source[xk][k] - x0) * sx + source["lox"][k]  # the text's anchor point
             cy = (source[yk][k] - y0) * sy + source["loy"][k]
-            boxes.append((text, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+            left = {"left": tx, "right": tx - w, "center": tx - w / 2}[source["align"][k]]
+            boxes.append((text, (left, cy - h / 2, left + w, cy + h / 2)))
     return boxes
 
 
 @pytest.mark.parametrize("window", WINDOWS, ids=lambda w: f"{w[0]}x{w[1]}")
 @pytest.mark.parametrize("name", list(gallery.EXAMPLES))
 def test_no_label_overlaps_another_a_symbol_or_the_edge(name, window):
-    view = CircuitView(store=CircuitStore.from_example(name))
-    view.frame = figure_size(*window)
-    view._repaint()
+    view = view_at(name, window)
     drawing = view.geometry()["drawing"]
     node_labels, element_labels, values = view.labels_shown()
     # every label the view means to draw found a place (none was dropped to avoid a collision)
@@ -57,6 +56,14 @@ def test_no_label_overlaps_another_a_symbol_or_the_edge(name, window):
         assert drawing["node_label_shown"].all(), name
         assert all(view.node_source.data["label"])
     assert_labels_clear(view, name)
+
+
+def view_at(name, window):
+    """A view of gallery example ``name`` drawn for the figure of a ``window`` (width, height) browser window."""
+    view = CircuitView(store=CircuitStore.from_example(name))
+    view.frame = figure_size(*window)
+    view._repaint()
+    return view
 
 
 def assert_labels_clear(view, at):
