@@ -84,7 +84,7 @@ def test_an_invalid_circuit_shows_no_numbers_and_names_the_culprit():
     assert all("V" not in label for label in labels)  # names only: no stale voltages
     outline = dict(zip(columns["node"]["name"], columns["node"]["line_color"]))
     assert outline[new] == PROBLEM
-    assert set(columns["diode"]["state"]) == {"unknown"}
+    assert {columns["readings"]["state"][k] for k in columns["diode"]["ei"]} == {"unknown"}  # the hover's
     assert len(view.arrow_source.data["x"]) == 0  # no current arrows
     # the first edit that makes it valid solves it
     assert store.add_element("resistor", new, "0", 1000.0)
