@@ -852,11 +852,13 @@ def _check_dens(dens, beta):
     """0 when every free node conducts and every output keeps sum(g) - beta > 0."""
     L = len(dens)
     for k in range(L - 1):
-        for j in range(dens[k].shape[0]):
-            if not dens[k][j] > 0.0:
+        d = dens[k]  # out of the loop: each item of a typed list costs a call and a refcount
+        for j in range(d.shape[0]):
+            if not d[j] > 0.0:
                 return 1
-    for j in range(dens[L - 1].shape[0]):
-        if not dens[L - 1][j] - beta > 0.0:
+    d = dens[L - 1]
+    for j in range(d.shape[0]):
+        if not d[j] - beta > 0.0:
             return 2
     return 0
 
@@ -962,9 +964,10 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
         # biases: b += lr_b * mean(v+ - v-) / (2 beta)
         for k in range(L):
             f = dt.type(lr_b[k] / (2.0 * beta * B))
+            bias, vp, vm = bs[k], Vp[k], Vm[k]  # items of typed lists, fetched once
             for b in range(B):
-                for j in range(bs[k].shape[0]):
-                    bs[k][j] += f * (Vp[k][b, j] - Vm[k][b, j])
+                for j in range(bias.shape[0]):
+                    bias[j] += f * (vp[b, j] - vm[b, j])
         _ep_updates(vin, Vp, Vm, lr_w, beta, pend_r, pend_c, pend_U, pend_E, pending)
         _copy_state(Vp, Vs)
     return errors, 0, n_batches
