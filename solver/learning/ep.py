@@ -402,7 +402,13 @@ class Trainer:
 
     # ---------------------------------------------------------------- public
     def train_batch(self, x, y):
-        """One SGD step on a batch; returns the number of free-state errors in it."""
+        """One SGD step on a batch; returns the number of free-state errors in it.
+
+        The step's weight updates are applied by the next batch (fused with its
+        input product) or by :meth:`flush`, which :meth:`train_epoch`,
+        :meth:`evaluate` and a change of batch size call; call it before
+        reading ``net.weights`` after this method.
+        """
         net = self.net
         x = net.check_inputs(x)
         y = self._labels(y, x.shape[0])
