@@ -6,10 +6,15 @@ Usage::
 
 For each preset, one batch's kernels are called one at a time from Python on
 the same arrays (a network after a few training batches): the fused pass over
-the input weights (``rank_update_project`` on ``W[0]``), the three EP phases
-(``ep_phases``), the update of each deeper weight matrix, and an empty parallel
-region (the pool's fork/join cost), and whole training batches (kernels
-plus the serial work between them). The thread counts take turns call by
+the input weights (``rank_update_project`` on ``W[0]``), the update of each
+deeper weight matrix, the batch's weight region (``update_weights``: every
+pending update and the input product, the two rows above in one parallel
+region, as training runs them), the three EP phases (``ep_phases``), an empty
+parallel region (the pool's fork/join cost), training batches in the steady
+state of an epoch (``batch in epoch``: one ``ep_train_batches`` call over 30
+batches, per batch), and ``train_epoch`` over 30 batches (``whole batch``:
+the same plus the per-call work, the epoch-start sums and the final flush,
+per batch; ``bench_drn.py`` times segments of that size). The thread counts take turns call by
 call, so a change of the machine's load hits them alike; the report gives
 medians (ms) and the 1-thread / 2-thread ratio of each kernel. Only the
 ratios measured in one run are comparable.
@@ -34,6 +39,8 @@ from solver.learning.ep import Trainer  # noqa: E402
 from solver.learning.presets import PRESETS  # noqa: E402
 
 B = 4
+#: Entries that time whole batches and return the time per batch themselves.
+PER_BATCH = ("batch in epoch", "whole batch")
 
 
 @njit(parallel=True, cache=True)
@@ -82,6 +89,7 @@ def kernels(p, net, tr, x, y):
         K.ep_phases(P, Vs, Vm, Vp, K.seq(W), WTs, K.seq(net.biases), dens, t, p.beta, p.n_iter,
                     p.n_iter, accs, par, per_example)
     out["EP phases"] = phases
+    pend = []
     for k in range(1, L):
         Wk = W[k].copy()
         n_pre, n_post = Wk.shape
@@ -89,24 +97,51 @@ def kernels(p, net, tr, x, y):
         c = rng.normal(0, 1e-7, n_post).astype(dt)
         U = np.concatenate([np.asarray(Vp[k - 1]), np.asarray(Vm[k - 1])])
         E = rng.normal(0, 1e-8, (2 * B, n_post)).astype(dt)
+        pend.append((r, c, U, E))
         rs, cs = np.empty(n_pre, dt), np.empty(n_post, dt)
         Xp, Pk = np.zeros((0, n_pre), dt), np.zeros((0, n_post), dt)
         out[f"W[{k}] update"] = (lambda par, Wk=Wk, r=r, c=c, U=U, E=E, rs=rs, cs=cs, Xp=Xp,
                                  Pk=Pk: K.rank_update_project(Wk, r, c, U, E, rs, cs, Xp, Pk,
                                                               True, par))
+    Ws_region = K.seq([w.copy() for w in W])
+    WTs_region = K.seq(net.transposes())
+    lists = [K.seq(a) for a in zip((r0, c0, vin, E0), *pend)]
+    sums = (K.seq([np.empty(w.shape[0], dt) for w in W]), K.seq([np.empty(w.shape[1], dt) for w in W]))
+    scratch_w = K.weight_scratch(W, B)
+    pending = np.ones(L, dtype=np.int64)
+
+    def weight_region(par):
+        pending[:] = 1
+        K.update_weights(Ws_region, WTs_region, pending, *lists, *sums, vin, P, scratch_w, par)
+    out["weight region"] = weight_region
     scratch = np.zeros(2)
     out["empty region"] = lambda par: _empty_region(scratch)
     trainers = {}
 
-    def whole_batches(par, n=10):
-        """Whole training batches (kernels + the serial work between them), per batch."""
+    def trainer(par):
         if par not in trainers:
             net_c = DRN(p.layer_sizes, p.input_gain, seed=0)
             trainers[par] = Trainer(net_c, algorithm="ep", n_iter=p.n_iter, beta=p.beta,
                                     lr_weights=p.lr_weights, lr_biases=p.lr_biases, threads=par)
+            trainers[par].train_batch(x[:B], y[:B])
+        return trainers[par]
+    xc, yc = net.check_inputs(x), np.ascontiguousarray(y, dtype=np.int64)
+
+    def steady_batches(par, n=30):
+        """Training batches in the steady state of an epoch (one kernel call), per batch."""
+        tr_c = trainer(par)
+        order = np.arange(200, 200 + n * B, dtype=np.int64)
         start = time.perf_counter()
-        trainers[par].train_epoch(x[200:200 + n * B], y[200:200 + n * B], rng=0)
+        tr_c._train(xc, yc, order, B)
         return (time.perf_counter() - start) / n
+
+    def whole_batches(par, n=30):
+        """train_epoch over n batches (kernels + per-call work + epoch start and end), per batch."""
+        tr_c = trainer(par)
+        start = time.perf_counter()
+        tr_c.train_epoch(x[200:200 + n * B], y[200:200 + n * B], rng=0)
+        return (time.perf_counter() - start) / n
+    out["batch in epoch"] = steady_batches
     out["whole batch"] = whole_batches
     return out
 
@@ -140,7 +175,7 @@ def main(argv=None):
                     numba.set_num_threads(c)
                     t0 = time.perf_counter()
                     per_batch = fn(c)
-                    times[k, c].append(per_batch if k == "whole batch"
+                    times[k, c].append(per_batch if k in PER_BATCH
                                        else time.perf_counter() - t0)
         numba.set_num_threads(max(counts))
         print(f"\n{name} (median ms of {args.reps}, threads interleaved)")
@@ -148,7 +183,7 @@ def main(argv=None):
         total = {c: 0.0 for c in counts}
         for k in ks:
             med = {c: 1e3 * float(np.median(times[k, c])) for c in counts}
-            if k not in ("empty region", "whole batch"):
+            if k in ("W[0] pass", "EP phases") or k.endswith("update"):
                 for c in counts:
                     total[c] += med[c]
             ratio = med[counts[0]] / med[counts[-1]]

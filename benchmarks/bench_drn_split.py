@@ -15,10 +15,15 @@ speed-up two idle cores would give before fork/join costs and before the
 shares compete for the L3 or DRAM. Medians over ``--reps`` rounds.
 
 Kernels: the fused pass over the input weights (two halves of its row
-panels); for networks without wide hidden matrices the EP phases (two runs
-of examples); otherwise one relaxation phase, its column split emulated
-layer update by layer update (the critical path is the sum over parallel
-regions of the larger share).
+panels); the batch's weight region (every pending update and the input
+product, two halves of its row-panel tasks); for networks without wide
+hidden matrices the EP phases (two runs of examples); otherwise one
+relaxation phase, its column split emulated layer update by layer update
+(the critical path is the sum over parallel regions of the larger share).
+Last, a whole training batch in the steady state of an epoch (one
+``ep_train_batches`` call over 30 batches, per batch) and its ideal 2 / 1:
+the batch time over the batch time less what the two-way split saves in
+the weight region and the EP phases (everything else stays serial).
 """
 
 from __future__ import annotations
@@ -68,6 +73,47 @@ def input_pass(net, vin, reps):
                                                   False, 1), reps)
     halves = [median_ms(lambda: share(0, n // 2), reps), median_ms(lambda: share(n // 2, n), reps)]
     return one, halves
+
+
+def weight_region(net, vin, reps):
+    """1-thread weight region (all updates pending) vs the two halves of its tasks."""
+    dt = net.dtype
+    W = net.weights
+    rng = np.random.default_rng(0)
+    Ws = K.seq([w.copy() for w in W])
+    WTs = K.seq(net.transposes())
+    pend = [K.seq([np.zeros(w.shape[0], dt) if k == 0 else rng.normal(0, 1e-7, w.shape[0]).astype(dt)
+                   for k, w in enumerate(W)]),
+            K.seq([rng.normal(0, 1e-7, w.shape[1]).astype(dt) for w in W]),
+            K.seq([vin] + [rng.uniform(-1, 1, (2 * B, w.shape[0])).astype(dt) for w in W[1:]]),
+            K.seq([rng.normal(0, 1e-9, ((1 if k == 0 else 2) * B, w.shape[1])).astype(dt)
+                   for k, w in enumerate(W)])]
+    sums = (K.seq([np.empty(w.shape[0], dt) for w in W]), K.seq([np.empty(w.shape[1], dt) for w in W]))
+    P = np.empty((B, W[0].shape[1]), dt)
+    scratch = K.weight_scratch(W, B)
+    pending = np.ones(len(W), dtype=np.int64)
+
+    def one():
+        pending[:] = 1
+        K.update_weights(Ws, WTs, pending, *pend, *sums, vin, P, scratch, 1)
+
+    def share(a, b):
+        pending[:] = 1
+        for q in range(a, b):
+            K._weight_panels(q, Ws, WTs, pending, *pend, *sums, vin, P, scratch)
+    n = K.ROW_PANELS
+    return median_ms(one, reps), [median_ms(lambda: share(0, n // 2), reps),
+                                  median_ms(lambda: share(n // 2, n), reps)]
+
+
+def steady_batch(net, p, x, y, reps, n=30):
+    """1-thread training batch in the steady state of an epoch (ms per batch)."""
+    tr = Trainer(net, algorithm="ep", n_iter=p.n_iter, beta=p.beta, lr_weights=p.lr_weights,
+                 lr_biases=p.lr_biases, threads=1)
+    xc, yc = net.check_inputs(x), np.ascontiguousarray(y, dtype=np.int64)
+    order = np.arange(200, 200 + n * B, dtype=np.int64)
+    tr.train_batch(x[:B], y[:B])
+    return median_ms(lambda: tr._train(xc, yc, order, B), reps) / n
 
 
 def phases(net, p, P, t, reps):
@@ -166,11 +212,19 @@ def main(argv=None):
               f"| {max(halves):.3f} | {one / max(halves):.2f}x |", flush=True)
         P = np.empty((B, net.weights[0].shape[1]), net.dtype)
         K.project(net.weights[0], vin, P, 1)
+        saved = 0.0  # what the two-way split saves per batch, over the parallel regions
+        one, halves = weight_region(net, vin, args.reps)
+        saved += one - max(halves)
+        print(f"| {name} | weight region (row-panel tasks) | {one:.3f} | {halves[0]:.3f} "
+              f"| {halves[1]:.3f} | {max(halves):.3f} | {one / max(halves):.2f}x |", flush=True)
         label, one, halves, *crit = phases(net, p, P, t, args.reps)
         crit = crit[0] if crit else max(halves)
+        saved += one - crit if K.per_example_ok(K.seq(net.weights)) else 0.0
         print(f"| {name} | {label} | {one:.3f} | {halves[0]:.3f} | {halves[1]:.3f} | {crit:.3f} "
               f"| {one / crit:.2f}x |", flush=True)
-
+        batch = steady_batch(net, p, x, y, max(3, args.reps // 3))
+        print(f"| {name} | training batch (steady state) | {batch:.3f} | | | {batch - saved:.3f} "
+              f"| {batch / (batch - saved):.2f}x |", flush=True)
 
 if __name__ == "__main__":
     main()

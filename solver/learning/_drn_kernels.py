@@ -712,10 +712,129 @@ def _copy_state(src, dst):
 
 
 @njit(**DRN_NUMBA_OPTIONS)
-def _refresh_transpose(W, WT):
-    for i in range(W.shape[0]):
+def _sums_panel(p, n_panels, W, rowsum, parts):
+    """Row sums of panel ``p`` and its column sums (into ``parts[p]``), accumulated in float64."""
+    i0 = p * W.shape[0] // n_panels
+    i1 = (p + 1) * W.shape[0] // n_panels
+    cs = parts[p]
+    cs[:] = 0.0
+    for i in range(i0, i1):
+        s = 0.0
+        for j in range(W.shape[1]):
+            w = np.float64(W[i, j])
+            s += w
+            cs[j] += w
+        rowsum[i] = s
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def weight_sums(W, rowsum, colsum, parallel):
+    """``rowsum = W.sum(1)``, ``colsum = W.sum(0)``, summed in float64 then rounded once.
+
+    One pass over ``W`` in the row panels of :func:`rank_update_project`; the
+    panels' column sums are added in panel order, so the bits do not depend
+    on the thread count. The trainer resets its running (rounded) sums with
+    it at every epoch start.
+    """
+    n_panels = _n_panels(W.shape[0])
+    parts = np.empty((n_panels, W.shape[1]), dtype=np.float64)
+    if _serial(n_panels, W.shape[0] * W.shape[1], parallel):
+        for p in range(n_panels):
+            _sums_panel(p, n_panels, W, rowsum, parts)
+    else:
+        for p in prange(n_panels):
+            _sums_panel(p, n_panels, W, rowsum, parts)
+    for q in range(1, n_panels):
+        parts[0] += parts[q]
+    colsum[:] = parts[0]
+
+
+def weight_scratch(Ws, n_products):
+    """Scratch of :func:`update_weights` for the weights ``Ws`` and products of ``n_products``
+    rows with ``W[0]``: ``(colsum_parts, P_parts, no_rows_in, no_rows_out)``, one array per
+    matrix each (the other panels' sums; empty ``(0, n_in)`` and ``(0, n_out)`` operands)."""
+    dt = Ws[0].dtype
+    parts, P_parts, no_in, no_out = [], [], [], []
+    for k, W in enumerate(Ws):
+        n_in, n_out = W.shape
+        n_panels = min(ROW_PANELS, n_in)
+        parts.append(np.empty((n_panels - 1, n_out), dtype=dt))
+        P_parts.append(np.empty((n_panels - 1, n_products if k == 0 else 0, n_out), dtype=dt))
+        no_in.append(np.empty((0, n_in), dtype=dt))
+        no_out.append(np.empty((0, n_out), dtype=dt))
+    return seq(parts), seq(P_parts), seq(no_in), seq(no_out)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _passes(k, pending, vin):
+    """Whether :func:`update_weights` passes over ``Ws[k]``: an update is pending, or (the
+    input weights) there is a product to compute."""
+    return pending[k] != 0 or (k == 0 and vin.shape[0] > 0)
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _refresh_transpose_rows(W, WT, i0, i1):
+    """``WT[:, i0:i1] = W[i0:i1].T``."""
+    for i in range(i0, i1):
         for j in range(W.shape[1]):
             WT[j, i] = W[i, j]
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _weight_panels(p, Ws, WTs, pending, pend_r, pend_c, pend_U, pend_E, rowsums, colsums,
+                   vin, P, scratch):
+    """Task ``p`` of :func:`update_weights`: row panel ``p`` of every matrix that it passes over."""
+    parts, P_parts, no_in, no_out = scratch
+    for k in range(len(Ws)):
+        W = Ws[k]
+        n_panels = _n_panels(W.shape[0])
+        if p >= n_panels or not _passes(k, pending, vin):
+            continue
+        U, E = (pend_U[k], pend_E[k]) if pending[k] else (no_in[k], no_out[k])
+        Xp, Pk = (vin, P) if k == 0 else (no_in[k], no_out[k])
+        _update_panel(p, n_panels, W, pend_r[k], pend_c[k], U, E, rowsums[k], colsums[k], Xp,
+                      Pk, parts[k], P_parts[k], k > 0)
+        if k > 0 and W.shape[1] < NARROW_COLUMNS:
+            _refresh_transpose_rows(W, WTs[k], p * W.shape[0] // n_panels,
+                                    (p + 1) * W.shape[0] // n_panels)
+
+
+@njit(**DRN_PARALLEL_OPTIONS)
+def update_weights(Ws, WTs, pending, pend_r, pend_c, pend_U, pend_E, rowsums, colsums, vin, P,
+                   scratch, parallel):
+    """Every pending EP update, and ``P = vin @ W[0]`` with the updated ``W[0]``, in one
+    parallel region.
+
+    ``pend_r[k]``, ``pend_c[k]``, ``pend_U[k]``, ``pend_E[k]`` hold the update of
+    ``Ws[k]`` as :func:`rank_update_project` takes it, applied where ``pending[k]``
+    (then cleared); the sums ``rowsums[k]`` (``k >= 1``), ``colsums[k]`` and, for
+    narrow matrices, ``WTs[k]`` follow. Task ``p`` runs row panel ``p`` of every
+    matrix (:data:`ROW_PANELS` tasks, each as long as the others), so a network's
+    whole weight work of a batch costs one fork and join, and each matrix gets the
+    bits of its own :func:`rank_update_project` call. ``vin`` may have no rows
+    (no product: ``P`` has none either). ``scratch``: :func:`weight_scratch`.
+    """
+    if not pending[0]:
+        pend_c[0][:] = 0.0  # W[0] is passed over for the product only: W + 0 is W
+    work = 0
+    for k in range(len(Ws)):
+        if _passes(k, pending, vin):
+            terms = pend_U[k].shape[0] if pending[k] else 0
+            products = vin.shape[0] if k == 0 else 0
+            work += Ws[k].shape[0] * Ws[k].shape[1] * (terms + products + 1)
+    if _serial(ROW_PANELS, work, parallel):
+        for p in range(ROW_PANELS):
+            _weight_panels(p, Ws, WTs, pending, pend_r, pend_c, pend_U, pend_E, rowsums,
+                           colsums, vin, P, scratch)
+    else:
+        for p in prange(ROW_PANELS):
+            _weight_panels(p, Ws, WTs, pending, pend_r, pend_c, pend_U, pend_E, rowsums,
+                           colsums, vin, P, scratch)
+    parts, P_parts, no_in, no_out = scratch
+    for k in range(len(Ws)):
+        if _passes(k, pending, vin):
+            _add_panels(colsums[k], P if k == 0 else no_out[k], parts[k], P_parts[k])
+        pending[k] = 0
 
 
 @njit(**DRN_NUMBA_OPTIONS)
@@ -733,30 +852,76 @@ def _check_dens(dens, beta):
     """0 when every free node conducts and every output keeps sum(g) - beta > 0."""
     L = len(dens)
     for k in range(L - 1):
-        for j in range(dens[k].shape[0]):
-            if not dens[k][j] > 0.0:
+        d = dens[k]  # out of the loop: each item of a typed list costs a call and a refcount
+        for j in range(d.shape[0]):
+            if not d[j] > 0.0:
                 return 1
-    for j in range(dens[L - 1].shape[0]):
-        if not dens[L - 1][j] - beta > 0.0:
+    d = dens[L - 1]
+    for j in range(d.shape[0]):
+        if not d[j] - beta > 0.0:
             return 2
     return 0
 
 
 @njit(**DRN_NUMBA_OPTIONS)
+def _squares_drop(Vp, Vm, f, out):
+    """``out[j] = f * sum_b (Vp[b, j]^2 - Vm[b, j]^2)``, summed over ``b`` in order."""
+    out[:] = 0.0
+    for b in range(Vp.shape[0]):
+        for j in range(Vp.shape[1]):
+            out[j] += Vp[b, j] * Vp[b, j] - Vm[b, j] * Vm[b, j]
+    out *= f
+
+
+@njit(**DRN_NUMBA_OPTIONS)
+def _ep_updates(vin, Vp, Vm, lr_w, beta, pend_r, pend_c, pend_U, pend_E, pending):
+    """The batch's weight updates, left pending for the next :func:`update_weights`:
+    ``W += s * mean[(dv+)^2 - (dv-)^2]``, ``s = -lr_w / (4 beta)``, in rank-one terms.
+
+    ``W[0]``'s input side is fixed: rank ``B + 1`` (``r = 0``, ``U = vin``,
+    ``E = -2 s / B (v+ - v-)``); the others rank ``2B + 2`` (``U = [pre+; pre-]``,
+    ``E = -2 s / B [post+; -post-]``).
+    """
+    dt = vin.dtype
+    B = vin.shape[0]
+    for k in range(len(Vp)):
+        s = -lr_w[k] / (4.0 * beta)
+        post_p, post_m = Vp[k], Vm[k]
+        _squares_drop(post_p, post_m, dt.type(s / B), pend_c[k])
+        E = pend_E[k]
+        if k == 0:
+            pend_U[0][:, :] = vin
+            for b in range(B):
+                for j in range(post_p.shape[1]):
+                    E[b, j] = dt.type(-2.0 * s / B) * (post_p[b, j] - post_m[b, j])
+        else:
+            _squares_drop(Vp[k - 1], Vm[k - 1], dt.type(s / B), pend_r[k])
+            U = pend_U[k]
+            U[:B] = Vp[k - 1]
+            U[B:] = Vm[k - 1]
+            for b in range(B):
+                for j in range(post_p.shape[1]):
+                    E[b, j] = dt.type(-2.0 * s / B) * post_p[b, j]
+                    E[B + b, j] = dt.type(2.0 * s / B) * post_m[b, j]
+        pending[k] = 1
+
+
+@njit(**DRN_NUMBA_OPTIONS)
 def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, Vs,
-                     pend_c, pend_U, pend_E, pending, lr_w, lr_b, beta, n_iter, n_iter_free,
-                     Vm, Vp, accs, dens, parallel):
+                     pend_r, pend_c, pend_U, pend_E, pending, scratch, lr_w, lr_b, beta,
+                     n_iter, n_iter_free, Vm, Vp, accs, dens, parallel):
     """Centered-EP SGD over the batches ``order[0:B], order[B:2B], ...`` (whole batches only).
 
-    Per batch: input sources ``gain * [x, -x]``; the deferred ``W[0]`` update
-    of the previous batch fused with this batch's product ``P``; free phase
-    from the carried state ``Vs``; ``-beta`` and ``+beta`` phases from the
-    free state; bias and weight updates (``W[k >= 1]`` at once, ``W[0]``
-    deferred into ``pend_*``); ``Vs`` ends at the ``+beta`` state, as in the
-    paper's code. Returns ``(errors, status, batch)``: free-state
-    misclassifications, and a status that is 0, or 1 (a hidden node without
-    conductance) / 2 (an output with ``sum(g) - beta <= 0``) at batch ``batch``
-    (its weights untouched since the check).
+    Per batch: input sources ``gain * [x, -x]``; the previous batch's weight
+    updates fused with this batch's product ``P = vin @ W[0]`` (one parallel
+    region, :func:`update_weights`); free phase from the carried state ``Vs``;
+    ``-beta`` and ``+beta`` phases from the free state (one parallel region);
+    bias updates, and the weight updates left pending (``pend_*``,
+    :func:`_ep_updates`, applied by the next batch or by the trainer's flush);
+    ``Vs`` ends at the ``+beta`` state, as in the paper's code. Returns
+    ``(errors, status, batch)``: free-state misclassifications, and a status
+    that is 0, or 1 (a hidden node without conductance) / 2 (an output with
+    ``sum(g) - beta <= 0``) at batch ``batch`` (its weights untouched since the check).
     """
     L = len(Ws)
     dt = Ws[0].dtype
@@ -766,10 +931,6 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
     vin = np.empty((B, n0), dtype=dt)
     P = np.empty((B, Ws[0].shape[1]), dtype=dt)
     t = np.zeros((B, n_out), dtype=dt)
-    zero_U = np.zeros((0, n0), dtype=dt)
-    zero_E = np.zeros((0, Ws[0].shape[1]), dtype=dt)
-    r0 = np.zeros(n0, dtype=dt)
-    c0 = np.zeros(Ws[0].shape[1], dtype=dt)
     errors = 0
     per_example = per_example_ok(Ws)
     n_batches = order.shape[0] // B
@@ -782,14 +943,9 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
                 vin[b, i] = gain * X[e, i]
                 vin[b, d + i] = -gain * X[e, i]
             t[b, labels[e]] = 1.0
-        # deferred W[0] update + this batch's input product (one pass over W[0])
-        if pending[0]:
-            rank_update_project(Ws[0], r0, pend_c, pend_U, pend_E, rowsums[0], colsums[0],
-                                vin, P, False, parallel)
-            pending[0] = 0
-        else:
-            rank_update_project(Ws[0], r0, c0, zero_U, zero_E, rowsums[0], colsums[0],
-                                vin, P, False, parallel)
+        # the previous batch's updates + this batch's input product (one pass over each W)
+        update_weights(Ws, WTs, pending, pend_r, pend_c, pend_U, pend_E, rowsums, colsums,
+                       vin, P, scratch, parallel)
         _conductance_sums(colsums, rowsums, dens)
         status = _check_dens(dens, beta)
         if status:
@@ -808,48 +964,10 @@ def ep_train_batches(X, labels, order, B, gain, Ws, WTs, bs, colsums, rowsums, V
         # biases: b += lr_b * mean(v+ - v-) / (2 beta)
         for k in range(L):
             f = dt.type(lr_b[k] / (2.0 * beta * B))
+            bias, vp, vm = bs[k], Vp[k], Vm[k]  # items of typed lists, fetched once
             for b in range(B):
-                for j in range(bs[k].shape[0]):
-                    bs[k][j] += f * (Vp[k][b, j] - Vm[k][b, j])
-        # weights: W += s * mean[(dv+)^2 - (dv-)^2], s = -lr_w / (4 beta), expanded in rank-one terms
-        for k in range(L):
-            s = -lr_w[k] / (4.0 * beta)
-            post_p = Vp[k]
-            post_m = Vm[k]
-            n_post = post_p.shape[1]
-            c = np.zeros(n_post, dtype=dt)
-            for b in range(B):
-                for j in range(n_post):
-                    c[j] += post_p[b, j] * post_p[b, j] - post_m[b, j] * post_m[b, j]
-            c *= dt.type(s / B)
-            if k == 0:  # input side fixed: rank B + 1, deferred to the next pass over W[0]
-                pend_c[:] = c
-                pend_U[:, :] = vin
-                for b in range(B):
-                    for j in range(n_post):
-                        pend_E[b, j] = dt.type(-2.0 * s / B) * (post_p[b, j] - post_m[b, j])
-                pending[0] = 1
-            else:
-                pre_p = Vp[k - 1]
-                pre_m = Vm[k - 1]
-                n_pre = pre_p.shape[1]
-                r = np.zeros(n_pre, dtype=dt)
-                for b in range(B):
-                    for i in range(n_pre):
-                        r[i] += pre_p[b, i] * pre_p[b, i] - pre_m[b, i] * pre_m[b, i]
-                r *= dt.type(s / B)
-                U = np.empty((2 * B, n_pre), dtype=dt)
-                E = np.empty((2 * B, n_post), dtype=dt)
-                U[:B] = pre_p
-                U[B:] = pre_m
-                for b in range(B):
-                    for j in range(n_post):
-                        E[b, j] = dt.type(-2.0 * s / B) * post_p[b, j]
-                        E[B + b, j] = dt.type(2.0 * s / B) * post_m[b, j]
-                rank_update_project(Ws[k], r, c, U, E, rowsums[k], colsums[k],
-                                    np.zeros((0, n_pre), dtype=dt),
-                                    np.zeros((0, n_post), dtype=dt), True, parallel)
-                if Ws[k].shape[1] < NARROW_COLUMNS:
-                    _refresh_transpose(Ws[k], WTs[k])
+                for j in range(bias.shape[0]):
+                    bias[j] += f * (vp[b, j] - vm[b, j])
+        _ep_updates(vin, Vp, Vm, lr_w, beta, pend_r, pend_c, pend_U, pend_E, pending)
         _copy_state(Vp, Vs)
     return errors, 0, n_batches

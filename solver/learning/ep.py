@@ -41,9 +41,10 @@ Training loop (as ``training/epoch.py`` of the paper's code,
     Evaluation relaxes each test batch from zero.
 
 Speed: the input layer is fixed, so ``X_in @ W[0]`` is computed once per batch
-and shared by the three phases; the EP update of ``W[0]`` is deferred to the
-next batch and fused with that batch's product (one pass over the largest
-matrix per batch); deeper weights are updated at once.
+and shared by the three phases; the EP updates of all the weights are deferred
+to the next batch and fused with that batch's product: one pass over each
+matrix per batch, all of them in one parallel region
+(:func:`solver.learning._drn_kernels.update_weights`).
 """
 
 from __future__ import annotations
@@ -281,22 +282,44 @@ class Trainer:
 
     # -------------------------------------------------------------- internals
     def _init_buffers(self, B):
-        """Numba-side state: sums, transposes, the deferred W[0] update, scratch states."""
+        """Numba-side state: sums, transposes, the pending weight updates, scratch states.
+
+        Allocated once per batch size, so that a batch allocates nothing.
+        """
         net = self.net
         W = net.weights
         dt = net.dtype
         if self._sums is None:
             self._sync_sums()
             self._sums = True
-            self._pending = np.zeros(1, dtype=np.int64)
-            self._pend_c = np.zeros(W[0].shape[1], dtype=dt)
+            self._pending = np.zeros(len(W), dtype=np.int64)
+            self._pend_r = K.seq([np.zeros(w.shape[0], dtype=dt) for w in W])
+            self._pend_c = K.seq([np.zeros(w.shape[1], dtype=dt) for w in W])
+            self._dens = K.seq([np.empty(n, dtype=dt) for n in net.layer_sizes[1:]])
+            self._no_product = (np.empty((0, W[0].shape[0]), dtype=dt),
+                                np.empty((0, W[0].shape[1]), dtype=dt))
         if self.state is None or self.state[0].shape[0] != B:
             self.state = net.zero_state(B)  # the paper resets when the batch size changes
         if self._scratch is None or self._scratch[0][0].shape[0] != B:
             self.flush()
-            self._pend_U = np.zeros((B, W[0].shape[0]), dtype=dt)
-            self._pend_E = np.zeros((B, W[0].shape[1]), dtype=dt)
+            # rank of the pending updates: B for W[0] (its input side is fixed), else 2B
+            self._pend_U = K.seq([np.zeros((B if k == 0 else 2 * B, w.shape[0]), dtype=dt)
+                                  for k, w in enumerate(W)])
+            self._pend_E = K.seq([np.zeros((B if k == 0 else 2 * B, w.shape[1]), dtype=dt)
+                                  for k, w in enumerate(W)])
+            self._weight_scratch = K.weight_scratch(W, B)
             self._scratch = tuple(K.seq(net.zero_state(B)) for _ in range(3))
+
+    def _kernel_lists(self):
+        """Typed lists of the weights, biases and state (remade only when an array is replaced:
+        making one from Python costs tens of microseconds)."""
+        arrays = (*self.net.weights, *self.net.biases, *self.state)
+        key = tuple(map(id, arrays))
+        if getattr(self, "_lists_key", None) != key:
+            net = self.net
+            self._lists = K.seq(net.weights), K.seq(net.biases), K.seq(self.state)
+            self._lists_key = key  # the lists hold the arrays, so their ids stay theirs
+        return self._lists
 
     def _sync_sums(self):
         """Recompute the conductance sums and transposes from the weights (float64 sums).
@@ -306,22 +329,22 @@ class Trainer:
         net = self.net
         W, dt = net.weights, net.dtype
         self._WTs = K.seq(net.transposes())
-        self._rowsums = K.seq([w.sum(axis=1, dtype=np.float64).astype(dt) for w in W])
-        self._colsums = K.seq([w.sum(axis=0, dtype=np.float64).astype(dt) for w in W])
+        rowsums = [np.empty(w.shape[0], dtype=dt) for w in W]
+        colsums = [np.empty(w.shape[1], dtype=dt) for w in W]
+        with using_threads(self.threads):
+            for w, r, c in zip(W, rowsums, colsums):
+                K.weight_sums(w, r, c, K.parallel_now())
+        self._rowsums, self._colsums = K.seq(rowsums), K.seq(colsums)
 
     def flush(self):
-        """Apply the deferred update of ``W[0]`` (before evaluating, saving or changing batch size)."""
-        if self._sums is None or not self._pending[0]:
+        """Apply the pending weight updates (before evaluating, saving or changing batch size)."""
+        if self._sums is None or not self._pending.any():
             return
-        W0 = self.net.weights[0]
-        dt = W0.dtype
         with using_threads(self.threads):
-            K.rank_update_project(W0, r=np.zeros(W0.shape[0], dtype=dt), c=self._pend_c,
-                                  U=self._pend_U, E=self._pend_E, rowsum=self._rowsums[0],
-                                  colsum=self._colsums[0], Xp=np.zeros((0, W0.shape[0]), dtype=dt),
-                                  P=np.zeros((0, W0.shape[1]), dtype=dt), want_rowsum=False,
-                                  parallel=K.parallel_now())
-        self._pending[0] = 0
+            K.update_weights(self._kernel_lists()[0], self._WTs, self._pending, self._pend_r,
+                             self._pend_c, self._pend_U, self._pend_E, self._rowsums,
+                             self._colsums, *self._no_product, self._weight_scratch,
+                             K.parallel_now())
 
     def _raise_status(self, status):
         net = self.net
@@ -335,17 +358,16 @@ class Trainer:
         net = self.net
         dt = net.dtype
         Vm, Vp, accs = self._scratch
-        dens = K.seq([np.empty(n, dtype=dt) for n in net.layer_sizes[1:]])
+        Ws, bs, Vs = self._kernel_lists()
         with using_threads(self.threads):
             errors, status, _ = K.ep_train_batches(
                 X=x, labels=labels, order=order, B=B, gain=dt.type(net.input_gain),
-                Ws=K.seq(net.weights), WTs=self._WTs, bs=K.seq(net.biases),
-                colsums=self._colsums, rowsums=self._rowsums, Vs=K.seq(self.state),
-                pend_c=self._pend_c, pend_U=self._pend_U, pend_E=self._pend_E,
-                pending=self._pending, lr_w=np.array(lr_w, dtype=np.float64),
-                lr_b=np.array(lr_b, dtype=np.float64), beta=self.beta, n_iter=self.n_iter,
-                n_iter_free=self.n_iter_inference, Vm=Vm, Vp=Vp, accs=accs, dens=dens,
-                parallel=K.parallel_now())
+                Ws=Ws, WTs=self._WTs, bs=bs, colsums=self._colsums, rowsums=self._rowsums,
+                Vs=Vs, pend_r=self._pend_r, pend_c=self._pend_c, pend_U=self._pend_U,
+                pend_E=self._pend_E, pending=self._pending, scratch=self._weight_scratch,
+                lr_w=np.array(lr_w, dtype=np.float64), lr_b=np.array(lr_b, dtype=np.float64),
+                beta=self.beta, n_iter=self.n_iter, n_iter_free=self.n_iter_inference, Vm=Vm,
+                Vp=Vp, accs=accs, dens=self._dens, parallel=K.parallel_now())
         if status:
             self._raise_status(status)
         return errors
@@ -368,9 +390,9 @@ class Trainer:
             np.subtract(W[k], dt.type(lr_w[k]) * gW[k], out=W[k])
             np.maximum(W[k], 0, out=W[k])
         # W[0] -= lr * (vin^T G0 + 1 gden0^T): rank B + 1, applied like EP's deferred update
-        self._pend_c[:] = -lr_w[0] * gden0
-        self._pend_U[:] = vin
-        self._pend_E[:] = -lr_w[0] * G0
+        self._pend_c[0][:] = -lr_w[0] * gden0
+        self._pend_U[0][:] = vin
+        self._pend_E[0][:] = -lr_w[0] * G0
         self._pending[0] = 1
         self.flush()
         self._sync_sums()
@@ -380,7 +402,13 @@ class Trainer:
 
     # ---------------------------------------------------------------- public
     def train_batch(self, x, y):
-        """One SGD step on a batch; returns the number of free-state errors in it."""
+        """One SGD step on a batch; returns the number of free-state errors in it.
+
+        The step's weight updates are applied by the next batch (fused with its
+        input product) or by :meth:`flush`, which :meth:`train_epoch`,
+        :meth:`evaluate` and a change of batch size call; call it before
+        reading ``net.weights`` after this method.
+        """
         net = self.net
         x = net.check_inputs(x)
         y = self._labels(y, x.shape[0])
