@@ -29,11 +29,16 @@ from scipy.sparse.linalg import splu
 
 from . import _compensated as C
 from . import _kernels as K
+from ._bordered import BorderedSolver
 from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
 from ..config import (
+    BORDER_MAX,
+    BORDER_MIN_FACTOR,
+    BORDER_RESIDUAL,
+    BORDER_SOLVE_COST,
     CG_MAX_ITERATIONS,
     CLOSURE_WORK,
     CG_TOLERANCE,
@@ -313,7 +318,10 @@ class _State:
         self.iterations = 0
         self.converged = False
         self.last = None  # (u, in_w) of the final point
-        self.factor = None  # (structure, working-set key, splu factor) of the last factorisation
+        self.factor = None  # (structure, working-set key, solver) of the last equality QP solved
+        self.base = None  # (structure, tree, CholeskyFactor) of the last factorisation, bordered by later ones
+        self.factorizations = 0
+        self.bordered_solves = 0
         self.pdas_last = None  # last point of the primal-dual guesses
         self.pdas_w = None  # and its working set
         self.certified = None  # (certificate, diode scales, v, currents) of a certified point
@@ -371,7 +379,6 @@ class _State:
         tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w, cn.db_order)
         key = in_w.tobytes()
         if n_trees:
-            rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
             rhs_hi, rhs_lo = C.reduced_rhs(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
             rhs = rhs_hi + rhs_lo
             U = None
@@ -380,18 +387,53 @@ class _State:
                 # so the old factor is an excellent preconditioner
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
                 factor = self.factor[2]
+            refined = False
             if U is None:
+                U, factor = self._bordered_solve(tree, n_trees, (rhs_hi, rhs_lo))
+                if U is not None:
+                    self.factor = (s, key, factor)
+                    self.bordered_solves += 1
+                    refined = True
+            if U is None:
+                rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
                 factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
+                if isinstance(factor, CholeskyFactor):
+                    self.base = (s, tree, factor)
+                self.factorizations += 1
                 U = factor.solve(rhs)
-            U = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
+            if not refined:
+                U, _ = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
         u[s.m] = 0.0
         return u, (in_w, order, parent_edge, tree)
+
+    def _bordered_solve(self, tree, n_trees, rhs):
+        """``(U, solver)`` through the last Cholesky factor bordered by the working-set change.
+
+        ``(None, None)`` when there is no factor of this structure, the change
+        is too large to be worth it (see ``_border_budget``), or the refined
+        solution does not meet ``config.BORDER_RESIDUAL``: the caller then
+        factorises afresh.
+        """
+        cn, s = self.cn, self.cn.structure
+        if self.base is None or self.base[0] is not s:
+            return None, None
+        _, base_tree, base_factor = self.base
+        budget = _border_budget(base_factor)
+        if budget == 0:
+            return None, None
+        solver = BorderedSolver(base_factor, base_tree, tree, n_trees, s.ri, s.rj, cn.rg, budget)
+        if not solver.ok:
+            return None, None
+        U, relative = _refine(solver, solver.solve(rhs[0] + rhs[1]), rhs, tree, s, cn)
+        if not relative <= BORDER_RESIDUAL:
+            return None, None
+        return U, solver
 
     def diode_currents(self, u, forest):
         """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
@@ -635,6 +677,22 @@ def _slot_rank(s, cn, tree, rows, cols):
     return pivot_rank[tree[: s.m]]  # slot k is its own super-node tree[k]
 
 
+def _border_budget(factor):
+    """Largest working-set change worth solving through ``factor`` rather than refactorising.
+
+    Building the border costs one pass of the factor over ``k`` right-hand
+    sides (``k (nnz(L) + n)`` multiply-adds); a fresh factorisation costs its
+    flops plus the symbolic analysis, about ``BORDER_SOLVE_COST`` passes
+    over ``L`` (measured on random networks and grids).
+    """
+    if factor.nnz < BORDER_MIN_FACTOR:
+        return 0
+    column = np.diff(factor.Lp)
+    flops = float(np.dot(column, column))
+    solve = float(factor.Lp[-1] + factor.n)
+    return int(min(BORDER_MAX, (flops + BORDER_SOLVE_COST * solve) / (4.0 * solve)))
+
+
 def _judged_tol(tol):
     """The tolerance converged is judged at: tol, but never below what rounding allows."""
     return max(tol, MIN_CERTIFICATE_TOL)
@@ -650,6 +708,8 @@ def _refine(factor, U, rhs, tree, s, cn):
     conductances next to large ones, and large injections that cancel.
     Stops when a step no longer halves the worst row residual (relative to
     that row's ``|A||U| + |rhs|``) or the correction is below rounding of U.
+    Returns ``(U, relative)``: relative is the worst relative row residual
+    measured before the last accepted step (an upper bound of U's).
     """
     best, best_relative = U, np.inf
     for _ in range(REFINEMENT_STEPS):
@@ -664,7 +724,7 @@ def _refine(factor, U, rhs, tree, s, cn):
         if K.within_ulps(correction, U, REFINEMENT_TARGET):
             best = U
             break
-    return best
+    return best, best_relative
 
 
 def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
