@@ -180,25 +180,37 @@ def _solve_many(n, Lp, Li, Lx, perm, B):
 
 @njit(**NUMBA_OPTIONS)
 def _permuted_upper(n, rows, cols, vals, pinv):
-    """Upper triangle of P A P^T in CSC from COO entries (duplicates kept: they are summed later)."""
+    """Upper triangle of P A P^T in CSC from COO entries.
+
+    Diagonal entries are summed here, one per column, stored last in the
+    column (an assembled Laplacian repeats each diagonal once per incident
+    edge: summing them halves what the symbolic and numeric passes read);
+    duplicate off-diagonal entries are kept and summed later.
+    """
     counts = np.zeros(n + 1, dtype=np.int64)
+    diag = np.zeros(n)
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
-        if i <= j:
+        if i < j:
             counts[j + 1] += 1
+        elif i == j:
+            diag[j] += vals[t]
     for j in range(n):
-        counts[j + 1] += counts[j]
+        counts[j + 1] += counts[j] + 1
     Ai = np.empty(counts[n], dtype=np.int64)
     Ax = np.empty(counts[n])
     fill = counts[:n].copy()
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
-        if i <= j:
+        if i < j:
             Ai[fill[j]] = i
             Ax[fill[j]] = vals[t]
             fill[j] += 1
+    for j in range(n):
+        Ai[fill[j]] = j
+        Ax[fill[j]] = diag[j]
     return counts, Ai, Ax
 
 

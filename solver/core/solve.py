@@ -272,7 +272,8 @@ def _diode_free_start(state, u):
     between two nodes at 0 V), which the first polish step would mostly
     have to release again.
     """
-    result = state.eqp(np.zeros(len(state.cn.structure.da), dtype=bool))
+    # a start only: the sweeps and the polish's refined solves decide, so no refinement here
+    result = state.eqp(np.zeros(len(state.cn.structure.da), dtype=bool), refine=False)
     return u if result is None else result[0]
 
 
@@ -374,7 +375,12 @@ class _State:
         return slack <= TIGHT_SLACK * self.diode_volts(u)
 
     # -- equality QP on a working set of tight diodes
-    def eqp(self, in_w):
+    def eqp(self, in_w, refine=True):
+        """Minimiser with the diodes ``in_w`` held at their threshold: ``(u, forest)``, or None.
+
+        ``refine=False`` skips iterative refinement: for a starting point only
+        (the diode-free start), never for a point the polish judges.
+        """
         cn, s = self.cn, self.cn.structure
         tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w, cn.db_order)
         key = in_w.tobytes()
@@ -404,7 +410,7 @@ class _State:
                     self.base = (s, tree, factor)
                 self.factorizations += 1
                 U = factor.solve(rhs)
-            if not refined:
+            if refine and not refined:
                 U, _ = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
         else:
             U = np.zeros(0)
