@@ -67,7 +67,8 @@ def instrument():
         return timed
 
     for module, attr, name in WRAPPED:
-        setattr(module, attr, wrap(getattr(module, attr), name))
+        if hasattr(module, attr):  # older versions lack some stages
+            setattr(module, attr, wrap(getattr(module, attr), name))
     for attr, name in STATE_METHODS:
         setattr(solve_module._State, attr, wrap(getattr(solve_module._State, attr), name))
     for attr, name in getattr(solve_module, "PROFILED_STATE_METHODS", ()):

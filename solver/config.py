@@ -129,16 +129,19 @@ CG_TOLERANCE = 1e-14
 CG_MAX_ITERATIONS = 6
 
 #: A working set that differs from the last factorised one by a few diodes is
-#: solved through that factor bordered by the change (``core/_bordered.py``):
-#: at most BORDER_MAX border rows and columns, fewer where a fresh factorisation
-#: is cheap (a factorisation's symbolic work counts as BORDER_SOLVE_COST
-#: triangular-solve passes); the refined solution must meet BORDER_RESIDUAL
-#: (worst row residual relative to its row's scale) or the matrix is factorised.
-#: Below BORDER_MIN_FACTOR entries in the factor, factorising costs less than
-#: the border's fixed Python overhead, and every working set is factorised.
+#: solved through that factor bordered by the change (``core/_bordered.py``).
+#: A border of k rows costs about k triangular-solve passes over the factor; a
+#: fresh factorisation about BORDER_SYMBOLIC_SOLVES passes (its symbolic work)
+#: plus its flops over BORDER_FLOPS_PER_SOLVE times the factor's size (both
+#: measured on 1e5-node random networks and grids, with a 25 % margin). At most
+#: BORDER_MAX rows; below BORDER_MIN_FACTOR entries in the factor, factorising
+#: costs less than the border's fixed Python overhead. The refined solution
+#: must meet BORDER_RESIDUAL (worst row residual relative to its row's scale),
+#: or the matrix is factorised after all.
+BORDER_SYMBOLIC_SOLVES = 9.0
+BORDER_FLOPS_PER_SOLVE = 11.0
 BORDER_MIN_FACTOR = 20_000
 BORDER_MAX = 64
-BORDER_SOLVE_COST = 20.0
 BORDER_RESIDUAL = 1e-12
 
 #: How far (times the voltage scale) a loop of voltage sources, or a diode held

@@ -67,7 +67,7 @@ def bordered_everywhere(monkeypatch):
     """Let every factor be bordered by up to ``BORDER_MAX`` rows (small test networks would
     otherwise be refactorised), and record the border size of every bordered equality QP."""
     monkeypatch.setattr(solve_module, "BORDER_MIN_FACTOR", 0)
-    monkeypatch.setattr(solve_module, "BORDER_SOLVE_COST", 1e6)
+    monkeypatch.setattr(solve_module, "BORDER_SYMBOLIC_SOLVES", 1e6)
     borders = []
     original = solve_module.BorderedSolver
 

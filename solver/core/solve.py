@@ -38,7 +38,8 @@ from ..config import (
     BORDER_MAX,
     BORDER_MIN_FACTOR,
     BORDER_RESIDUAL,
-    BORDER_SOLVE_COST,
+    BORDER_FLOPS_PER_SOLVE,
+    BORDER_SYMBOLIC_SOLVES,
     CG_MAX_ITERATIONS,
     CLOSURE_WORK,
     CG_TOLERANCE,
@@ -320,7 +321,7 @@ class _State:
         self.converged = False
         self.last = None  # (u, in_w) of the final point
         self.factor = None  # (structure, working-set key, solver) of the last equality QP solved
-        self.base = None  # (structure, tree, CholeskyFactor) of the last factorisation, bordered by later ones
+        self.base = None  # (structure, tree, CholeskyFactor, working set) of the last factorisation
         self.factorizations = 0
         self.bordered_solves = 0
         self.pdas_last = None  # last point of the primal-dual guesses
@@ -395,7 +396,7 @@ class _State:
                 factor = self.factor[2]
             refined = False
             if U is None:
-                U, factor = self._bordered_solve(tree, n_trees, (rhs_hi, rhs_lo))
+                U, factor = self._bordered_solve(in_w, tree, n_trees, (rhs_hi, rhs_lo))
                 if U is not None:
                     self.factor = (s, key, factor)
                     self.bordered_solves += 1
@@ -407,7 +408,7 @@ class _State:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
                 if isinstance(factor, CholeskyFactor):
-                    self.base = (s, tree, factor)
+                    self.base = (s, tree, factor, in_w.copy())
                 self.factorizations += 1
                 U = factor.solve(rhs)
             if refine and not refined:
@@ -418,7 +419,7 @@ class _State:
         u[s.m] = 0.0
         return u, (in_w, order, parent_edge, tree)
 
-    def _bordered_solve(self, tree, n_trees, rhs):
+    def _bordered_solve(self, in_w, tree, n_trees, rhs):
         """``(U, solver)`` through the last Cholesky factor bordered by the working-set change.
 
         ``(None, None)`` when there is no factor of this structure, the change
@@ -429,10 +430,10 @@ class _State:
         cn, s = self.cn, self.cn.structure
         if self.base is None or self.base[0] is not s:
             return None, None
-        _, base_tree, base_factor = self.base
+        _, base_tree, base_factor, base_w = self.base
         budget = _border_budget(base_factor)
-        if budget == 0:
-            return None, None
+        if budget == 0 or np.count_nonzero(in_w != base_w) > 4 * budget:
+            return None, None  # far too many diodes changed: not worth finding the pieces
         solver = BorderedSolver(base_factor, base_tree, tree, n_trees, s.ri, s.rj, cn.rg, budget)
         if not solver.ok:
             return None, None
@@ -686,17 +687,17 @@ def _slot_rank(s, cn, tree, rows, cols):
 def _border_budget(factor):
     """Largest working-set change worth solving through ``factor`` rather than refactorising.
 
-    Building the border costs one pass of the factor over ``k`` right-hand
-    sides (``k (nnz(L) + n)`` multiply-adds); a fresh factorisation costs its
-    flops plus the symbolic analysis, about ``BORDER_SOLVE_COST`` passes
-    over ``L`` (measured on random networks and grids).
+    A border of ``k`` rows costs about ``k`` triangular-solve passes over the
+    factor (``nnz(L) + n`` entries each); a fresh factorisation, its symbolic
+    work (``BORDER_SYMBOLIC_SOLVES`` passes) plus its flops. 0 for a small
+    factor, which is cheaper to recompute than to border.
     """
     if factor.nnz < BORDER_MIN_FACTOR:
         return 0
-    column = np.diff(factor.Lp)
+    column = np.diff(factor.Lp).astype(np.float64)
     flops = float(np.dot(column, column))
-    solve = float(factor.Lp[-1] + factor.n)
-    return int(min(BORDER_MAX, (flops + BORDER_SOLVE_COST * solve) / (4.0 * solve)))
+    size = float(factor.nnz + factor.n)
+    return int(min(BORDER_MAX, BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)))
 
 
 def _judged_tol(tol):
