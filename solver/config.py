@@ -134,14 +134,17 @@ CG_MAX_ITERATIONS = 6
 #: fresh factorisation about BORDER_SYMBOLIC_SOLVES passes (its symbolic work)
 #: plus its flops over BORDER_FLOPS_PER_SOLVE times the factor's size (both
 #: measured on 1e5-node random networks and grids, with a 25 % margin). At most
-#: BORDER_MAX rows; below BORDER_MIN_FACTOR entries in the factor, factorising
-#: costs less than the border's fixed Python overhead. The refined solution
-#: must meet BORDER_RESIDUAL (worst row residual relative to its row's scale),
-#: or the matrix is factorised after all.
+#: BORDER_MAX rows (and see BORDER_MAX_ENTRIES); below BORDER_MIN_FACTOR entries
+#: in the factor, factorising costs less than the border's fixed Python
+#: overhead. The refined solution must meet BORDER_RESIDUAL (worst row residual
+#: relative to its row's scale), or the matrix is factorised after all.
 BORDER_SYMBOLIC_SOLVES = 9.0
 BORDER_FLOPS_PER_SOLVE = 11.0
 BORDER_MIN_FACTOR = 20_000
 BORDER_MAX = 64
+#: The border keeps two dense n x k arrays: k is also capped so that each holds
+#: at most this many numbers (16 rows at 1e6 unknowns, 128 MB per array).
+BORDER_MAX_ENTRIES = 16_000_000
 BORDER_RESIDUAL = 1e-12
 
 #: How far (times the voltage scale) a loop of voltage sources, or a diode held

@@ -35,10 +35,11 @@ from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
 from ..config import (
+    BORDER_FLOPS_PER_SOLVE,
     BORDER_MAX,
+    BORDER_MAX_ENTRIES,
     BORDER_MIN_FACTOR,
     BORDER_RESIDUAL,
-    BORDER_FLOPS_PER_SOLVE,
     BORDER_SYMBOLIC_SOLVES,
     CG_MAX_ITERATIONS,
     CLOSURE_WORK,
@@ -689,15 +690,17 @@ def _border_budget(factor):
 
     A border of ``k`` rows costs about ``k`` triangular-solve passes over the
     factor (``nnz(L) + n`` entries each); a fresh factorisation, its symbolic
-    work (``BORDER_SYMBOLIC_SOLVES`` passes) plus its flops. 0 for a small
-    factor, which is cheaper to recompute than to border.
+    work (``BORDER_SYMBOLIC_SOLVES`` passes) plus its flops. Capped by the
+    memory of the border's two dense ``n x k`` arrays; 0 for a small factor,
+    which is cheaper to recompute than to border.
     """
     if factor.nnz < BORDER_MIN_FACTOR:
         return 0
     column = np.diff(factor.Lp).astype(np.float64)
     flops = float(np.dot(column, column))
     size = float(factor.nnz + factor.n)
-    return int(min(BORDER_MAX, BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)))
+    worth = BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)
+    return int(min(BORDER_MAX, BORDER_MAX_ENTRIES // factor.n, worth))
 
 
 def _judged_tol(tol):
