@@ -59,6 +59,7 @@ from ..config import (
     RATIO_TEST_TIE,
     REFINEMENT_STEPS,
     REFINEMENT_TARGET,
+    RESTART_SWEEPS,
     SWEEP_CHUNK,
     SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
@@ -478,7 +479,7 @@ class _State:
         # point, made feasible (largest feasible point below it) and smoothed by a few sweeps.
         restart = self.pdas_last.copy()
         if K.repair_feasibility(restart, s.da, s.dc, cn.db, s.m + 2) < 0:
-            self.sweep(restart, DEFAULT_CD_SWEEPS, step_tol=0.0)
+            self.sweep(restart, RESTART_SWEEPS, step_tol=0.0)
             if K.reduced_energy(restart, s.ri, s.rj, cn.rg, cn.rk, cn.f) < K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f):
                 u = restart
         return self.primal(u, self.tight(u), tol)
