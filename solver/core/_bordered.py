@@ -23,17 +23,19 @@ residual, so the result is the new system's solution to the same accuracy
 as with a fresh factorisation.
 
 Layers: :class:`BorderedSolver` builds and solves; the njit kernels
-``fine_pieces``, ``piece_basis`` and ``border_blocks`` work on flat arrays.
+``fine_pieces``, ``piece_basis``, ``border_blocks``, ``schur_lu`` and
+``bordered_solve`` work on flat arrays. The dense algebra is written out in
+numba rather than handed to BLAS/LAPACK: their threads, left spinning after
+each call, cost more CPU on a busy machine than these small products do.
 """
 
 import numpy as np
-import scipy.linalg
 from numba import njit, types
 from numba.typed import Dict
 
 from ..config import NUMBA_OPTIONS
 
-__all__ = ["BorderedSolver", "fine_pieces"]
+__all__ = ["BorderedSolver"]
 
 
 @njit(**NUMBA_OPTIONS)
@@ -159,6 +161,91 @@ def border_blocks(piece, piece_old, piece_new, delta, n_old, n_new, p, ri, rj, r
     return G, corner
 
 
+@njit(**NUMBA_OPTIONS)
+def schur_lu(corner, G, W):
+    """LU factors (partial pivoting, in one array) of ``corner - G^T W``, and the pivot rows.
+
+    ``ok`` is False when a pivot is exactly zero (singular border).
+    """
+    n, k = G.shape
+    S = corner.copy()
+    for i in range(n):
+        for a in range(k):
+            g = G[i, a]
+            if g != 0.0:
+                for b in range(k):
+                    S[a, b] -= g * W[i, b]
+    pivots = np.arange(k)
+    for j in range(k):
+        best = j
+        for i in range(j + 1, k):
+            if abs(S[i, j]) > abs(S[best, j]):
+                best = i
+        if S[best, j] == 0.0 or not np.isfinite(S[best, j]):
+            return S, pivots, False
+        if best != j:
+            for c in range(k):
+                S[j, c], S[best, c] = S[best, c], S[j, c]
+            pivots[j], pivots[best] = pivots[best], pivots[j]
+        for i in range(j + 1, k):
+            S[i, j] /= S[j, j]
+            f = S[i, j]
+            if f != 0.0:
+                for c in range(j + 1, k):
+                    S[i, c] -= f * S[j, c]
+    return S, pivots, True
+
+
+@njit(**NUMBA_OPTIONS)
+def bordered_solve(r, a_of_rhs, old_of, delta_of, G, W, lu, pivots):
+    """The new system's solution y from ``a = A_old^-1 h_old`` (``a_of_rhs``) and the border.
+
+    ``old_of[S]``, ``delta_of[S]``: the old super-node and the offset of new
+    super-node S's primary piece (-1 where it has none).
+    """
+    n_old, k = G.shape
+    rhs = np.zeros(k)
+    for S in range(r.shape[0]):
+        if delta_of[S] >= 0:
+            rhs[delta_of[S]] += r[S]
+    for i in range(n_old):  # rhs -= G^T a
+        ai = a_of_rhs[i]
+        if ai != 0.0:
+            for c in range(k):
+                rhs[c] -= G[i, c] * ai
+    xi = np.empty(k)
+    for j in range(k):
+        xi[j] = rhs[pivots[j]]
+    for j in range(k):
+        for i in range(j):
+            xi[j] -= lu[j, i] * xi[i]
+    for j in range(k - 1, -1, -1):
+        for i in range(j + 1, k):
+            xi[j] -= lu[j, i] * xi[i]
+        xi[j] /= lu[j, j]
+    y = np.zeros(r.shape[0])
+    for S in range(r.shape[0]):
+        o = old_of[S]
+        if o >= 0:
+            value = a_of_rhs[o]
+            for c in range(k):
+                value -= W[o, c] * xi[c]
+            y[S] = value
+        if delta_of[S] >= 0:
+            y[S] += xi[delta_of[S]]
+    return y
+
+
+@njit(**NUMBA_OPTIONS)
+def gather_old(r, old_of, n_old):
+    """``h_old = M_old^T c``: each new super-node's right-hand side onto its primary piece's old super-node."""
+    h = np.zeros(n_old)
+    for S in range(r.shape[0]):
+        if old_of[S] >= 0:
+            h[old_of[S]] += r[S]
+    return h
+
+
 class BorderedSolver:
     """Solves the new working set's equality QP with the old one's Cholesky factor.
 
@@ -187,32 +274,17 @@ class BorderedSolver:
             return
         G, corner = border_blocks(piece, piece_old, piece_new, delta, n_old, n_new, p, ri, rj, rg)
         W = factor.solve_many(G)
-        schur = corner - G.T @ W
-        try:
-            lu = scipy.linalg.lu_factor(schur, check_finite=True)
-        except (ValueError, scipy.linalg.LinAlgError):
+        lu, pivots, ok = schur_lu(corner, G, W)
+        if not ok:
             return
-        if not np.all(np.isfinite(lu[0])) or np.min(np.abs(np.diag(lu[0])), initial=np.inf) == 0.0:
-            return
-        primary_old = piece_old[:n_new]
-        primary_delta = delta[:n_new]
-        self.factor, self.G, self.W, self.lu = factor, G, W, lu
+        self.factor, self.G, self.W, self.lu, self.pivots = factor, G, W, lu, pivots
         self.n, self.n_old, self.p = n_new, n_old, p
-        self.has_old = np.flatnonzero(primary_old >= 0)
-        self.old_of = primary_old[self.has_old]
-        self.has_delta = np.flatnonzero(primary_delta >= 0)
-        self.delta_of = primary_delta[self.has_delta]
+        self.old_of = piece_old[:n_new].copy()
+        self.delta_of = delta[:n_new].copy()
         self.ok = True
 
     def solve(self, r):
         """y with A_new y = r."""
-        h_old = np.bincount(self.old_of, weights=r[self.has_old], minlength=self.n_old)
-        h_border = np.zeros(self.border)
-        np.add.at(h_border, self.delta_of, r[self.has_delta])
-        a = self.factor.solve(h_old)
-        xi = scipy.linalg.lu_solve(self.lu, h_border - self.G.T @ a, check_finite=False)
-        U = a - self.W @ xi
-        y = np.zeros(self.n)
-        y[self.has_old] = U[self.old_of]
-        y[self.has_delta] += xi[self.delta_of]
-        return y
+        r = np.asarray(r, dtype=np.float64)
+        a = self.factor.solve(gather_old(r, self.old_of, self.n_old))
+        return bordered_solve(r, a, self.old_of, self.delta_of, self.G, self.W, self.lu, self.pivots)

@@ -698,7 +698,7 @@ def _border_budget(factor):
     if factor.nnz < BORDER_MIN_FACTOR:
         return 0
     column = np.diff(factor.Lp).astype(np.float64)
-    flops = float(np.dot(column, column))
+    flops = float(np.sum(column * column))  # not BLAS dot: its threads cost more than this sum
     size = float(factor.nnz + factor.n)
     worth = BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)
     return int(min(BORDER_MAX, BORDER_MAX_ENTRIES // factor.n, worth))
