@@ -39,7 +39,7 @@ WRAPPED = [
     (solve_module, "_refine", "refine"),
     (solve_module, "_preconditioned_cg", "pcg"),
     (solve_module, "_certify", "certificate"),
-    (solve_module, "BorderedSolver", "border build"),
+    (solve_module, "BorderedSolver", "border"),  # every attempt, also those over budget
     (solve_module.K, "build_forest", "forest"),
     (solve_module.K, "assemble_reduced", "assemble"),
 ]
@@ -70,8 +70,6 @@ def instrument():
         if hasattr(module, attr):  # older versions lack some stages
             setattr(module, attr, wrap(getattr(module, attr), name))
     for attr, name in STATE_METHODS:
-        setattr(solve_module._State, attr, wrap(getattr(solve_module._State, attr), name))
-    for attr, name in getattr(solve_module, "PROFILED_STATE_METHODS", ()):
         setattr(solve_module._State, attr, wrap(getattr(solve_module._State, attr), name))
     return totals, counts
 
@@ -110,7 +108,7 @@ def main():
                               for k, v in sorted(t.items(), key=lambda kv: -kv[1]))
             print(f"{family} {n}: total {1e3 * total:.1f} ms CPU, polish solves {sol.active_set_iterations}, "
                   f"certified {sol.converged}, factorisations {c.get('factorise', 0)}, "
-                  f"bordered {c.get('border build', 0)}: {parts}, rest {1e3 * other:.1f}", flush=True)
+                  f"border attempts {c.get('border', 0)}: {parts}, rest {1e3 * other:.1f}", flush=True)
 
 
 if __name__ == "__main__":
