@@ -39,8 +39,13 @@ MAX_ABS_CURRENT = 1e15  # A, current sources
 
 #: Coordinate-descent sweeps spent before the active-set polish takes over.
 #: Sweeps are cheap and find most conducting diodes; the polish makes the
-#: answer exact. Small interactive circuits usually converge within them.
-DEFAULT_CD_SWEEPS = 16
+#: answer exact. From the diode-free start, 4 sweeps leave the polish as many
+#: solves as 16 did (random networks and grids, 1e2-1e5 nodes; see
+#: benchmarks/results_solver.md), at a quarter of the sweeping.
+DEFAULT_CD_SWEEPS = 4
+
+#: Sweeps that smooth the primal active-set method's restart point.
+RESTART_SWEEPS = 16
 
 #: Hard limit on sweeps when the caller asks for coordinate descent only.
 DEFAULT_MAX_SWEEPS = 100_000
@@ -127,6 +132,25 @@ CLOSURE_WORK = 4
 #: and the iterations they get before the matrix is factorised afresh.
 CG_TOLERANCE = 1e-14
 CG_MAX_ITERATIONS = 6
+
+#: A working set that differs from the last factorised one by a few diodes is
+#: solved through that factor bordered by the change (``core/_bordered.py``).
+#: A border of k rows costs about k triangular-solve passes over the factor; a
+#: fresh factorisation about BORDER_SYMBOLIC_SOLVES passes (its symbolic work)
+#: plus its flops over BORDER_FLOPS_PER_SOLVE times the factor's size (both
+#: measured on 1e5-node random networks and grids, with a 25 % margin). At most
+#: BORDER_MAX rows (and see BORDER_MAX_ENTRIES); below BORDER_MIN_FACTOR entries
+#: in the factor, factorising costs less than the border's fixed Python
+#: overhead. The refined solution must meet BORDER_RESIDUAL (worst row residual
+#: relative to its row's scale), or the matrix is factorised after all.
+BORDER_SYMBOLIC_SOLVES = 9.0
+BORDER_FLOPS_PER_SOLVE = 11.0
+BORDER_MIN_FACTOR = 20_000
+BORDER_MAX = 64
+#: The border keeps two dense n x k arrays: k is also capped so that each holds
+#: at most this many numbers (16 rows at 1e6 unknowns, 128 MB per array).
+BORDER_MAX_ENTRIES = 16_000_000
+BORDER_RESIDUAL = 1e-12
 
 #: How far (times the voltage scale) a loop of voltage sources, or a diode held
 #: by sources alone, may be off before the network is rejected.

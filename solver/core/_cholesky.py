@@ -135,26 +135,82 @@ def _solve(n, Lp, Li, Lx, perm, b):
 
 
 @njit(**NUMBA_OPTIONS)
+def _solve_many(n, Lp, Li, Lx, perm, B):
+    """X with A X = B for the k columns of B (n x k, C order): one pass over L for all of them.
+
+    Row-major right-hand sides keep the k values of a row together, so L is
+    read once instead of k times (the solves are memory-bound). Flat indexing:
+    no row views are made in the inner loops.
+    """
+    k = B.shape[1]
+    b = B.ravel()
+    x = np.empty(n * k)
+    for i in range(n):
+        src = perm[i] * k
+        for c in range(k):
+            x[i * k + c] = b[src + c]
+    for j in range(n):
+        jk = j * k
+        d = Lx[Lp[j]]
+        for c in range(k):
+            x[jk + c] /= d
+        for p in range(Lp[j] + 1, Lp[j + 1]):
+            ik = Li[p] * k
+            l = Lx[p]
+            for c in range(k):
+                x[ik + c] -= l * x[jk + c]
+    for j in range(n - 1, -1, -1):
+        jk = j * k
+        for p in range(Lp[j] + 1, Lp[j + 1]):
+            ik = Li[p] * k
+            l = Lx[p]
+            for c in range(k):
+                x[jk + c] -= l * x[ik + c]
+        d = Lx[Lp[j]]
+        for c in range(k):
+            x[jk + c] /= d
+    out = np.empty((n, k))
+    flat = out.ravel()
+    for i in range(n):
+        dst = perm[i] * k
+        for c in range(k):
+            flat[dst + c] = x[i * k + c]
+    return out
+
+
+@njit(**NUMBA_OPTIONS)
 def _permuted_upper(n, rows, cols, vals, pinv):
-    """Upper triangle of P A P^T in CSC from COO entries (duplicates kept: they are summed later)."""
+    """Upper triangle of P A P^T in CSC from COO entries.
+
+    Diagonal entries are summed here, one per column, stored last in the
+    column (an assembled Laplacian repeats each diagonal once per incident
+    edge: summing them halves what the symbolic and numeric passes read);
+    duplicate off-diagonal entries are kept and summed later.
+    """
     counts = np.zeros(n + 1, dtype=np.int64)
+    diag = np.zeros(n)
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
-        if i <= j:
+        if i < j:
             counts[j + 1] += 1
+        elif i == j:
+            diag[j] += vals[t]
     for j in range(n):
-        counts[j + 1] += counts[j]
+        counts[j + 1] += counts[j] + 1
     Ai = np.empty(counts[n], dtype=np.int64)
     Ax = np.empty(counts[n])
     fill = counts[:n].copy()
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
-        if i <= j:
+        if i < j:
             Ai[fill[j]] = i
             Ax[fill[j]] = vals[t]
             fill[j] += 1
+    for j in range(n):
+        Ai[fill[j]] = j
+        Ax[fill[j]] = diag[j]
     return counts, Ai, Ax
 
 
@@ -261,3 +317,7 @@ class CholeskyFactor:
 
     def solve(self, b):
         return _solve(self.n, self.Lp, self.Li, self.Lx, self.perm, np.asarray(b, dtype=np.float64))
+
+    def solve_many(self, B):
+        """X with A X = B for every column of the n x k array B, in one pass over the factor."""
+        return _solve_many(self.n, self.Lp, self.Li, self.Lx, self.perm, np.ascontiguousarray(B, dtype=np.float64))

@@ -29,11 +29,18 @@ from scipy.sparse.linalg import splu
 
 from . import _compensated as C
 from . import _kernels as K
+from ._bordered import BorderedSolver
 from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
 from ..config import (
+    BORDER_FLOPS_PER_SOLVE,
+    BORDER_MAX,
+    BORDER_MAX_ENTRIES,
+    BORDER_MIN_FACTOR,
+    BORDER_RESIDUAL,
+    BORDER_SYMBOLIC_SOLVES,
     CG_MAX_ITERATIONS,
     CLOSURE_WORK,
     CG_TOLERANCE,
@@ -52,6 +59,7 @@ from ..config import (
     RATIO_TEST_TIE,
     REFINEMENT_STEPS,
     REFINEMENT_TARGET,
+    RESTART_SWEEPS,
     SWEEP_CHUNK,
     SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
@@ -267,7 +275,8 @@ def _diode_free_start(state, u):
     between two nodes at 0 V), which the first polish step would mostly
     have to release again.
     """
-    result = state.eqp(np.zeros(len(state.cn.structure.da), dtype=bool))
+    # a start only: the sweeps and the polish's refined solves decide, so no refinement here
+    result = state.eqp(np.zeros(len(state.cn.structure.da), dtype=bool), refine=False)
     return u if result is None else result[0]
 
 
@@ -313,7 +322,10 @@ class _State:
         self.iterations = 0
         self.converged = False
         self.last = None  # (u, in_w) of the final point
-        self.factor = None  # (structure, working-set key, splu factor) of the last factorisation
+        self.factor = None  # (structure, working-set key, solver) of the last equality QP solved
+        self.base = None  # (structure, tree, CholeskyFactor, working set) of the last factorisation
+        self.factorizations = 0
+        self.bordered_solves = 0
         self.pdas_last = None  # last point of the primal-dual guesses
         self.pdas_w = None  # and its working set
         self.certified = None  # (certificate, diode scales, v, currents) of a certified point
@@ -366,12 +378,16 @@ class _State:
         return slack <= TIGHT_SLACK * self.diode_volts(u)
 
     # -- equality QP on a working set of tight diodes
-    def eqp(self, in_w):
+    def eqp(self, in_w, refine=True):
+        """Minimiser with the diodes ``in_w`` held at their threshold: ``(u, forest)``, or None.
+
+        ``refine=False`` skips iterative refinement: for a starting point only
+        (the diode-free start), never for a point the polish judges.
+        """
         cn, s = self.cn, self.cn.structure
         tree, w, order, parent_edge, n_trees = K.build_forest(s.m, s.da, s.dc, cn.db, in_w, cn.db_order)
         key = in_w.tobytes()
         if n_trees:
-            rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
             rhs_hi, rhs_lo = C.reduced_rhs(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
             rhs = rhs_hi + rhs_lo
             U = None
@@ -380,18 +396,53 @@ class _State:
                 # so the old factor is an excellent preconditioner
                 U = _preconditioned_cg(self.factor[2], rhs, lambda x: K.apply_reduced(x, tree, s.ri, s.rj, cn.rg))
                 factor = self.factor[2]
+            refined = False
             if U is None:
+                U, factor = self._bordered_solve(in_w, tree, n_trees, (rhs_hi, rhs_lo))
+                if U is not None:
+                    self.factor = (s, key, factor)
+                    self.bordered_solves += 1
+                    refined = True
+            if U is None:
+                rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
                 factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
+                if isinstance(factor, CholeskyFactor):
+                    self.base = (s, tree, factor, in_w.copy())
+                self.factorizations += 1
                 U = factor.solve(rhs)
-            U = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
+            if refine and not refined:
+                U, _ = _refine(factor, U, (rhs_hi, rhs_lo), tree, s, cn)
         else:
             U = np.zeros(0)
         u = K.expand_reduced(U, tree, w)
         u[s.m] = 0.0
         return u, (in_w, order, parent_edge, tree)
+
+    def _bordered_solve(self, in_w, tree, n_trees, rhs):
+        """``(U, solver)`` through the last Cholesky factor bordered by the working-set change.
+
+        ``(None, None)`` when there is no factor of this structure, the change
+        is too large to be worth it (see ``_border_budget``), or the refined
+        solution does not meet ``config.BORDER_RESIDUAL``: the caller then
+        factorises afresh.
+        """
+        cn, s = self.cn, self.cn.structure
+        if self.base is None or self.base[0] is not s:
+            return None, None
+        _, base_tree, base_factor, base_w = self.base
+        budget = _border_budget(base_factor)
+        if budget == 0 or np.count_nonzero(in_w != base_w) > 4 * budget:
+            return None, None  # far too many diodes changed: not worth finding the pieces
+        solver = BorderedSolver(base_factor, base_tree, tree, n_trees, s.ri, s.rj, cn.rg, budget)
+        if not solver.ok:
+            return None, None
+        U, relative = _refine(solver, solver.solve(rhs[0] + rhs[1]), rhs, tree, s, cn)
+        if not relative <= BORDER_RESIDUAL:
+            return None, None
+        return U, solver
 
     def diode_currents(self, u, forest):
         """Diode currents that balance KCL on the working-set forest (reduced diodes)."""
@@ -428,7 +479,7 @@ class _State:
         # point, made feasible (largest feasible point below it) and smoothed by a few sweeps.
         restart = self.pdas_last.copy()
         if K.repair_feasibility(restart, s.da, s.dc, cn.db, s.m + 2) < 0:
-            self.sweep(restart, DEFAULT_CD_SWEEPS, step_tol=0.0)
+            self.sweep(restart, RESTART_SWEEPS, step_tol=0.0)
             if K.reduced_energy(restart, s.ri, s.rj, cn.rg, cn.rk, cn.f) < K.reduced_energy(u, s.ri, s.rj, cn.rg, cn.rk, cn.f):
                 u = restart
         return self.primal(u, self.tight(u), tol)
@@ -635,6 +686,24 @@ def _slot_rank(s, cn, tree, rows, cols):
     return pivot_rank[tree[: s.m]]  # slot k is its own super-node tree[k]
 
 
+def _border_budget(factor):
+    """Largest working-set change worth solving through ``factor`` rather than refactorising.
+
+    A border of ``k`` rows costs about ``k`` triangular-solve passes over the
+    factor (``nnz(L) + n`` entries each); a fresh factorisation, its symbolic
+    work (``BORDER_SYMBOLIC_SOLVES`` passes) plus its flops. Capped by the
+    memory of the border's two dense ``n x k`` arrays; 0 for a small factor,
+    which is cheaper to recompute than to border.
+    """
+    if factor.nnz < BORDER_MIN_FACTOR:
+        return 0
+    column = np.diff(factor.Lp).astype(np.float64)
+    flops = float(np.sum(column * column))  # not BLAS dot: its threads cost more than this sum
+    size = float(factor.nnz + factor.n)
+    worth = BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)
+    return int(min(BORDER_MAX, BORDER_MAX_ENTRIES // factor.n, worth))
+
+
 def _judged_tol(tol):
     """The tolerance converged is judged at: tol, but never below what rounding allows."""
     return max(tol, MIN_CERTIFICATE_TOL)
@@ -650,6 +719,8 @@ def _refine(factor, U, rhs, tree, s, cn):
     conductances next to large ones, and large injections that cancel.
     Stops when a step no longer halves the worst row residual (relative to
     that row's ``|A||U| + |rhs|``) or the correction is below rounding of U.
+    Returns ``(U, relative)``: relative is the worst relative row residual
+    measured before the last accepted step (an upper bound of U's).
     """
     best, best_relative = U, np.inf
     for _ in range(REFINEMENT_STEPS):
@@ -664,7 +735,7 @@ def _refine(factor, U, rhs, tree, s, cn):
         if K.within_ulps(correction, U, REFINEMENT_TARGET):
             best = U
             break
-    return best
+    return best, best_relative
 
 
 def _preconditioned_cg(lu, rhs, apply, max_iterations=CG_MAX_ITERATIONS):
