@@ -59,6 +59,7 @@ __all__ = [
     "recompute_models_once",
     "release_session",
     "run_isolated",
+    "run_next_tick",
     "run_off_loop",
     "send_small_arrays_inline",
 ]
@@ -325,6 +326,45 @@ def run_off_loop(compute, apply, *, doc=None):
     future = _threads.submit(compute)
     future.add_done_callback(deliver)
     return future
+
+
+def run_next_tick(compute, apply, *, doc=None):
+    """Run ``compute()`` and then ``apply(result)`` on the session's event loop, one tick from now.
+
+    For work too short to be worth a thread. Done at once, inside the handling of the browser's
+    message, its patch would wait: Bokeh's reply to that message holds the websocket's write lock
+    until its write has completed, a few turns of the loop later, so Panel queues the patch behind
+    whatever the loop does next, such as handling the slider's next message (12 ms of a 500-node
+    slider step). Here the work starts once the reply is out, and the patch is written as soon as
+    ``apply`` returns. Outside a server (notebooks, tests) both run at once, as in
+    :func:`run_off_loop`.
+    """
+    doc = doc if doc is not None else served_document()
+
+    def run():
+        try:
+            return compute()
+        except Exception as e:
+            return e
+
+    if doc is None:
+        apply(run())
+        return
+
+    async def once_replies_are_written():
+        for lock in _write_locks(doc):
+            async with lock:
+                pass
+        _apply_in_session(doc, apply, run())
+
+    doc.add_next_tick_callback(once_replies_are_written)
+
+
+def _write_locks(doc):
+    """The write locks of the websockets of ``doc``'s session (none outside a Bokeh server)."""
+    session = getattr(getattr(doc, "session_context", None), "session", None)
+    sockets = [getattr(c, "_socket", None) for c in getattr(session, "_subscribed_connections", ())]
+    return [s.write_lock for s in sockets if s is not None and hasattr(s, "write_lock")]
 
 
 def _apply_in_session(doc, apply, outcome):

@@ -210,11 +210,11 @@ class CircuitStore(param.Parameterized):
         :meth:`_resolve_off_loop`); the event loop then returns at once and the answer is shown
         when it arrives. That call returns True (the edit was taken; its solve is under way).
         """
-        if self.solve_off_loop and len(self.network.nodes) > OFF_LOOP_NODES:
+        if self.solve_off_loop:
             from .server import served_document
 
             if served_document() is not None:
-                self._resolve_off_loop(warm)
+                self._resolve_off_loop(warm, in_thread=len(self.network.nodes) > OFF_LOOP_NODES)
                 return True
         t0 = time.perf_counter()
         net = self.network
@@ -258,28 +258,40 @@ class CircuitStore(param.Parameterized):
         net = self.network
         return id(net), net.structure_version, net.value_version
 
-    def _resolve_off_loop(self, warm):
-        """Solve in a worker thread; while one solve runs, later requests wait and only the latest is solved.
+    def _resolve_off_loop(self, warm, in_thread=True):
+        """Solve in a worker thread (or on the next tick of the loop, ``in_thread=False``, for small
+        networks: see :func:`explorer.server.run_next_tick`); while one solve runs, later requests
+        wait and only the latest is solved.
 
         A slider dragged over a large circuit asks for a solve per step; solving each in turn would
         leave the display ever further behind the hand. Instead the request in flight finishes,
         the requests made meanwhile collapse into one (the network as it is then), and a result
         for a network that has changed since it was taken is never shown.
         """
-        from .server import run_off_loop
+        from .server import run_next_tick, run_off_loop
 
         self._wanted_warm = self._wanted_warm and warm if self._solve_in_flight else warm
         if self._solve_in_flight:
             self._solve_queued = True
             return
         self._solve_in_flight, self._solve_queued = True, False
-        net = self.network
-        key = self._solve_key()
-        wired = _wired(net)
-        wired = wired.copy()  # the loop may edit ``net`` in place (a value edit) while the worker solves
-        warm_start = self.solution if self._wanted_warm else None
+
+        def take():
+            net = self.network
+            wired = _wired(net)
+            if in_thread:  # the loop may edit ``net`` in place (a value edit) while the worker solves
+                wired = wired.copy()
+            return net, self._solve_key(), wired, self.solution if self._wanted_warm else None
+
+        # in a thread: the network as it is now; on the loop: as it is when the tick comes, which
+        # covers the requests made until then
+        net, key, wired, warm_start = take() if in_thread else (None, None, None, None)
 
         def compute():
+            nonlocal net, key, wired, warm_start
+            if not in_thread:
+                net, key, wired, warm_start = take()
+                self._solve_queued = False
             t0 = time.perf_counter()
             try:
                 outcome = solve(wired, warm_start=warm_start)
@@ -295,9 +307,9 @@ class CircuitStore(param.Parameterized):
                 self._publish(net, wired, *result)
             if self._solve_queued or self._solve_key() != key:
                 self._solve_queued = False
-                self._resolve_off_loop(self._wanted_warm)
+                self._resolve_off_loop(self._wanted_warm, in_thread)
 
-        run_off_loop(compute, apply)
+        (run_off_loop if in_thread else run_next_tick)(compute, apply)
 
     # ---------------------------------------------------------- step mode
     def show_step(self, stepper, label):

@@ -277,7 +277,9 @@ class _LoopDocument:
                 self.ticks.put(callback)
 
             def run_next_tick(self, timeout=120):
-                self.ticks.get(timeout=timeout)()
+                result = self.ticks.get(timeout=timeout)()
+                if asyncio.iscoroutine(result):  # an async callback, as Bokeh's loop would run it
+                    asyncio.run(result)
 
         return LoopDocument()
 
@@ -343,14 +345,37 @@ def test_a_large_served_solve_runs_off_the_loop_and_only_the_latest_value_is_sol
     assert doc.ticks.empty()
 
 
-def test_a_small_served_solve_stays_on_the_loop(monkeypatch):
+def test_a_small_served_solve_runs_on_the_loop_one_tick_later(monkeypatch):
+    # on the loop (no thread), but after the reply to the browser's message has gone out, so the
+    # repaint is written at once instead of queued behind the socket's write lock
+    import threading
+
+    from explorer import state as state_module
+
     store = CircuitStore.from_example("divider")
     store.solve_off_loop = True
     doc = _LoopDocument()
     monkeypatch.setattr(server, "served_document", lambda: doc)
-    assert store.set_element_value("R2", 1000.0)
-    assert store.solution.voltages["mid"] == pytest.approx(5.0)  # 10 V over 1 kΩ and 1 kΩ, at once
-    assert doc.ticks.empty()
+    solved, real_solve = [], state_module.solve
+
+    def recorded_solve(net, **kwargs):
+        assert threading.current_thread() is threading.main_thread()
+        solved.append(net.element("R2").value)
+        return real_solve(net, **kwargs)
+
+    monkeypatch.setattr(state_module, "solve", recorded_solve)
+    version = store.version
+    assert store.set_element_value("R2", 2000.0, merge=True)
+    assert store.set_element_value("R2", 1000.0, merge=True)  # a second step before the tick
+    assert store.version == version and solved == []
+    doc.run_next_tick()  # the tick solves the network as it is then: the latest value, for both steps
+    assert solved == pytest.approx([1 / 1000.0]) and store.version == version + 1
+    assert store.solution.voltages["mid"] == pytest.approx(5.0)  # 10 V over 1 kΩ and 1 kΩ
+    assert doc.ticks.empty()  # nothing left to solve
+    assert store.set_element_value("R2", 3000.0, merge=True)  # a later step gets a tick of its own
+    doc.run_next_tick()
+    assert solved == pytest.approx([1 / 1000.0, 1 / 3000.0])
+    assert store.solution.voltages["mid"] == pytest.approx(7.5) and doc.ticks.empty()
 
 
 def test_a_served_training_step_runs_off_the_loop_and_a_busy_tick_is_skipped(monkeypatch):
