@@ -750,7 +750,7 @@ class CircuitView(pn.viewable.Viewer):
 
     # Columns that only change with the circuit's structure or layout: a value edit leaves them out
     # of the message to the browser.
-    HOVER_STATIC = {"name", "kind", "ulabel", "uunit"}
+    HOVER_STATIC = set(HOVER)
     STATIC = {
         "node": {"x", "y", "name", "size", "lox", "loy", "align"},
         "edge": {"ei", "x0", "y0", "x1", "y1", "xm", "ym", "xa", "ya", "xb", "yb", "pi", "ni", *HOVER_STATIC},

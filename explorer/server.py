@@ -308,11 +308,7 @@ def run_off_loop(compute, apply, *, doc=None):
     """
     doc = doc if doc is not None else served_document()
     if doc is None:
-        try:
-            result = compute()
-        except Exception as e:
-            result = e
-        apply(result)
+        apply(_outcome(compute))
         return None
 
     def deliver(future):
@@ -340,24 +336,25 @@ def run_next_tick(compute, apply, *, doc=None):
     :func:`run_off_loop`.
     """
     doc = doc if doc is not None else served_document()
-
-    def run():
-        try:
-            return compute()
-        except Exception as e:
-            return e
-
     if doc is None:
-        apply(run())
+        apply(_outcome(compute))
         return
 
     async def once_replies_are_written():
         for lock in _write_locks(doc):
             async with lock:
                 pass
-        _apply_in_session(doc, apply, run())
+        _apply_in_session(doc, apply, _outcome(compute))
 
     doc.add_next_tick_callback(once_replies_are_written)
+
+
+def _outcome(compute):
+    """``compute()``, or the exception it raised (handed to ``apply`` like a result)."""
+    try:
+        return compute()
+    except Exception as e:
+        return e
 
 
 def _write_locks(doc):

@@ -206,15 +206,16 @@ class CircuitStore(param.Parameterized):
     def _resolve(self, warm=True):
         """Re-solve the present network and publish what is known; False when it does not solve.
 
-        A large network of a served session is solved in a worker thread instead (see
-        :meth:`_resolve_off_loop`); the event loop then returns at once and the answer is shown
-        when it arrives. That call returns True (the edit was taken; its solve is under way).
+        In a served session the solve is deferred instead (:meth:`_resolve_later`): to a worker
+        thread for a large network, to the loop's next turn for a small one. The call then returns
+        at once, True (the edit was taken; its solve is under way), and the answer is shown when
+        it arrives.
         """
         if self.solve_off_loop:
             from .server import served_document
 
             if served_document() is not None:
-                self._resolve_off_loop(warm, in_thread=len(self.network.nodes) > OFF_LOOP_NODES)
+                self._resolve_later(warm, in_thread=len(self.network.nodes) > OFF_LOOP_NODES)
                 return True
         t0 = time.perf_counter()
         net = self.network
@@ -258,7 +259,7 @@ class CircuitStore(param.Parameterized):
         net = self.network
         return id(net), net.structure_version, net.value_version
 
-    def _resolve_off_loop(self, warm, in_thread=True):
+    def _resolve_later(self, warm, in_thread=True):
         """Solve in a worker thread (or on the next tick of the loop, ``in_thread=False``, for small
         networks: see :func:`explorer.server.run_next_tick`); while one solve runs, later requests
         wait and only the latest is solved.
@@ -307,7 +308,7 @@ class CircuitStore(param.Parameterized):
                 self._publish(net, wired, *result)
             if self._solve_queued or self._solve_key() != key:
                 self._solve_queued = False
-                self._resolve_off_loop(self._wanted_warm, in_thread)
+                self._resolve_later(self._wanted_warm, in_thread)
 
         (run_off_loop if in_thread else run_next_tick)(compute, apply)
 
