@@ -26,6 +26,13 @@ The drawing's geometry (routes, symbols, label places) is computed when the
 circuit's structure, its layout, the figure's size or the presenter mode
 changes; a value change only replaces the data of a few ``ColumnDataSource``
 columns (colours, text, arrows), so it costs one small message, not a new figure.
+
+BokehJS paints a figure on two canvases: the ``overlay`` level on its own, everything else on the
+primary one, and a change repaints only the canvas of what changed. What a value change alters
+(node colours, current arrows and dots, node labels) is therefore drawn at the ``overlay`` level,
+and the wires, symbols and element labels, which stay, are not repainted. The colour bar has its
+own copy of the potential mapper: BokehJS re-lays out the whole figure (and repaints both
+canvases) whenever a colour bar's mapper recolours data.
 """
 
 from __future__ import annotations
@@ -105,6 +112,19 @@ if (moved) edges.change.emit();
 # collapsed, browser zoom), and the server hears of it: labels are then placed for that size. A
 # burst of sizes (the sidebar's collapse is animated) is laid out once, when it settles.
 FRAME_SETTLE_MS = 250
+
+
+# BokehJS clips glyphs to the plot frame except at the overlay level (meant for tool overlays): a
+# zoomed or panned circuit would draw its nodes over the toolbar and colour bar. Installed once per
+# page, when the first figure is laid out (each figure reports its frame size after its layout).
+CLIP_OVERLAY_JS = """
+let view;
+try { view = Bokeh.require("models/renderers/glyph_renderer").GlyphRendererView; } catch (e) { return; }
+if (Object.prototype.hasOwnProperty.call(view.prototype, "needs_clip")) return;
+Object.defineProperty(view.prototype, "needs_clip", {
+  configurable: true, get() { return this.model.level === "overlay"; },
+});
+"""
 
 
 def legend_html(presenter=False, flow=False):
@@ -328,6 +348,7 @@ class CircuitView(pn.viewable.Viewer):
         fig.outline_line_color = None
         fig.min_border = 0
         fig.toolbar.autohide = False
+        fig.js_on_change("inner_width", CustomJS(code=CLIP_OVERLAY_JS))
         self.mapper = LinearColorMapper(palette=Viridis256, low=0, high=1, nan_color="#d9d9d9")
         self.power_mapper = LogColorMapper(palette=Inferno256[:230], low=1e-6, high=1)
 
@@ -345,7 +366,7 @@ class CircuitView(pn.viewable.Viewer):
         # current arrows: slim triangles in data coordinates (a patch needs no per-item canvas rotate)
         self.arrow_renderer = fig.patch("x", "y", source=self.arrow_source, fill_color="#08306b",
                                         fill_alpha=0.85, line_color="#08306b", line_alpha=0.85,
-                                        name="current-arrows")
+                                        name="current-arrows", level="overlay")
         ss = self.symbol_source
         self.marker_renderer = fig.scatter("xm", "ym", source=ss, marker="circle", size="msize",
                                            fill_color="mfill", line_color="color",
@@ -364,7 +385,7 @@ class CircuitView(pn.viewable.Viewer):
                                      name="resistor-boxes")
         self.dot_renderer = fig.scatter("x", "y", source=self.dot_source, size=7, fill_color="#ffd92f",
                                         line_color="#08306b", line_width=1, name="current-dots",
-                                        visible=self.show_flow)
+                                        visible=self.show_flow, level="overlay")
         # (re)started by new paths, and when the dots are shown or hidden; the renderer's callback
         # also puts the flow source into the document
         animate = CustomJS(args=dict(paths=self.flow_source, dots=self.dot_source, period=FLOW_PERIOD_MS),
@@ -383,7 +404,7 @@ class CircuitView(pn.viewable.Viewer):
         self.node_renderer = fig.scatter("x", "y", source=ns, size="size",
                                          fill_color={"field": "v", "transform": self.mapper},
                                          line_color="line_color", line_width="line_width",
-                                         name="nodes")
+                                         name="nodes", level="overlay")
         # a picked (selected) node is marked by its outline; the others must not fade
         self.node_renderer.nonselection_glyph = self.node_renderer.glyph.clone()
         self.node_renderer.selection_glyph = self.node_renderer.glyph.clone()
@@ -391,7 +412,8 @@ class CircuitView(pn.viewable.Viewer):
         self.node_labels = LabelSet(x="x", y="y", text="label", source=ns, x_offset="lox", y_offset="loy",
                                     text_font_size="11px", text_color="#252525", text_align="align",
                                     text_baseline="middle",
-                                    background_fill_color="white", background_fill_alpha=0.75)
+                                    background_fill_color="white", background_fill_alpha=0.75,
+                                    level="overlay")
         self.element_labels = LabelSet(x="xm", y="ym", x_offset="lox", y_offset="loy", text="label",
                                        source=self.label_source, text_font_size="11px",
                                        text_color="#404040", text_align="align", text_baseline="middle",
@@ -401,7 +423,8 @@ class CircuitView(pn.viewable.Viewer):
         # colour bars lie below the drawing: on a narrow screen the width is the scarce direction
         bar = dict(height=10, orientation="horizontal", title_text_font_size="11px",
                    major_label_text_font_size="11px", padding=4)
-        self.colorbar = ColorBar(color_mapper=self.mapper, title="potential (V)", **bar)
+        self.bar_mapper = self.mapper.clone()
+        self.colorbar = ColorBar(color_mapper=self.bar_mapper, title="potential (V)", **bar)
         fig.add_layout(self.colorbar, "below")
         self.power_colorbar = ColorBar(color_mapper=self.power_mapper, title="power dissipated (W)",
                                        visible=False, **bar)
@@ -815,6 +838,7 @@ class CircuitView(pn.viewable.Viewer):
                 # (a property set to its value still costs Bokeh's checks: set only what changes)
                 for model, props in ((self.dot_renderer, dict(visible=self.show_flow)),
                                      (self.mapper, dict(low=lo, high=hi)),
+                                     (self.bar_mapper, dict(low=lo, high=hi)),
                                      (self.colorbar, dict(visible=mode == "potential")),
                                      (self.power_colorbar, dict(visible=mode == "power")),
                                      (self.update_colorbar, dict(visible=mode == "update"))):

@@ -318,12 +318,15 @@ def test_a_large_served_solve_runs_off_the_loop_and_only_the_latest_value_is_sol
     store.solve_off_loop = True
     doc = _LoopDocument()
     monkeypatch.setattr(server, "served_document", lambda: doc)
-    release, solved = threading.Event(), []
+    # each solve waits for its own gate: the first until the test has made its edits, the second
+    # until the test has looked at what the first one's arrival did
+    gates, started, solved = [threading.Event(), threading.Event()], [], []
     real_solve = state_module.solve
 
-    def held_solve(net, **kwargs):  # the worker waits until the test has made its edits
+    def held_solve(net, **kwargs):
         assert threading.current_thread() is not threading.main_thread()
-        release.wait(120)
+        started.append(True)
+        gates[len(started) - 1].wait(120)
         solved.append(net.element("R0").value)
         return real_solve(net, **kwargs)
 
@@ -332,9 +335,10 @@ def test_a_large_served_solve_runs_off_the_loop_and_only_the_latest_value_is_sol
     for ohms in (2000.0, 3000.0, 4000.0):  # a drag: three values while the first solve runs
         assert store.set_element_value("R0", ohms, merge=True)
     assert store.version == version  # nothing shown yet: the loop returned at once
-    release.set()
+    gates[0].set()
     doc.run_next_tick()  # the first solve (2 kΩ) arrives: outdated, not shown; the latest is asked for
     assert store.version == version and len(solved) == 1
+    gates[1].set()
     doc.run_next_tick()  # the solve of the latest value (4 kΩ) arrives and is shown
     assert solved == pytest.approx([1 / 2000.0, 1 / 4000.0])  # 3 kΩ was never solved
     assert store.version == version + 1 and not store.stale
