@@ -7,7 +7,8 @@ fill-reducing ordering, which the solver computes once per network structure,
 a plain up-looking Cholesky is several times faster.
 
 Layers: :class:`CholeskyFactor` validates; the njit drivers ``_cholesky`` (one
-call: ``_permuted_upper``, ``_etree``, ``_column_counts``, ``_numeric``) and
+call: ``_permuted_upper`` or ``_permuted_upper_edges``, ``_etree``, ``_column_counts``,
+``_numeric``) and
 ``_solve`` work on flat CSC arrays; ``_ereach`` walks the elimination tree for
 one row.
 """
@@ -215,12 +216,52 @@ def _permuted_upper(n, rows, cols, vals, pinv):
 
 
 @njit(**NUMBA_OPTIONS)
-def _cholesky(n, rows, cols, vals, perm):
-    """``(Lp, Li, Lx, ok)``: symbolic and numeric factorisation of ``A[perm][:, perm]`` in one call."""
-    pinv = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        pinv[perm[k]] = k
-    Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, pinv)
+def _permuted_upper_edges(n, tree, ri, rj, rg, pinv):
+    """Upper triangle of P A P^T in CSC, straight from the resistors of an equality QP.
+
+    ``A`` is the matrix ``assemble_reduced`` writes as COO entries: resistor
+    t joins super-nodes ``tree[ri[t]]`` and ``tree[rj[t]]`` (-1: the fixed
+    one) with conductance ``rg[t]``. Gives exactly what ``_permuted_upper``
+    gives on those entries (same order, same sums) from one entry per
+    resistor instead of four.
+    """
+    counts = np.zeros(n + 1, dtype=np.int64)
+    diag = np.zeros(n)
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b:
+            continue
+        if a >= 0:
+            diag[pinv[a]] += rg[t]
+        if b >= 0:
+            diag[pinv[b]] += rg[t]
+        if a >= 0 and b >= 0:
+            counts[max(pinv[a], pinv[b]) + 1] += 1
+    for j in range(n):
+        counts[j + 1] += counts[j] + 1
+    Ai = np.empty(counts[n], dtype=np.int64)
+    Ax = np.empty(counts[n])
+    fill = counts[:n].copy()
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b or a < 0 or b < 0:
+            continue
+        i = min(pinv[a], pinv[b])
+        j = max(pinv[a], pinv[b])
+        Ai[fill[j]] = i
+        Ax[fill[j]] = -rg[t]
+        fill[j] += 1
+    for j in range(n):
+        Ai[fill[j]] = j
+        Ax[fill[j]] = diag[j]
+    return counts, Ai, Ax
+
+
+@njit(**NUMBA_OPTIONS)
+def _factorise_upper(n, Ap, Ai, Ax):
+    """``(Lp, Li, Lx, ok)`` of the matrix whose upper triangle (CSC, pivot order) is given."""
     parent = _etree(n, Ap, Ai)
     Lp = np.zeros(n + 1, dtype=np.int64)
     counts = _column_counts(n, Ap, Ai, parent)
@@ -228,6 +269,28 @@ def _cholesky(n, rows, cols, vals, perm):
         Lp[k + 1] = Lp[k] + counts[k]
     Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
     return Lp, Li, Lx, ok
+
+
+@njit(**NUMBA_OPTIONS)
+def _inverse(perm):
+    pinv = np.empty(perm.shape[0], dtype=np.int64)
+    for k in range(perm.shape[0]):
+        pinv[perm[k]] = k
+    return pinv
+
+
+@njit(**NUMBA_OPTIONS)
+def _cholesky(n, rows, cols, vals, perm):
+    """``(Lp, Li, Lx, ok)``: symbolic and numeric factorisation of ``A[perm][:, perm]`` in one call."""
+    Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, _inverse(perm))
+    return _factorise_upper(n, Ap, Ai, Ax)
+
+
+@njit(**NUMBA_OPTIONS)
+def _cholesky_edges(n, tree, ri, rj, rg, perm):
+    """:func:`_cholesky` of an equality-QP matrix given by its resistors (see ``_permuted_upper_edges``)."""
+    Ap, Ai, Ax = _permuted_upper_edges(n, tree, ri, rj, rg, _inverse(perm))
+    return _factorise_upper(n, Ap, Ai, Ax)
 
 
 @njit(**NUMBA_OPTIONS)
@@ -304,9 +367,20 @@ class CholeskyFactor:
         self._factor(n, rows, cols, vals, perm)
         return self
 
+    @classmethod
+    def from_resistors(cls, n, tree, ri, rj, rg, perm):
+        """Factorise the n x n equality-QP matrix of resistors ``(ri, rj, rg)`` merged by ``tree``
+        (the matrix ``assemble_reduced`` writes as COO entries), without forming those entries."""
+        self = cls.__new__(cls)
+        perm = np.asarray(perm, dtype=np.int64)
+        self._keep(n, perm, *_cholesky_edges(n, tree, ri, rj, rg, perm))
+        return self
+
     def _factor(self, n, rows, cols, vals, perm):
         perm = np.asarray(perm, dtype=np.int64)
-        Lp, Li, Lx, ok = _cholesky(n, rows, cols, vals, perm)
+        self._keep(n, perm, *_cholesky(n, rows, cols, vals, perm))
+
+    def _keep(self, n, perm, Lp, Li, Lx, ok):
         if not ok:
             raise NotPositiveDefinite("the matrix is not positive definite")
         self.n, self.perm, self.Lp, self.Li, self.Lx = n, perm, Lp, Li, Lx

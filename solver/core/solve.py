@@ -404,8 +404,7 @@ class _State:
                     self.bordered_solves += 1
                     refined = True
             if U is None:
-                rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
-                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
+                factor = _factorize(n_trees, s, tree, w, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
@@ -632,25 +631,27 @@ class _State:
         self.phases.append(1)
 
 
-def _factorize(rows, cols, vals, n, structure, tree, cn):
+def _factorize(n, structure, tree, w, cn):
     """Factorise an equality-QP matrix: Cholesky in a fill-reducing order kept per structure.
 
     Once per structure, a fill-reducing ordering of the unmerged reduced
     Laplacian (see ``_slot_rank``) is remembered as a pivot rank per free slot.
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
-    and a numba Cholesky factorises at a fraction of SuperLU's cost. SuperLU
-    (with pivoting) is only the fallback for a matrix that rounding leaves
-    not quite positive definite.
+    and a numba Cholesky factorises at a fraction of SuperLU's cost, reading
+    the matrix straight from the resistors. SuperLU (with pivoting) is only
+    the fallback for a matrix that rounding leaves not quite positive definite.
     """
-    m = structure.m
-    if structure.slot_rank is None:
-        structure.slot_rank = _slot_rank(structure, cn, tree, rows, cols)
-    if structure.slot_rank is not None:
+    s = structure
+    if s.slot_rank is None:
+        s.slot_rank = _slot_rank(s, cn)
+    if s.slot_rank is not None:
         try:
-            return CholeskyFactor.from_coo(n, rows, cols, vals, merged_pivot_order(tree[:m], structure.slot_rank, n))
+            return CholeskyFactor.from_resistors(n, tree, s.ri, s.rj, cn.rg,
+                                                 merged_pivot_order(tree[: s.m], s.slot_rank, n))
         except NotPositiveDefinite:
             pass  # rounding on a nearly singular matrix: let SuperLU pivot
+    rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         return splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
@@ -658,23 +659,19 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
         return None
 
 
-def _slot_rank(s, cn, tree, rows, cols):
+def _slot_rank(s, cn):
     """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian.
 
-    ``tree, rows, cols``: the system being factorised; unless its working set
-    is empty, the unmerged Laplacian (no diode held) is assembled here. The
-    order is a minimum-degree elimination on the graph while that stays cheap
-    (tree-like networks); where its cliques grow (2-D grids) nested
+    The order is a minimum-degree elimination on the graph while that stays
+    cheap (tree-like networks); where its cliques grow (2-D grids) nested
     dissection orders instead, and small systems keep their natural order.
     Either order is then postordered along its elimination tree.
     """
-    n = int(tree[: s.m].max(initial=-1)) + 1
-    if n != s.m:  # some slots are merged: order the unmerged Laplacian instead
-        no_diodes = np.zeros(len(s.da), dtype=bool)
-        tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
-        if n == 0:
-            return None
-        rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    no_diodes = np.zeros(len(s.da), dtype=bool)
+    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
+    if n == 0:
+        return None
+    rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
     if len(order) != n:
         if n <= NATURAL_ORDER_SIZE:
