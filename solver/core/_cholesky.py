@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..config import NUMBA_OPTIONS
+from ..config import NUMBA_OPTIONS, ROW_PATTERN_LIMIT
 
 __all__ = ["CholeskyFactor", "NotPositiveDefinite"]
 
@@ -77,6 +77,76 @@ def _column_counts(n, Ap, Ai, parent):
         for t in range(top, n):
             counts[stack[t]] += 1
     return counts
+
+
+@njit(**NUMBA_OPTIONS)
+def _row_patterns(n, Ap, Ai, parent, limit):
+    """Nonzeros per column of L, and the row patterns of L if they fit in ``limit`` entries.
+
+    Returns ``(counts, Rp, Rj)``: row k's pattern (left of the diagonal, in the
+    topological order ``_ereach`` gives) is ``Rj[Rp[k]:Rp[k + 1]]``, so that the
+    numeric pass reads it instead of walking the tree again; ``Rp`` is empty
+    when the patterns outgrew ``limit`` (then the numeric pass walks).
+    """
+    counts = np.ones(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    Rp = np.zeros(n + 1, dtype=np.int64)
+    Rj = np.empty(min(limit, 2 * Ap[n] + n), dtype=np.int32)
+    keep = True
+    for k in range(n):
+        top = _ereach(Ap, Ai, k, parent, stack, mark)
+        size = n - top
+        if keep and Rp[k] + size > Rj.shape[0]:
+            if Rp[k] + size > limit:
+                keep = False
+            else:
+                grown = np.empty(min(limit, max(2 * Rj.shape[0], Rp[k] + size)), dtype=np.int32)
+                grown[: Rp[k]] = Rj[: Rp[k]]
+                Rj = grown
+        for t in range(top, n):
+            counts[stack[t]] += 1
+        if keep:
+            base = Rp[k]
+            for t in range(top, n):
+                Rj[base + t - top] = stack[t]
+            Rp[k + 1] = base + size
+    if not keep:
+        return counts, Rp[:0], Rj[:0]
+    return counts, Rp, Rj
+
+
+@njit(**NUMBA_OPTIONS)
+def _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj):
+    """:func:`_numeric` with the row patterns of L given (see ``_row_patterns``)."""
+    Li = np.empty(Lp[n], dtype=np.int64)
+    Lx = np.empty(Lp[n])
+    fill = Lp[:n].copy()
+    x = np.zeros(n)
+    for k in range(n):
+        for p in range(Ap[k], Ap[k + 1]):
+            if Ai[p] <= k:
+                x[Ai[p]] += Ax[p]
+        d = x[k]
+        x[k] = 0.0
+        for t in range(Rp[k], Rp[k + 1]):  # L(k, i) for each i in the row pattern
+            i = Rj[t]
+            lki = x[i] / Lx[Lp[i]]
+            x[i] = 0.0
+            for p in range(Lp[i] + 1, fill[i]):
+                x[Li[p]] -= Lx[p] * lki
+            d -= lki * lki
+            p = fill[i]
+            fill[i] += 1
+            Li[p] = k
+            Lx[p] = lki
+        if not d > 0.0:
+            return Li, Lx, False
+        p = fill[k]
+        fill[k] += 1
+        Li[p] = k
+        Lx[p] = np.sqrt(d)
+    return Li, Lx, True
 
 
 @njit(**NUMBA_OPTIONS)
@@ -264,10 +334,13 @@ def _factorise_upper(n, Ap, Ai, Ax):
     """``(Lp, Li, Lx, ok)`` of the matrix whose upper triangle (CSC, pivot order) is given."""
     parent = _etree(n, Ap, Ai)
     Lp = np.zeros(n + 1, dtype=np.int64)
-    counts = _column_counts(n, Ap, Ai, parent)
+    counts, Rp, Rj = _row_patterns(n, Ap, Ai, parent, ROW_PATTERN_LIMIT)
     for k in range(n):
         Lp[k + 1] = Lp[k] + counts[k]
-    Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
+    if Rp.shape[0]:
+        Li, Lx, ok = _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj)
+    else:
+        Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
     return Lp, Li, Lx, ok
 
 
