@@ -30,6 +30,7 @@ from scipy.sparse.linalg import splu
 from . import _compensated as C
 from . import _kernels as K
 from ._bordered import BorderedSolver
+from ._bulk import names_at
 from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
@@ -806,7 +807,7 @@ def _solution(cn, state, tol) -> Solution:
     dp, dn, theta, dnames = arrays["diode"]
     ip, in_, icur, inames = arrays["isource"]
     i_res, i_dio = currents["resistor"], currents["diode"]
-    active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_actual + diode_rounding)]
+    active = names_at(dnames, np.flatnonzero(i_dio > tol * diode_actual + diode_rounding))
     # elementwise products summed by numpy, not BLAS dot: BLAS threads cost more than the sum here
     power = float(np.sum(i_res * (v[rp] - v[rn])) + np.sum(i_dio * (v[dp] - v[dn])))
     final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
