@@ -117,6 +117,35 @@ def _row_patterns(n, Ap, Ai, parent, limit):
 
 
 @njit(**NUMBA_OPTIONS)
+def _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, pattern, start, stop):
+    """Row k of L (up-looking): the triangular solve over its pattern ``pattern[start:stop]``
+    (columns in topological order), then its diagonal. False if the pivot is not positive."""
+    for p in range(Ap[k], Ap[k + 1]):
+        if Ai[p] <= k:
+            x[Ai[p]] += Ax[p]
+    d = x[k]
+    x[k] = 0.0
+    for t in range(start, stop):  # L(k, i) for each i in the row pattern
+        i = pattern[t]
+        lki = x[i] / Lx[Lp[i]]
+        x[i] = 0.0
+        for p in range(Lp[i] + 1, fill[i]):
+            x[Li[p]] -= Lx[p] * lki
+        d -= lki * lki
+        p = fill[i]
+        fill[i] += 1
+        Li[p] = k
+        Lx[p] = lki
+    if not d > 0.0:
+        return False
+    p = fill[k]
+    fill[k] += 1
+    Li[p] = k
+    Lx[p] = np.sqrt(d)
+    return True
+
+
+@njit(**NUMBA_OPTIONS)
 def _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj):
     """:func:`_numeric` with the row patterns of L given (see ``_row_patterns``)."""
     Li = np.empty(Lp[n], dtype=np.int64)
@@ -124,28 +153,8 @@ def _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj):
     fill = Lp[:n].copy()
     x = np.zeros(n)
     for k in range(n):
-        for p in range(Ap[k], Ap[k + 1]):
-            if Ai[p] <= k:
-                x[Ai[p]] += Ax[p]
-        d = x[k]
-        x[k] = 0.0
-        for t in range(Rp[k], Rp[k + 1]):  # L(k, i) for each i in the row pattern
-            i = Rj[t]
-            lki = x[i] / Lx[Lp[i]]
-            x[i] = 0.0
-            for p in range(Lp[i] + 1, fill[i]):
-                x[Li[p]] -= Lx[p] * lki
-            d -= lki * lki
-            p = fill[i]
-            fill[i] += 1
-            Li[p] = k
-            Lx[p] = lki
-        if not d > 0.0:
+        if not _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, Rj, Rp[k], Rp[k + 1]):
             return Li, Lx, False
-        p = fill[k]
-        fill[k] += 1
-        Li[p] = k
-        Lx[p] = np.sqrt(d)
     return Li, Lx, True
 
 
@@ -160,28 +169,8 @@ def _numeric(n, Ap, Ai, Ax, parent, Lp):
     mark = np.full(n, -1, dtype=np.int64)
     for k in range(n):
         top = _ereach(Ap, Ai, k, parent, stack, mark)
-        for p in range(Ap[k], Ap[k + 1]):
-            if Ai[p] <= k:
-                x[Ai[p]] += Ax[p]
-        d = x[k]
-        x[k] = 0.0
-        for t in range(top, n):  # L(k, i) for each i in the row pattern
-            i = stack[t]
-            lki = x[i] / Lx[Lp[i]]
-            x[i] = 0.0
-            for p in range(Lp[i] + 1, fill[i]):
-                x[Li[p]] -= Lx[p] * lki
-            d -= lki * lki
-            p = fill[i]
-            fill[i] += 1
-            Li[p] = k
-            Lx[p] = lki
-        if not d > 0.0:
+        if not _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, stack, top, n):
             return Li, Lx, False
-        p = fill[k]
-        fill[k] += 1
-        Li[p] = k
-        Lx[p] = np.sqrt(d)
     return Li, Lx, True
 
 
@@ -250,6 +239,24 @@ def _solve_many(n, Lp, Li, Lx, perm, B):
 
 
 @njit(**NUMBA_OPTIONS)
+def _open_columns(n, counts):
+    """Column pointers (in place in ``counts``: ``counts[j + 1]`` off-diagonal entries of column j,
+    plus one for its diagonal), the empty ``Ai``/``Ax``, and each column's fill position."""
+    for j in range(n):
+        counts[j + 1] += counts[j] + 1
+    fill = counts[:n].copy()
+    return np.empty(counts[n], dtype=np.int64), np.empty(counts[n]), fill
+
+
+@njit(**NUMBA_OPTIONS)
+def _close_columns(n, Ai, Ax, fill, diag):
+    """Store each column's summed diagonal as its last entry."""
+    for j in range(n):
+        Ai[fill[j]] = j
+        Ax[fill[j]] = diag[j]
+
+
+@njit(**NUMBA_OPTIONS)
 def _permuted_upper(n, rows, cols, vals, pinv):
     """Upper triangle of P A P^T in CSC from COO entries.
 
@@ -267,11 +274,7 @@ def _permuted_upper(n, rows, cols, vals, pinv):
             counts[j + 1] += 1
         elif i == j:
             diag[j] += vals[t]
-    for j in range(n):
-        counts[j + 1] += counts[j] + 1
-    Ai = np.empty(counts[n], dtype=np.int64)
-    Ax = np.empty(counts[n])
-    fill = counts[:n].copy()
+    Ai, Ax, fill = _open_columns(n, counts)
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
@@ -279,9 +282,7 @@ def _permuted_upper(n, rows, cols, vals, pinv):
             Ai[fill[j]] = i
             Ax[fill[j]] = vals[t]
             fill[j] += 1
-    for j in range(n):
-        Ai[fill[j]] = j
-        Ax[fill[j]] = diag[j]
+    _close_columns(n, Ai, Ax, fill, diag)
     return counts, Ai, Ax
 
 
@@ -308,11 +309,7 @@ def _permuted_upper_edges(n, tree, ri, rj, rg, pinv):
             diag[pinv[b]] += rg[t]
         if a >= 0 and b >= 0:
             counts[max(pinv[a], pinv[b]) + 1] += 1
-    for j in range(n):
-        counts[j + 1] += counts[j] + 1
-    Ai = np.empty(counts[n], dtype=np.int64)
-    Ax = np.empty(counts[n])
-    fill = counts[:n].copy()
+    Ai, Ax, fill = _open_columns(n, counts)
     for t in range(ri.shape[0]):
         a = tree[ri[t]]
         b = tree[rj[t]]
@@ -323,9 +320,7 @@ def _permuted_upper_edges(n, tree, ri, rj, rg, pinv):
         Ai[fill[j]] = i
         Ax[fill[j]] = -rg[t]
         fill[j] += 1
-    for j in range(n):
-        Ai[fill[j]] = j
-        Ax[fill[j]] = diag[j]
+    _close_columns(n, Ai, Ax, fill, diag)
     return counts, Ai, Ax
 
 

@@ -57,32 +57,41 @@ def _kept(comp, p, n):
 
 
 @njit(**NUMBA_OPTIONS)
-def _incidence_order(m, first, second):
-    """Stable counting sort of the incidences ``first`` then ``second`` (component per incidence)
-    by component, those of the fixed component ``m`` dropped: ``(ptr, position)``, where
-    ``position`` lists the concatenated incidence numbers in sorted order."""
+def _incidences(comp, m, p, n):
+    """Elements of one kind between different components, and their incidences per free component.
+
+    Returns ``(keep, inner, a, b, ptr, element, other, first)``: the elements
+    kept and those inside one component, the components of each kept one's
+    two ends, and per incidence (sorted by its component, stable: all p-side
+    incidences before the n-side ones; the fixed component ``m`` has none)
+    the kept element's position, the component at its other end and whether
+    it is the p side. ``ptr`` delimits each free component's incidences.
+    """
+    keep, inner = _kept(comp, p, n)
+    nk = keep.shape[0]
+    a = np.empty(nk, dtype=np.int64)
+    b = np.empty(nk, dtype=np.int64)
     count = np.zeros(m + 1, dtype=np.int64)
-    for k in range(first.shape[0]):
-        count[first[k]] += 1
-    for k in range(second.shape[0]):
-        count[second[k]] += 1
+    for t in range(nk):
+        a[t] = comp[p[keep[t]]]
+        b[t] = comp[n[keep[t]]]
+        count[a[t]] += 1
+        count[b[t]] += 1
     ptr = np.zeros(m + 1, dtype=np.int64)
     for k in range(m):
         ptr[k + 1] = ptr[k] + count[k]
     nxt = ptr[:m].copy()
-    position = np.empty(ptr[m], dtype=np.int64)
-    n_first = first.shape[0]
-    for k in range(n_first):
-        c = first[k]
-        if c < m:
-            position[nxt[c]] = k
-            nxt[c] += 1
-    for k in range(second.shape[0]):
-        c = second[k]
-        if c < m:
-            position[nxt[c]] = n_first + k
-            nxt[c] += 1
-    return ptr, position
+    element = np.empty(ptr[m], dtype=np.int64)
+    other = np.empty(ptr[m], dtype=np.int64)
+    first = np.empty(ptr[m], dtype=np.bool_)
+    for side in range(2):
+        for t in range(nk):
+            own, far = (a[t], b[t]) if side == 0 else (b[t], a[t])
+            if own < m:
+                q = nxt[own]
+                nxt[own] += 1
+                element[q], other[q], first[q] = t, far, side == 0
+    return keep, inner, a, b, ptr, element, other, first
 
 
 @njit(**NUMBA_OPTIONS)
@@ -96,49 +105,20 @@ def reduced_structure(comp, m, rp, rn, dp, dn):
     n-side ones within a component; ``ri`` is the free end of each kept
     resistor (``ri < m``).
     """
-    res_keep, _ = _kept(comp, rp, rn)
-    nr = res_keep.shape[0]
-    ri = np.empty(nr, dtype=np.int64)
-    rj = np.empty(nr, dtype=np.int64)
-    for t in range(nr):
-        ri[t] = comp[rp[res_keep[t]]]
-        rj[t] = comp[rn[res_keep[t]]]
-    indptr, position = _incidence_order(m, ri, rj)
-    ni = position.shape[0]
+    res_keep, _, ri, rj, indptr, which, nbr, p_side = _incidences(comp, m, rp, rn)
+    ni = which.shape[0]
     inc_res = np.empty(ni, dtype=np.int64)
     inc_side = np.empty(ni, dtype=np.int64)
-    nbr = np.empty(ni, dtype=np.int64)
     inc_comp = np.empty(ni, dtype=np.int64)
     for k in range(ni):
-        q = position[k]
-        if q < nr:
-            inc_res[k], inc_side[k], nbr[k], inc_comp[k] = res_keep[q], 1, rj[q], ri[q]
-        else:
-            q -= nr
-            inc_res[k], inc_side[k], nbr[k], inc_comp[k] = res_keep[q], -1, ri[q], rj[q]
-    for t in range(nr):  # keep the reduced resistor's free end first
+        q = which[k]
+        inc_res[k] = res_keep[q]
+        inc_side[k] = 1 if p_side[k] else -1
+        inc_comp[k] = ri[q] if p_side[k] else rj[q]
+    for t in range(ri.shape[0]):  # keep the reduced resistor's free end first
         if ri[t] == m:
             ri[t], rj[t] = rj[t], ri[t]
-
-    dio_keep, dio_inner = _kept(comp, dp, dn)
-    nd = dio_keep.shape[0]
-    da = np.empty(nd, dtype=np.int64)
-    dc = np.empty(nd, dtype=np.int64)
-    for e in range(nd):
-        da[e] = comp[dp[dio_keep[e]]]
-        dc[e] = comp[dn[dio_keep[e]]]
-    dptr, dposition = _incidence_order(m, da, dc)
-    nq = dposition.shape[0]
-    d_inc = np.empty(nq, dtype=np.int64)
-    dother = np.empty(nq, dtype=np.int64)
-    dupper = np.empty(nq, dtype=np.bool_)
-    for k in range(nq):
-        q = dposition[k]
-        if q < nd:
-            d_inc[k], dother[k], dupper[k] = q, dc[q], True
-        else:
-            q -= nd
-            d_inc[k], dother[k], dupper[k] = q, da[q], False
+    dio_keep, dio_inner, da, dc, dptr, d_inc, dother, dupper = _incidences(comp, m, dp, dn)
     return (res_keep, ri, rj, indptr, inc_res, inc_side, nbr, inc_comp,
             dio_inner, dio_keep, da, dc, dptr, d_inc, dother, dupper)
 
