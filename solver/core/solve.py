@@ -455,10 +455,15 @@ class _State:
         leftover[s.m] = 0.0
         return lam, hi + lo, leftover
 
-    def accept(self, u, forest, tol):
-        """True when u with forest currents passes the node-by-node certificate at tol."""
+    def accept(self, u, forest, tol, lam=None):
+        """True when u with forest currents passes the node-by-node certificate at tol.
+
+        ``lam``: the forest currents at u, when the caller has them already.
+        """
         in_w = forest[0]
-        result = _certify(self.cn, u, in_w, self.diode_currents(u, forest)[0])
+        if lam is None:
+            lam = self.diode_currents(u, forest)[0]
+        result = _certify(self.cn, u, in_w, lam)
         if result[0].is_optimal(_judged_tol(tol)):
             self.last = (u, in_w)
             self.certified, self.certified_point = result, u
@@ -511,7 +516,7 @@ class _State:
             violated = ~in_w & (slack < -tol * self.diode_volts(target))
             negative = in_w & (lam < self.diode_amps(target, lam, tol))
             if not violated.any() and not negative.any():
-                if self.accept(target, forest, tol):
+                if self.accept(target, forest, tol, lam):
                     return target
                 self.last = (target, in_w)  # optimal set, rounding beyond tol: reported unconverged
                 return target
@@ -599,7 +604,7 @@ class _State:
             self._record(u, (lam, r))
             negative = in_w & (lam < self.diode_amps(u, lam, tol))
             if not negative.any():
-                if not self.accept(u, forest, tol):
+                if not self.accept(u, forest, tol, lam):
                     self.last = (u, in_w)
                 return u
             key = in_w.tobytes()
@@ -645,7 +650,8 @@ def _factorize(n, structure, tree, w, cn):
     """
     s = structure
     if s.slot_rank is None:
-        s.slot_rank = _slot_rank(s, cn)
+        # a system with as many unknowns as free slots is the unmerged one: its forest is the same
+        s.slot_rank = _slot_rank(s, cn, (tree, w) if n == s.m else None)
     if s.slot_rank is not None:
         try:
             return CholeskyFactor.from_resistors(n, tree, s.ri, s.rj, cn.rg,
@@ -660,16 +666,21 @@ def _factorize(n, structure, tree, w, cn):
         return None
 
 
-def _slot_rank(s, cn):
+def _slot_rank(s, cn, unmerged=None):
     """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian.
+
+    ``unmerged``: its ``(tree, w)`` forest (no diode held), when the caller has it.
 
     The order is a minimum-degree elimination on the graph while that stays
     cheap (tree-like networks); where its cliques grow (2-D grids) nested
     dissection orders instead, and small systems keep their natural order.
     Either order is then postordered along its elimination tree.
     """
-    no_diodes = np.zeros(len(s.da), dtype=bool)
-    tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
+    if unmerged is not None:
+        (tree, w), n = unmerged, s.m
+    else:
+        no_diodes = np.zeros(len(s.da), dtype=bool)
+        tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
         return None
     rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
