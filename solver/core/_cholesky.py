@@ -111,8 +111,8 @@ def _row_patterns(n, Ap, Ai, parent, limit):
             for t in range(top, n):
                 Rj[base + t - top] = stack[t]
             Rp[k + 1] = base + size
-    if not keep:
-        return counts, Rp[:0], Rj[:0]
+    if not keep:  # fresh empty arrays: a view would keep the buffer alive through the numeric pass
+        return counts, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
     return counts, Rp, Rj
 
 
