@@ -512,10 +512,11 @@ class _State:
             self.pdas_w = in_w.copy()
             lam, r, leftover = self.diode_currents(target, forest)
             self._record(target, (lam, r))
-            slack = cn.db - (target[s.da] - target[s.dc])
-            violated = ~in_w & (slack < -tol * self.diode_volts(target))
-            negative = in_w & (lam < self.diode_amps(target, lam, tol))
-            if not violated.any() and not negative.any():
+            # off the set and violated, or in it with a negative current (diode_volts, diode_amps)
+            violated, negative, changed = K.working_set_changes(
+                target, lam, in_w, s.da, s.dc, cn.db, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr,
+                s.d_inc, tol, VOLTAGE_FLOOR, CURRENT_ROUNDING)
+            if not changed:
                 if self.accept(target, forest, tol, lam):
                     return target
                 self.last = (target, in_w)  # optimal set, rounding beyond tol: reported unconverged
