@@ -36,6 +36,7 @@ WRAPPED = [
     (solve_module, "postordered", "postorder"),
     (solve_module, "merged_pivot_order", "merged order"),
     (_cholesky, "_cholesky", "factorise"),
+    (_cholesky, "_cholesky_edges", "factorise"),  # the polish's factorisations, read from the resistors
     (solve_module, "_refine", "refine"),
     (solve_module, "_preconditioned_cg", "pcg"),
     (solve_module, "_certify", "certificate"),

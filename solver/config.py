@@ -91,6 +91,10 @@ DISSECTION_LEAF_SIZE = 64
 #: certificate must be reproducible and NaN checks must keep working.
 NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 
+#: Largest number of off-diagonal entries of L whose row patterns the Cholesky's symbolic pass keeps
+#: (int32, 4 bytes each) for its numeric pass, which otherwise walks the elimination tree again.
+ROW_PATTERN_LIMIT = 2**25
+
 #: DRN kernels (:mod:`solver.learning._drn_kernels`): multiply-adds below which a
 #: kernel call runs on the calling thread rather than on numba's pool (waking the
 #: pool costs microseconds, a small layer's update less). The result is the same

@@ -48,6 +48,11 @@ class AutoNames(Sequence):
             raise IndexError(f"name index {i} out of range for {self.count} names")
         return f"{self.prefix}{self.first + i}"
 
+    def take(self, indices) -> list:
+        """The names at ``indices`` (valid, non-negative), without a bounds check per name."""
+        prefix, first = self.prefix, self.first
+        return [f"{prefix}{first + i}" for i in np.asarray(indices, dtype=np.int64).tolist()]
+
     def __iter__(self):
         prefix = self.prefix
         return (f"{prefix}{k}" for k in range(self.first, self.first + self.count))
@@ -126,3 +131,10 @@ def first_bad(mask) -> int:
     """Index of the first True in a bool array, or -1."""
     bad = np.flatnonzero(mask)
     return int(bad[0]) if bad.size else -1
+
+
+def names_at(names, indices) -> list:
+    """``[names[i] for i in indices]`` for a list or :class:`AutoNames` (the latter without a call per name)."""
+    if isinstance(names, AutoNames):
+        return names.take(indices)
+    return [names[i] for i in np.asarray(indices, dtype=np.int64).tolist()]

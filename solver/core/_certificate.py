@@ -101,3 +101,73 @@ def diode_figures(v, dp, dn, theta, current, gross, scale, rounding_per_scale, f
         smallest = min(smallest, i)
         power = max(power, abs(i) * distance)
     return actual, rounding, violation, relative_violation, negative, complementarity, smallest, power
+
+
+@njit(**NUMBA_OPTIONS)
+def _all_finite(x):
+    for k in range(x.shape[0]):
+        if not np.isfinite(x[k]):
+            return False
+    return True
+
+
+@njit(**NUMBA_OPTIONS)
+def _largest(x, start):
+    """``max(start, max(x))`` with NaN propagated, as ``np.max(x, initial=start)``."""
+    out = start
+    for k in range(x.shape[0]):
+        if x[k] > out or x[k] != x[k]:
+            out = x[k]
+            if out != out:
+                return out
+    return out
+
+
+@njit(**NUMBA_OPTIONS)
+def local_figures(v, rp, rn, rg, ip, in_, icur, dp, dn, theta, i_dio, vp, vn, volts, i_vs,
+                  rounding_per_scale, floor, cluster_step):
+    """Every figure of the certificate but its cluster check, in one call.
+
+    Composes the kernels above in the order the certificate's definition uses
+    them (resistor, current-source, diode, then voltage-source currents at each
+    node). Returns ``(i_res, scale, finite, worst, relative_kcl, largest_kcl,
+    source_off, source_relative, diode figures (8, as diode_figures),
+    current_scale, voltage_scale, clusters)``; ``clusters`` is False when the
+    strengths span a single cluster level (or are not finite), so that the
+    cluster check has nothing to add.
+    """
+    n_nodes = v.shape[0]
+    i_res = np.empty(rp.shape[0])
+    for t in range(rp.shape[0]):
+        i_res[t] = rg[t] * (v[rp[t]] - v[rn[t]])
+    finite = (_all_finite(v) and _all_finite(i_res) and _all_finite(icur) and _all_finite(i_dio)
+              and _all_finite(i_vs))
+    net_out = np.zeros(n_nodes)
+    gross = np.zeros(n_nodes)
+    near = np.abs(v)
+    add_currents(rp, rn, i_res, v, net_out, gross, near)
+    add_currents(ip, in_, icur, v, net_out, gross, near)
+    add_currents(dp, dn, i_dio, v, net_out, gross, near)
+    add_currents(vp, vn, i_vs, v, net_out, gross, near)
+    scale = node_scales(near, gross, rp, rn, rg, floor)
+    worst, relative_kcl, largest_kcl = worst_kcl(net_out, scale)
+    source_off, source_relative = source_violation(v, vp, vn, volts, floor)
+    diode = diode_figures(v, dp, dn, theta, i_dio, gross, scale, rounding_per_scale, floor)
+    current_scale = max(_largest(scale, 0.0), 1e-300)
+    voltage_scale = floor + _largest(np.abs(v), 0.0)
+    # the cluster check's first test: the weakest resistor's strength times one step against the largest strength
+    clusters = False
+    if rg.shape[0]:
+        weakest = np.inf
+        top = -np.inf
+        for t in range(rp.shape[0]):
+            strength = rg[t] * max(floor + abs(v[rp[t]]), floor + abs(v[rn[t]]))
+            weakest = min(weakest, strength)
+            top = max(top, strength) if strength == strength and top == top else np.nan
+        top = max(top, _largest(np.abs(icur), 0.0)) if top == top else top
+        top = max(top, _largest(np.abs(i_dio), 0.0)) if top == top else top
+        top = max(top, _largest(np.abs(i_vs), 0.0)) if top == top else top
+        level = weakest * cluster_step
+        clusters = np.isfinite(top) and level > 0.0 and level <= top
+    return (i_res, scale, finite, worst, relative_kcl, largest_kcl, source_off, source_relative, diode,
+            current_scale, voltage_scale, clusters)

@@ -7,7 +7,8 @@ fill-reducing ordering, which the solver computes once per network structure,
 a plain up-looking Cholesky is several times faster.
 
 Layers: :class:`CholeskyFactor` validates; the njit drivers ``_cholesky`` (one
-call: ``_permuted_upper``, ``_etree``, ``_column_counts``, ``_numeric``) and
+call: ``_permuted_upper`` or ``_permuted_upper_edges``, ``_etree``, ``_column_counts``,
+``_numeric``) and
 ``_solve`` work on flat CSC arrays; ``_ereach`` walks the elimination tree for
 one row.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..config import NUMBA_OPTIONS
+from ..config import NUMBA_OPTIONS, ROW_PATTERN_LIMIT
 
 __all__ = ["CholeskyFactor", "NotPositiveDefinite"]
 
@@ -79,6 +80,85 @@ def _column_counts(n, Ap, Ai, parent):
 
 
 @njit(**NUMBA_OPTIONS)
+def _row_patterns(n, Ap, Ai, parent, limit):
+    """Nonzeros per column of L, and the row patterns of L if they fit in ``limit`` entries.
+
+    Returns ``(counts, Rp, Rj)``: row k's pattern (left of the diagonal, in the
+    topological order ``_ereach`` gives) is ``Rj[Rp[k]:Rp[k + 1]]``, so that the
+    numeric pass reads it instead of walking the tree again; ``Rp`` is empty
+    when the patterns outgrew ``limit`` (then the numeric pass walks).
+    """
+    counts = np.ones(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    Rp = np.zeros(n + 1, dtype=np.int64)
+    Rj = np.empty(min(limit, 2 * Ap[n] + n), dtype=np.int32)
+    keep = True
+    for k in range(n):
+        top = _ereach(Ap, Ai, k, parent, stack, mark)
+        size = n - top
+        if keep and Rp[k] + size > Rj.shape[0]:
+            if Rp[k] + size > limit:
+                keep = False
+            else:
+                grown = np.empty(min(limit, max(2 * Rj.shape[0], Rp[k] + size)), dtype=np.int32)
+                grown[: Rp[k]] = Rj[: Rp[k]]
+                Rj = grown
+        for t in range(top, n):
+            counts[stack[t]] += 1
+        if keep:
+            base = Rp[k]
+            for t in range(top, n):
+                Rj[base + t - top] = stack[t]
+            Rp[k + 1] = base + size
+    if not keep:  # fresh empty arrays: a view would keep the buffer alive through the numeric pass
+        return counts, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+    return counts, Rp, Rj
+
+
+@njit(**NUMBA_OPTIONS)
+def _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, pattern, start, stop):
+    """Row k of L (up-looking): the triangular solve over its pattern ``pattern[start:stop]``
+    (columns in topological order), then its diagonal. False if the pivot is not positive."""
+    for p in range(Ap[k], Ap[k + 1]):
+        if Ai[p] <= k:
+            x[Ai[p]] += Ax[p]
+    d = x[k]
+    x[k] = 0.0
+    for t in range(start, stop):  # L(k, i) for each i in the row pattern
+        i = pattern[t]
+        lki = x[i] / Lx[Lp[i]]
+        x[i] = 0.0
+        for p in range(Lp[i] + 1, fill[i]):
+            x[Li[p]] -= Lx[p] * lki
+        d -= lki * lki
+        p = fill[i]
+        fill[i] += 1
+        Li[p] = k
+        Lx[p] = lki
+    if not d > 0.0:
+        return False
+    p = fill[k]
+    fill[k] += 1
+    Li[p] = k
+    Lx[p] = np.sqrt(d)
+    return True
+
+
+@njit(**NUMBA_OPTIONS)
+def _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj):
+    """:func:`_numeric` with the row patterns of L given (see ``_row_patterns``)."""
+    Li = np.empty(Lp[n], dtype=np.int64)
+    Lx = np.empty(Lp[n])
+    fill = Lp[:n].copy()
+    x = np.zeros(n)
+    for k in range(n):
+        if not _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, Rj, Rp[k], Rp[k + 1]):
+            return Li, Lx, False
+    return Li, Lx, True
+
+
+@njit(**NUMBA_OPTIONS)
 def _numeric(n, Ap, Ai, Ax, parent, Lp):
     """Values of L by rows (up-looking); diagonal first in each column. Returns (Li, Lx, ok)."""
     Li = np.empty(Lp[n], dtype=np.int64)
@@ -89,28 +169,8 @@ def _numeric(n, Ap, Ai, Ax, parent, Lp):
     mark = np.full(n, -1, dtype=np.int64)
     for k in range(n):
         top = _ereach(Ap, Ai, k, parent, stack, mark)
-        for p in range(Ap[k], Ap[k + 1]):
-            if Ai[p] <= k:
-                x[Ai[p]] += Ax[p]
-        d = x[k]
-        x[k] = 0.0
-        for t in range(top, n):  # L(k, i) for each i in the row pattern
-            i = stack[t]
-            lki = x[i] / Lx[Lp[i]]
-            x[i] = 0.0
-            for p in range(Lp[i] + 1, fill[i]):
-                x[Li[p]] -= Lx[p] * lki
-            d -= lki * lki
-            p = fill[i]
-            fill[i] += 1
-            Li[p] = k
-            Lx[p] = lki
-        if not d > 0.0:
+        if not _eliminate_row(k, Ap, Ai, Ax, Lp, Li, Lx, fill, x, stack, top, n):
             return Li, Lx, False
-        p = fill[k]
-        fill[k] += 1
-        Li[p] = k
-        Lx[p] = np.sqrt(d)
     return Li, Lx, True
 
 
@@ -179,6 +239,24 @@ def _solve_many(n, Lp, Li, Lx, perm, B):
 
 
 @njit(**NUMBA_OPTIONS)
+def _open_columns(n, counts):
+    """Column pointers (in place in ``counts``: ``counts[j + 1]`` off-diagonal entries of column j,
+    plus one for its diagonal), the empty ``Ai``/``Ax``, and each column's fill position."""
+    for j in range(n):
+        counts[j + 1] += counts[j] + 1
+    fill = counts[:n].copy()
+    return np.empty(counts[n], dtype=np.int64), np.empty(counts[n]), fill
+
+
+@njit(**NUMBA_OPTIONS)
+def _close_columns(n, Ai, Ax, fill, diag):
+    """Store each column's summed diagonal as its last entry."""
+    for j in range(n):
+        Ai[fill[j]] = j
+        Ax[fill[j]] = diag[j]
+
+
+@njit(**NUMBA_OPTIONS)
 def _permuted_upper(n, rows, cols, vals, pinv):
     """Upper triangle of P A P^T in CSC from COO entries.
 
@@ -196,11 +274,7 @@ def _permuted_upper(n, rows, cols, vals, pinv):
             counts[j + 1] += 1
         elif i == j:
             diag[j] += vals[t]
-    for j in range(n):
-        counts[j + 1] += counts[j] + 1
-    Ai = np.empty(counts[n], dtype=np.int64)
-    Ax = np.empty(counts[n])
-    fill = counts[:n].copy()
+    Ai, Ax, fill = _open_columns(n, counts)
     for t in range(rows.shape[0]):
         i = pinv[rows[t]]
         j = pinv[cols[t]]
@@ -208,26 +282,83 @@ def _permuted_upper(n, rows, cols, vals, pinv):
             Ai[fill[j]] = i
             Ax[fill[j]] = vals[t]
             fill[j] += 1
-    for j in range(n):
-        Ai[fill[j]] = j
-        Ax[fill[j]] = diag[j]
+    _close_columns(n, Ai, Ax, fill, diag)
     return counts, Ai, Ax
+
+
+@njit(**NUMBA_OPTIONS)
+def _permuted_upper_edges(n, tree, ri, rj, rg, pinv):
+    """Upper triangle of P A P^T in CSC, straight from the resistors of an equality QP.
+
+    ``A`` is the matrix ``assemble_reduced`` writes as COO entries: resistor
+    t joins super-nodes ``tree[ri[t]]`` and ``tree[rj[t]]`` (-1: the fixed
+    one) with conductance ``rg[t]``. Gives exactly what ``_permuted_upper``
+    gives on those entries (same order, same sums) from one entry per
+    resistor instead of four.
+    """
+    counts = np.zeros(n + 1, dtype=np.int64)
+    diag = np.zeros(n)
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b:
+            continue
+        if a >= 0:
+            diag[pinv[a]] += rg[t]
+        if b >= 0:
+            diag[pinv[b]] += rg[t]
+        if a >= 0 and b >= 0:
+            counts[max(pinv[a], pinv[b]) + 1] += 1
+    Ai, Ax, fill = _open_columns(n, counts)
+    for t in range(ri.shape[0]):
+        a = tree[ri[t]]
+        b = tree[rj[t]]
+        if a == b or a < 0 or b < 0:
+            continue
+        i = min(pinv[a], pinv[b])
+        j = max(pinv[a], pinv[b])
+        Ai[fill[j]] = i
+        Ax[fill[j]] = -rg[t]
+        fill[j] += 1
+    _close_columns(n, Ai, Ax, fill, diag)
+    return counts, Ai, Ax
+
+
+@njit(**NUMBA_OPTIONS)
+def _factorise_upper(n, Ap, Ai, Ax):
+    """``(Lp, Li, Lx, ok)`` of the matrix whose upper triangle (CSC, pivot order) is given."""
+    parent = _etree(n, Ap, Ai)
+    Lp = np.zeros(n + 1, dtype=np.int64)
+    counts, Rp, Rj = _row_patterns(n, Ap, Ai, parent, ROW_PATTERN_LIMIT)
+    for k in range(n):
+        Lp[k + 1] = Lp[k] + counts[k]
+    if Rp.shape[0]:
+        Li, Lx, ok = _numeric_rows(n, Ap, Ai, Ax, Lp, Rp, Rj)
+    else:
+        Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
+    return Lp, Li, Lx, ok
+
+
+@njit(**NUMBA_OPTIONS)
+def _inverse(perm):
+    pinv = np.empty(perm.shape[0], dtype=np.int64)
+    for k in range(perm.shape[0]):
+        pinv[perm[k]] = k
+    return pinv
 
 
 @njit(**NUMBA_OPTIONS)
 def _cholesky(n, rows, cols, vals, perm):
     """``(Lp, Li, Lx, ok)``: symbolic and numeric factorisation of ``A[perm][:, perm]`` in one call."""
-    pinv = np.empty(n, dtype=np.int64)
-    for k in range(n):
-        pinv[perm[k]] = k
-    Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, pinv)
-    parent = _etree(n, Ap, Ai)
-    Lp = np.zeros(n + 1, dtype=np.int64)
-    counts = _column_counts(n, Ap, Ai, parent)
-    for k in range(n):
-        Lp[k + 1] = Lp[k] + counts[k]
-    Li, Lx, ok = _numeric(n, Ap, Ai, Ax, parent, Lp)
-    return Lp, Li, Lx, ok
+    Ap, Ai, Ax = _permuted_upper(n, rows, cols, vals, _inverse(perm))
+    return _factorise_upper(n, Ap, Ai, Ax)
+
+
+@njit(**NUMBA_OPTIONS)
+def _cholesky_edges(n, tree, ri, rj, rg, perm):
+    """:func:`_cholesky` of an equality-QP matrix given by its resistors (see ``_permuted_upper_edges``)."""
+    Ap, Ai, Ax = _permuted_upper_edges(n, tree, ri, rj, rg, _inverse(perm))
+    return _factorise_upper(n, Ap, Ai, Ax)
 
 
 @njit(**NUMBA_OPTIONS)
@@ -304,9 +435,20 @@ class CholeskyFactor:
         self._factor(n, rows, cols, vals, perm)
         return self
 
+    @classmethod
+    def from_resistors(cls, n, tree, ri, rj, rg, perm):
+        """Factorise the n x n equality-QP matrix of resistors ``(ri, rj, rg)`` merged by ``tree``
+        (the matrix ``assemble_reduced`` writes as COO entries), without forming those entries."""
+        self = cls.__new__(cls)
+        perm = np.asarray(perm, dtype=np.int64)
+        self._keep(n, perm, *_cholesky_edges(n, tree, ri, rj, rg, perm))
+        return self
+
     def _factor(self, n, rows, cols, vals, perm):
         perm = np.asarray(perm, dtype=np.int64)
-        Lp, Li, Lx, ok = _cholesky(n, rows, cols, vals, perm)
+        self._keep(n, perm, *_cholesky(n, rows, cols, vals, perm))
+
+    def _keep(self, n, perm, Lp, Li, Lx, ok):
         if not ok:
             raise NotPositiveDefinite("the matrix is not positive definite")
         self.n, self.perm, self.Lp, self.Li, self.Lx = n, perm, Lp, Li, Lx

@@ -433,3 +433,41 @@ def tight_closure(u, da, dc, db, dptr, dother, dupper, d_inc, seeds, max_work):
             head = (head + 1) % (m + 1)
             size -= 1
     return out
+
+
+@njit(**NUMBA_OPTIONS)
+def _nan_min(a, b):
+    return a if (a < b or a != a) else b
+
+
+@njit(**NUMBA_OPTIONS)
+def working_set_changes(u, lam, in_w, da, dc, db, indptr, nbr, g, c, f, gsum, dptr, d_inc, tol, floor, rounding):
+    """What a primal-dual step changes: ``(violated, negative, any)``, one bool per reduced diode.
+
+    ``violated``: diodes off the working set whose ``u[da] - u[dc] <= db`` fails
+    by more than ``tol`` times their voltage scale (``floor`` plus the
+    potentials and bound they involve); ``negative``: diodes in it whose
+    current is below minus their allowance, ``tol`` times the currents that
+    meet at the smaller end plus ``rounding`` times its scale (see
+    ``reduced_scales``). The same figures, NaN included, as the solver's
+    ``diode_volts`` and ``diode_amps``.
+    """
+    actual, scale = reduced_scales(u, indptr, nbr, g, c, f, gsum, dptr, d_inc, lam, floor)
+    nd = da.shape[0]
+    violated = np.zeros(nd, dtype=np.bool_)
+    negative = np.zeros(nd, dtype=np.bool_)
+    changed = False
+    for e in range(nd):
+        a, b = da[e], dc[e]
+        if in_w[e]:
+            allowance = _nan_min(tol * actual[a] + rounding * scale[a], tol * actual[b] + rounding * scale[b])
+            if lam[e] < -allowance:
+                negative[e] = True
+                changed = True
+        else:
+            ua, ub = abs(u[a]), abs(u[b])
+            volts = floor + (ua if (ua > ub or ua != ua) else ub) + abs(db[e])
+            if db[e] - (u[a] - u[b]) < -tol * volts:
+                violated[e] = True
+                changed = True
+    return violated, negative, changed

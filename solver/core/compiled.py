@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import _node_update as node_update
+from ._compile_kernels import free_components, reduced_structure, reduced_values
 from ._graph_kernels import source_forest, unreached_from
 from ._kernels import source_offsets
 from ..config import MAX_ELEMENTS, SOURCE_LOOP_TOLERANCE
@@ -47,6 +48,7 @@ class _Structure:
     vs_order: np.ndarray  # BFS order of nodes over the voltage-source forest
     vs_parent_edge: np.ndarray  # source joining a node to its BFS parent, -1 at roots
     vs_tree: np.ndarray  # bool per source: in the spanning forest
+    vs_closing: np.ndarray  # sources outside the forest (each closes a loop)
     res_keep: np.ndarray  # resistors between different components
     ri: np.ndarray
     rj: np.ndarray
@@ -147,14 +149,7 @@ def _compile_structure(net, arrays) -> _Structure:
     order = np.concatenate([np.flatnonzero(vs_parent_edge < 0), children])
 
     # 2. free components: one per source-tree root other than ground's (root 0)
-    is_root = np.zeros(n_nodes, dtype=bool)
-    is_root[root_of] = True  # sorted roots without np.unique's sort or hash
-    is_root[0] = False
-    free_roots = np.flatnonzero(is_root)
-    m = len(free_roots)
-    root_index = np.full(n_nodes, m, dtype=np.int64)
-    root_index[free_roots] = np.arange(m)
-    comp = root_index[root_of]
+    comp, m = free_components(n_nodes, root_of)
 
     # floating check: resistors and sources must connect every node to ground
     if n_nodes > 1:
@@ -170,44 +165,16 @@ def _compile_structure(net, arrays) -> _Structure:
                 names,
             )
 
-    # 3. resistors between components, and their incidence CSR over free components
-    ci, cj = comp[rp], comp[rn]
-    res_keep = np.flatnonzero(ci != cj)
-    ri, rj = ci[res_keep], cj[res_keep]
-    inc_comp = np.concatenate([ri, rj])
-    inc_res = np.concatenate([res_keep, res_keep])
-    inc_side = np.concatenate([np.ones(len(ri), np.int64), -np.ones(len(rj), np.int64)])
-    inc_nbr = np.concatenate([rj, ri])
-    free = inc_comp < m
-    inc_comp, inc_res, inc_side, inc_nbr = inc_comp[free], inc_res[free], inc_side[free], inc_nbr[free]
-    perm = np.argsort(inc_comp, kind="stable")
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(inc_comp, minlength=m), out=indptr[1:])
-    # keep the reduced resistor's free end first, so ri < m always
-    swap = ri == m
-    ri, rj = np.where(swap, rj, ri), np.where(swap, ri, rj)
-
-    # diodes between components
-    da_all, dc_all = comp[dp], comp[dn]
-    dio_keep = np.flatnonzero(da_all != dc_all)
-    da, dc = da_all[dio_keep], dc_all[dio_keep]
-    d_comp = np.concatenate([da, dc])
-    d_inc = np.concatenate([np.arange(len(da)), np.arange(len(da))])
-    d_other = np.concatenate([dc, da])
-    d_upper = np.concatenate([np.ones(len(da), bool), np.zeros(len(da), bool)])
-    dfree = d_comp < m
-    d_comp, d_inc, d_other, d_upper = d_comp[dfree], d_inc[dfree], d_other[dfree], d_upper[dfree]
-    dperm = np.argsort(d_comp, kind="stable")
-    dptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(d_comp, minlength=m), out=dptr[1:])
-
+    # 3. resistors and diodes between components, and their incidence lists per free component
+    (res_keep, ri, rj, indptr, inc_res, inc_side, nbr, inc_comp,
+     dio_inner, dio_keep, da, dc, dptr, d_inc, dother, dupper) = reduced_structure(comp, m, rp, rn, dp, dn)
     return _Structure(
         nodes=nodes, comp=comp, m=m,
         vs_order=order, vs_parent_edge=vs_parent_edge, vs_tree=vs_tree,
-        res_keep=res_keep, ri=ri, rj=rj, indptr=indptr,
-        inc_res=inc_res[perm], inc_side=inc_side[perm], nbr=inc_nbr[perm],
-        inc_comp=inc_comp[perm], dio_inner=np.flatnonzero(da_all == dc_all), dio_keep=dio_keep, da=da, dc=dc, dptr=dptr,
-        d_inc=d_inc[dperm], dother=d_other[dperm], dupper=d_upper[dperm],
+        vs_closing=np.flatnonzero(~vs_tree), res_keep=res_keep, ri=ri, rj=rj, indptr=indptr,
+        inc_res=inc_res, inc_side=inc_side, nbr=nbr, inc_comp=inc_comp,
+        dio_inner=dio_inner, dio_keep=dio_keep, da=da, dc=dc, dptr=dptr,
+        d_inc=d_inc, dother=dother, dupper=dupper,
     )
 
 
@@ -221,12 +188,12 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
     # offsets along the voltage-source forest (ground's tree holds absolute potentials)
     offset = source_offsets(s.vs_order, s.vs_parent_edge, vp, vn, volts)
     scale = 1.0 + max(
-        float(np.max(np.abs(volts), initial=0.0)), float(np.max(theta, initial=0.0))
+        float(np.abs(volts).max()) if volts.size else 0.0, float(theta.max()) if theta.size else 0.0, 0.0
     )
     loop_tol = SOURCE_LOOP_TOLERANCE * scale
-    closing = np.flatnonzero(~s.vs_tree)  # sources that close a loop must agree with the tree
-    mismatch = offset[vp[closing]] - offset[vn[closing]] - volts[closing]
-    bad = np.flatnonzero(np.abs(mismatch) > loop_tol)
+    closing = s.vs_closing  # sources that close a loop must agree with the tree
+    mismatch = offset[vp[closing]] - offset[vn[closing]] - volts[closing] if closing.size else closing
+    bad = np.flatnonzero(np.abs(mismatch) > loop_tol) if closing.size else closing
     if bad.size:
         e = closing[bad[0]]
         loop = _source_path(s, vp, vn, vp[e], vn[e], vnames) + [vnames[e]]
@@ -252,30 +219,16 @@ def _compile_values(net, s: _Structure, arrays) -> CompiledNetwork:
             )
 
     m = s.m
-    rk = offset[rp[s.res_keep]] - offset[rn[s.res_keep]]
-    rg = rg_all[s.res_keep]
-    swap = s.comp[rp[s.res_keep]] == m
-    rk = np.where(swap, -rk, rk)
-    # incidence of free component k: g/2 (u_k - u_nbr - c)^2 with c = offset_nbr_end - offset_own_end
-    res = s.inc_res
-    own = np.where(s.inc_side > 0, rp[res], rn[res])
-    far = np.where(s.inc_side > 0, rn[res], rp[res])
-    g = rg_all[res]
-    c = offset[far] - offset[own]
-    gsum = np.bincount(s.inc_comp, weights=g, minlength=m)
-    # current sources: inject into n, draw from p
-    f = np.zeros(m + 1)
-    np.add.at(f, s.comp[in_], icur)
-    np.add.at(f, s.comp[ip], -icur)
-    f = f[:m]
-    db = theta[s.dio_keep] - offset[dp[s.dio_keep]] + offset[dn[s.dio_keep]]
+    rk, rg, g, c, gsum, f, db, dbound = reduced_values(
+        m, s.comp, offset, rp, rn, rg_all, s.res_keep, s.inc_res, s.inc_side, s.inc_comp,
+        ip, in_, icur, dp, dn, theta, s.dio_keep, s.d_inc, s.dupper)
     if gsum.size and not np.all(gsum > 0):  # unreachable after the floating check, kept as a guard
         raise FloatingNodeError("a free node has no resistor attached", [])
     if icur.size and g.size:
         scale = max(scale, float(np.max(np.abs(icur)) / np.min(rg_all)))
     return CompiledNetwork(
         structure=s, arrays=arrays, offset=offset, rk=rk, rg=rg, g=g, c=c, gsum=gsum,
-        f=f, db=db, dbound=np.where(s.dupper, db[s.d_inc], -db[s.d_inc]), voltage_scale=scale,
+        f=f, db=db, dbound=dbound, voltage_scale=scale,
         db_order=np.argsort(db, kind="stable"),
     )
 

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..config import CLUSTER_STEP, CURRENT_ROUNDING, VOLTAGE_FLOOR
-from ._certificate import add_currents, diode_figures, node_scales, source_violation, worst_kcl
+from ._certificate import local_figures
 
 __all__ = ["KKTCertificate", "Solution", "WarmStart", "kkt_certificate"]
 
@@ -206,45 +206,44 @@ def local_certificate(arrays, voltages, currents):
 
     A diode current ``i`` counts as positive when ``i > tol * actual + rounding``.
     """
-    v = np.asarray(voltages, dtype=float)
-    n_nodes = v.shape[0]
+    v = np.ascontiguousarray(voltages, dtype=float)
     rp, rn, rg, _ = arrays["resistor"]
     dp, dn, theta, _ = arrays["diode"]
     vp, vn, volts, _ = arrays["vsource"]
-    flows = {
-        "resistor": rg * (v[rp] - v[rn]),
-        "isource": arrays["isource"][2],
-        "diode": np.asarray(currents["diode"], dtype=float),
-        "vsource": np.asarray(currents["vsource"], dtype=float),
-    }
-    with np.errstate(all="ignore"):  # non-finite input is reported through `finite`
-        finite = bool(np.isfinite(v).all() and all(np.isfinite(i).all() for i in flows.values()))
-        net_out = np.zeros(n_nodes)
-        gross = np.zeros(n_nodes)
-        near = np.abs(v)  # largest |v| over each node and its neighbours
-        for kind, i in flows.items():
-            add_currents(arrays[kind][0], arrays[kind][1], i, v, net_out, gross, near)
-        scale = node_scales(near, gross, rp, rn, rg, VOLTAGE_FLOOR)
-        worst, relative_kcl, largest_kcl = worst_kcl(net_out, scale)
-        cluster_kcl, cluster_node, cluster_negative = _cluster_kcl(arrays, v, flows, CURRENT_ROUNDING * scale)
+    ip, in_, icur, _ = arrays["isource"]
+    i_dio = np.ascontiguousarray(currents["diode"], dtype=float)
+    i_vs = np.ascontiguousarray(currents["vsource"], dtype=float)
+    for what, values, expected in (("voltages", v, len(arrays["nodes"])), ("diode currents", i_dio, len(dp)),
+                                   ("voltage-source currents", i_vs, len(vp))):
+        if values.shape != (expected,):  # the kernel below does not check its indices
+            raise ValueError(f"{what} must be a vector of {expected} values (one per "
+                             f"{'node' if what == 'voltages' else 'element'}), got shape {values.shape}")
+    # One kernel call for the node-by-node figures (a small network's certificate was fifty numpy
+    # operations). A diode's current is judged against the currents that actually meet at its ends
+    # (not conductance times voltage: inside a strongly coupled pair that would hide a wrong sign),
+    # beyond the rounding of its ends' largest terms. Ground has no KCL row: a diode to ground takes
+    # its other end's figures. Non-finite input is reported through `finite`.
+    (i_res, scale, finite, worst, relative_kcl, largest_kcl, source_off, source_relative, diode,
+     current_scale, voltage_scale, clusters) = local_figures(
+        v, rp, rn, rg, ip, in_, icur, dp, dn, theta, i_dio, vp, vn, volts, i_vs,
+        CURRENT_ROUNDING, VOLTAGE_FLOOR, CLUSTER_STEP)
+    (diode_actual, diode_rounding, diode_off, diode_relative, relative_negative, relative_complementarity,
+     smallest, complementarity_power) = diode
+    cluster_negative = 0.0
+    if clusters:  # strengths span several levels: check the clusters of strong elements too
+        flows = {"resistor": i_res, "isource": icur, "diode": i_dio, "vsource": i_vs}
+        with np.errstate(all="ignore"):
+            cluster_kcl, cluster_node, cluster_negative = _cluster_kcl(arrays, v, flows, CURRENT_ROUNDING * scale)
         if cluster_kcl > relative_kcl:
             relative_kcl, worst = cluster_kcl, cluster_node
-        source_off, source_relative = source_violation(v, vp, vn, volts, VOLTAGE_FLOOR)
-        # A diode's current is judged against the currents that actually meet at its ends
-        # (not conductance times voltage: inside a strongly coupled pair that would hide a
-        # wrong sign), beyond the rounding of its ends' largest terms. Ground has no KCL row:
-        # a diode to ground takes its other end's figures.
-        (diode_actual, diode_rounding, diode_off, diode_relative, relative_negative, relative_complementarity,
-         smallest, complementarity_power) = diode_figures(v, dp, dn, theta, flows["diode"], gross, scale,
-                                                          CURRENT_ROUNDING, VOLTAGE_FLOOR)
     return KKTCertificate(
         max_kcl_residual=largest_kcl,
         max_constraint_violation=max(source_off, diode_off),
         min_diode_current=smallest,
         max_complementarity=complementarity_power,
         relative_complementarity=relative_complementarity,
-        current_scale=max(float(np.max(scale, initial=0.0)), 1e-300),
-        voltage_scale=VOLTAGE_FLOOR + float(np.max(np.abs(v), initial=0.0)),
+        current_scale=current_scale,
+        voltage_scale=voltage_scale,
         relative_kcl=relative_kcl,
         relative_violation=max(source_relative, diode_relative),
         relative_negative_current=max(relative_negative, cluster_negative, 0.0),

@@ -30,6 +30,7 @@ from scipy.sparse.linalg import splu
 from . import _compensated as C
 from . import _kernels as K
 from ._bordered import BorderedSolver
+from ._bulk import names_at
 from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
@@ -404,8 +405,7 @@ class _State:
                     self.bordered_solves += 1
                     refined = True
             if U is None:
-                rows, cols, vals, _ = K.assemble_reduced(tree, w, n_trees, s.ri, s.rj, cn.rg, cn.rk, cn.f)
-                factor = _factorize(rows, cols, vals, n_trees, s, tree, cn)
+                factor = _factorize(n_trees, s, tree, w, cn)
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
@@ -455,10 +455,15 @@ class _State:
         leftover[s.m] = 0.0
         return lam, hi + lo, leftover
 
-    def accept(self, u, forest, tol):
-        """True when u with forest currents passes the node-by-node certificate at tol."""
+    def accept(self, u, forest, tol, lam=None):
+        """True when u with forest currents passes the node-by-node certificate at tol.
+
+        ``lam``: the forest currents at u, when the caller has them already.
+        """
         in_w = forest[0]
-        result = _certify(self.cn, u, in_w, self.diode_currents(u, forest)[0])
+        if lam is None:
+            lam = self.diode_currents(u, forest)[0]
+        result = _certify(self.cn, u, in_w, lam)
         if result[0].is_optimal(_judged_tol(tol)):
             self.last = (u, in_w)
             self.certified, self.certified_point = result, u
@@ -507,11 +512,12 @@ class _State:
             self.pdas_w = in_w.copy()
             lam, r, leftover = self.diode_currents(target, forest)
             self._record(target, (lam, r))
-            slack = cn.db - (target[s.da] - target[s.dc])
-            violated = ~in_w & (slack < -tol * self.diode_volts(target))
-            negative = in_w & (lam < self.diode_amps(target, lam, tol))
-            if not violated.any() and not negative.any():
-                if self.accept(target, forest, tol):
+            # off the set and violated, or in it with a negative current (diode_volts, diode_amps)
+            violated, negative, changed = K.working_set_changes(
+                target, lam, in_w, s.da, s.dc, cn.db, s.indptr, s.nbr, cn.g, cn.c, cn.f, cn.gsum, s.dptr,
+                s.d_inc, tol, VOLTAGE_FLOOR, CURRENT_ROUNDING)
+            if not changed:
+                if self.accept(target, forest, tol, lam):
                     return target
                 self.last = (target, in_w)  # optimal set, rounding beyond tol: reported unconverged
                 return target
@@ -599,7 +605,7 @@ class _State:
             self._record(u, (lam, r))
             negative = in_w & (lam < self.diode_amps(u, lam, tol))
             if not negative.any():
-                if not self.accept(u, forest, tol):
+                if not self.accept(u, forest, tol, lam):
                     self.last = (u, in_w)
                 return u
             key = in_w.tobytes()
@@ -632,25 +638,28 @@ class _State:
         self.phases.append(1)
 
 
-def _factorize(rows, cols, vals, n, structure, tree, cn):
+def _factorize(n, structure, tree, w, cn):
     """Factorise an equality-QP matrix: Cholesky in a fill-reducing order kept per structure.
 
     Once per structure, a fill-reducing ordering of the unmerged reduced
     Laplacian (see ``_slot_rank``) is remembered as a pivot rank per free slot.
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
-    and a numba Cholesky factorises at a fraction of SuperLU's cost. SuperLU
-    (with pivoting) is only the fallback for a matrix that rounding leaves
-    not quite positive definite.
+    and a numba Cholesky factorises at a fraction of SuperLU's cost, reading
+    the matrix straight from the resistors. SuperLU (with pivoting) is only
+    the fallback for a matrix that rounding leaves not quite positive definite.
     """
-    m = structure.m
-    if structure.slot_rank is None:
-        structure.slot_rank = _slot_rank(structure, cn, tree, rows, cols)
-    if structure.slot_rank is not None:
+    s = structure
+    if s.slot_rank is None:
+        # a system with as many unknowns as free slots is the unmerged one: its forest is the same
+        s.slot_rank = _slot_rank(s, cn, (tree, w) if n == s.m else None)
+    if s.slot_rank is not None:
         try:
-            return CholeskyFactor.from_coo(n, rows, cols, vals, merged_pivot_order(tree[:m], structure.slot_rank, n))
+            return CholeskyFactor.from_resistors(n, tree, s.ri, s.rj, cn.rg,
+                                                 merged_pivot_order(tree[: s.m], s.slot_rank, n))
         except NotPositiveDefinite:
             pass  # rounding on a nearly singular matrix: let SuperLU pivot
+    rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     matrix = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
     try:
         return splu(matrix, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options=dict(SymmetricMode=True))
@@ -658,23 +667,24 @@ def _factorize(rows, cols, vals, n, structure, tree, cn):
         return None
 
 
-def _slot_rank(s, cn, tree, rows, cols):
+def _slot_rank(s, cn, unmerged=None):
     """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian.
 
-    ``tree, rows, cols``: the system being factorised; unless its working set
-    is empty, the unmerged Laplacian (no diode held) is assembled here. The
-    order is a minimum-degree elimination on the graph while that stays cheap
-    (tree-like networks); where its cliques grow (2-D grids) nested
+    ``unmerged``: its ``(tree, w)`` forest (no diode held), when the caller has it.
+
+    The order is a minimum-degree elimination on the graph while that stays
+    cheap (tree-like networks); where its cliques grow (2-D grids) nested
     dissection orders instead, and small systems keep their natural order.
     Either order is then postordered along its elimination tree.
     """
-    n = int(tree[: s.m].max(initial=-1)) + 1
-    if n != s.m:  # some slots are merged: order the unmerged Laplacian instead
+    if unmerged is not None:
+        (tree, w), n = unmerged, s.m
+    else:
         no_diodes = np.zeros(len(s.da), dtype=bool)
         tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
-        if n == 0:
-            return None
-        rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
+    if n == 0:
+        return None
+    rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
     if len(order) != n:
         if n <= NATURAL_ORDER_SIZE:
@@ -809,7 +819,7 @@ def _solution(cn, state, tol) -> Solution:
     dp, dn, theta, dnames = arrays["diode"]
     ip, in_, icur, inames = arrays["isource"]
     i_res, i_dio = currents["resistor"], currents["diode"]
-    active = [dnames[e] for e in np.flatnonzero(i_dio > tol * diode_actual + diode_rounding)]
+    active = names_at(dnames, np.flatnonzero(i_dio > tol * diode_actual + diode_rounding))
     # elementwise products summed by numpy, not BLAS dot: BLAS threads cost more than the sum here
     power = float(np.sum(i_res * (v[rp] - v[rn])) + np.sum(i_dio * (v[dp] - v[dn])))
     final_energy = K.energy(v, rp, rn, rg, ip, in_, icur)
