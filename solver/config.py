@@ -95,6 +95,21 @@ NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 #: (int32, 4 bytes each) for its numeric pass, which otherwise walks the elimination tree again.
 ROW_PATTERN_LIMIT = 2**25
 
+#: Pivots per block of the supernodal Cholesky's dense fronts; a block's trailing update is one
+#: BLAS product (``np.dot``) from SUPERNODAL_BLAS_FLOPS multiply-adds, plain loops below (a BLAS
+#: call costs about a microsecond, plain loops run at about a multiply-add per nanosecond here).
+SUPERNODAL_BLOCK = 48
+SUPERNODAL_BLAS_FLOPS = 400_000
+
+#: Predicted multiply-adds (sum of squared column counts of L, unmerged matrix) from which the
+#: polish factorises by supernodes rather than up-looking (see ``benchmarks/bench_supernodal.py``).
+SUPERNODAL_MIN_FLOPS = 2e7
+
+#: Relaxed supernodes: a column joins its child's supernode while the stored zeros stay within
+#: ``fraction`` of the supernode's stored entries, for the first ``width`` that fits (after CHOLMOD's
+#: defaults: small supernodes cost more in overhead than their zeros cost in flops).
+SUPERNODAL_RELAX = ((4, 1.0), (16, 0.8), (48, 0.1), (2**62, 0.05))
+
 #: DRN kernels (:mod:`solver.learning._drn_kernels`): multiply-adds below which a
 #: kernel call runs on the calling thread rather than on numba's pool (waking the
 #: pool costs microseconds, a small layer's update less). The result is the same

@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from solver.core._ordering import minimum_degree_order
 
 
-def symbolic_fill(n, rows, cols, order):
-    """Entries of the Cholesky factor (diagonal included) by eliminating on Python sets."""
+def symbolic_fill(n, rows, cols, order, squares=False):
+    """Entries of the Cholesky factor (diagonal included) by eliminating on Python sets;
+    with ``squares``, the sum of each column's squared count instead (its multiply-adds)."""
     adjacency = [set() for _ in range(n)]
     for i, j in zip(rows, cols):
         if i != j:
@@ -17,7 +18,7 @@ def symbolic_fill(n, rows, cols, order):
     entries = 0
     for pivot in order:
         neighbours = adjacency[pivot]
-        entries += 1 + len(neighbours)
+        entries += (1 + len(neighbours)) ** 2 if squares else 1 + len(neighbours)
         for u in neighbours:
             adjacency[u].discard(pivot)
             adjacency[u] |= neighbours - {u}
@@ -93,9 +94,10 @@ def test_postordering_keeps_the_fill_and_makes_subtrees_contiguous(n, density, s
     edges = [(i, j) for i in range(n) for j in range(i) if rng.random() < density]
     rows, cols = both_ways(edges)
     order = rng.permutation(n).astype(np.int64)
-    post = postordered(n, rows, cols, order)
+    post, flops = postordered(n, rows, cols, order)
     assert sorted(post.tolist()) == list(range(n))
     assert symbolic_fill(n, rows, cols, post) == symbolic_fill(n, rows, cols, order)
+    assert flops == symbolic_fill(n, rows, cols, order, squares=True)
     # a diagonally dominant matrix on that pattern: both orders solve it to rounding
     values = -rng.uniform(0.1, 1.0, len(rows))
     A = sp.coo_matrix((values, (rows, cols)), shape=(n, n)).tocsr()

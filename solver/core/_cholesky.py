@@ -363,7 +363,8 @@ def _cholesky_edges(n, tree, ri, rj, rg, perm):
 
 @njit(**NUMBA_OPTIONS)
 def postordered(n, rows, cols, perm):
-    """``perm`` reordered by a depth-first postorder of its elimination tree.
+    """``(order, flops)``: ``perm`` reordered by a depth-first postorder of its elimination tree,
+    and the multiply-adds of a Cholesky factorisation in that order (the sum of squared column counts).
 
     The same fill and flops (the tree is the same up to relabelling), but every
     subtree's columns become consecutive, so the numeric factorisation works on
@@ -375,6 +376,19 @@ def postordered(n, rows, cols, perm):
         pinv[perm[k]] = k
     Ap, Ai, _ = _permuted_upper(n, rows, cols, np.zeros(rows.shape[0]), pinv)
     parent = _etree(n, Ap, Ai)
+    order = etree_postorder(n, parent)
+    out = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        out[k] = perm[order[k]]
+    flops = 0.0
+    for count in _column_counts(n, Ap, Ai, parent):
+        flops += float(count) * float(count)
+    return out, flops
+
+
+@njit(**NUMBA_OPTIONS)
+def etree_postorder(n, parent):
+    """Columns in a depth-first postorder of the forest ``parent`` (children in increasing order)."""
     head = np.full(n, -1, dtype=np.int64)  # children lists, in increasing order
     nxt = np.full(n, -1, dtype=np.int64)
     for j in range(n - 1, -1, -1):
@@ -394,7 +408,7 @@ def postordered(n, rows, cols, perm):
             child = head[j]
             if child == -1:
                 top -= 1
-                out[k] = perm[j]
+                out[k] = j
                 k += 1
             else:
                 head[j] = nxt[child]  # visit this child next; the list shrinks as we go
@@ -456,6 +470,10 @@ class CholeskyFactor:
     @property
     def nnz(self) -> int:
         return int(self.Lp[-1])
+
+    def column_counts(self):
+        """Nonzeros of each column of L, diagonal included (in pivot order)."""
+        return np.diff(self.Lp)
 
     def solve(self, b):
         return _solve(self.n, self.Lp, self.Li, self.Lx, self.perm, np.asarray(b, dtype=np.float64))

@@ -66,6 +66,7 @@ class _Structure:
     dother: np.ndarray
     dupper: np.ndarray
     slot_rank: np.ndarray = None  # fill-reducing pivot rank per free slot, set by the first factorisation
+    dense_fronts: bool = False  # factorise by supernodes (set with slot_rank)
 
 
 @dataclass

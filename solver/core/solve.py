@@ -32,6 +32,7 @@ from . import _kernels as K
 from ._bordered import BorderedSolver
 from ._bulk import names_at
 from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
+from ._supernodal import SupernodalFactor
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
 from .compiled import compile_network
@@ -61,6 +62,7 @@ from ..config import (
     REFINEMENT_STEPS,
     REFINEMENT_TARGET,
     RESTART_SWEEPS,
+    SUPERNODAL_MIN_FLOPS,
     SWEEP_CHUNK,
     SWEEP_STEP_FRACTION,
     TIGHT_SLACK,
@@ -409,7 +411,7 @@ class _State:
                 if factor is None:
                     return None  # singular: a super-node with no resistor path (cannot happen after validation)
                 self.factor = (s, key, factor)
-                if isinstance(factor, CholeskyFactor):
+                if isinstance(factor, (CholeskyFactor, SupernodalFactor)):
                     self.base = (s, tree, factor, in_w.copy())
                 self.factorizations += 1
                 U = factor.solve(rhs)
@@ -646,17 +648,20 @@ def _factorize(n, structure, tree, w, cn):
     Each working set merges slots into super-nodes; a super-node takes the
     latest rank among its slots (contracting nodes of an elimination order),
     and a numba Cholesky factorises at a fraction of SuperLU's cost, reading
-    the matrix straight from the resistors. SuperLU (with pivoting) is only
-    the fallback for a matrix that rounding leaves not quite positive definite.
+    the matrix straight from the resistors: by supernodes (dense fronts, BLAS)
+    where the ordering predicts enough flops (``config.SUPERNODAL_MIN_FLOPS``,
+    2-D grids), up-looking otherwise. SuperLU (with pivoting) is only the
+    fallback for a matrix that rounding leaves not quite positive definite.
     """
     s = structure
     if s.slot_rank is None:
         # a system with as many unknowns as free slots is the unmerged one: its forest is the same
-        s.slot_rank = _slot_rank(s, cn, (tree, w) if n == s.m else None)
+        s.slot_rank, s.dense_fronts = _slot_rank(s, cn, (tree, w) if n == s.m else None)
     if s.slot_rank is not None:
+        factor_class = SupernodalFactor if s.dense_fronts else CholeskyFactor
         try:
-            return CholeskyFactor.from_resistors(n, tree, s.ri, s.rj, cn.rg,
-                                                 merged_pivot_order(tree[: s.m], s.slot_rank, n))
+            return factor_class.from_resistors(n, tree, s.ri, s.rj, cn.rg,
+                                               merged_pivot_order(tree[: s.m], s.slot_rank, n))
         except NotPositiveDefinite:
             pass  # rounding on a nearly singular matrix: let SuperLU pivot
     rows, cols, vals, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
@@ -668,7 +673,8 @@ def _factorize(n, structure, tree, w, cn):
 
 
 def _slot_rank(s, cn, unmerged=None):
-    """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian.
+    """Fill-reducing pivot rank of every free slot, from the unmerged reduced Laplacian,
+    and whether its factorisations are worth doing by supernodes (see ``_factorize``).
 
     ``unmerged``: its ``(tree, w)`` forest (no diode held), when the caller has it.
 
@@ -683,17 +689,17 @@ def _slot_rank(s, cn, unmerged=None):
         no_diodes = np.zeros(len(s.da), dtype=bool)
         tree, w, _, _, n = K.build_forest(s.m, s.da, s.dc, cn.db, no_diodes, cn.db_order)
     if n == 0:
-        return None
+        return None, False
     rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
     if len(order) != n:
         if n <= NATURAL_ORDER_SIZE:
-            return tree[: s.m].copy()  # too small for fill to matter
+            return tree[: s.m].copy(), False  # too small for fill to matter
         order = nested_dissection_order(n, rows, cols, DISSECTION_LEAF_SIZE)
-    order = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
+    order, flops = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
     pivot_rank = np.empty(n, dtype=np.int64)
     pivot_rank[order] = np.arange(n)
-    return pivot_rank[tree[: s.m]]  # slot k is its own super-node tree[k]
+    return pivot_rank[tree[: s.m]], flops >= SUPERNODAL_MIN_FLOPS  # slot k is its own super-node tree[k]
 
 
 def _border_budget(factor):
@@ -707,7 +713,7 @@ def _border_budget(factor):
     """
     if factor.nnz < BORDER_MIN_FACTOR:
         return 0
-    column = np.diff(factor.Lp).astype(np.float64)
+    column = factor.column_counts().astype(np.float64)
     flops = float(np.sum(column * column))  # not BLAS dot: its threads cost more than this sum
     size = float(factor.nnz + factor.n)
     worth = BORDER_SYMBOLIC_SOLVES + flops / (BORDER_FLOPS_PER_SOLVE * size)

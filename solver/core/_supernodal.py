@@ -1,0 +1,406 @@
+"""Supernodal multifrontal Cholesky in numba, for matrices whose factor fills in (grids).
+
+Why: the up-looking Cholesky of ``_cholesky`` makes one scalar update per
+flop through indirect indices, about 1 GFlop/s here. On a 2-D grid in
+nested-dissection order most flops fall in the dense fronts of the top
+separators. Consecutive columns of L with nested patterns (a *supernode*)
+are factorised together in a dense *front*: the original entries of those
+columns plus the children's update matrices (extend-add), a partial dense
+Cholesky whose trailing update is one BLAS product (``np.dot``) per block of
+pivots, and the front's Schur complement handed to the parent on a stack.
+
+The pivot order is first postordered along the elimination tree (same fill,
+same flops), so that every supernode's children are the top of the stack
+when it is assembled.
+
+Layers: :class:`SupernodalFactor` (the interface of ``CholeskyFactor``);
+njit drivers ``_analyse`` (postorder, supernodes, their row lists) and
+``_factorise`` (fronts), ``_solve``/``_solve_many``; dense kernels
+``_partial_cholesky`` and ``_extend_add``.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._cholesky import (NotPositiveDefinite, _column_counts, _etree, _inverse, _permuted_upper_edges,
+                        etree_postorder)
+from ..config import NUMBA_OPTIONS, SUPERNODAL_BLAS_FLOPS, SUPERNODAL_BLOCK, SUPERNODAL_RELAX
+
+# config values reach the kernels as arguments: numba's cache would keep a global's old value
+
+__all__ = ["SupernodalFactor"]
+
+
+@njit(**NUMBA_OPTIONS)
+def _lower_columns(n, Ap, Ai, Ax, newpos):
+    """Entries below the diagonal by column, and the diagonal, of the matrix relabelled by ``newpos``.
+
+    Input: the upper triangle in CSC with each column's (summed) diagonal
+    last, as ``_cholesky._permuted_upper`` writes it.
+    """
+    counts = np.zeros(n + 1, dtype=np.int64)
+    diag = np.zeros(n)
+    for j in range(n):
+        for p in range(Ap[j], Ap[j + 1]):
+            i = Ai[p]
+            if i == j:
+                diag[newpos[j]] += Ax[p]
+            else:
+                counts[min(newpos[i], newpos[j]) + 1] += 1
+    for j in range(n):
+        counts[j + 1] += counts[j]
+    fill = counts[:n].copy()
+    Ci = np.empty(counts[n], dtype=np.int64)
+    Cx = np.empty(counts[n])
+    for j in range(n):
+        for p in range(Ap[j], Ap[j + 1]):
+            i = Ai[p]
+            if i != j:
+                a, b = newpos[i], newpos[j]
+                col = min(a, b)
+                Ci[fill[col]] = max(a, b)
+                Cx[fill[col]] = Ax[p]
+                fill[col] += 1
+    return counts, Ci, Cx, diag
+
+
+@njit(**NUMBA_OPTIONS)
+def _relaxed_supernodes(n, par, counts, relax):
+    """First pivot of each supernode (and n): chains of columns, each the parent of the one before.
+
+    A chain's front holds the pattern of its top column, so its lower columns
+    store some zeros; a column joins while the zeros stay within the
+    ``relax`` budget (``config.SUPERNODAL_RELAX``) for the supernode's width (many small
+    supernodes cost more in overhead than their zeros cost in flops).
+    """
+    starts = np.empty(n + 1, dtype=np.int64)
+    ns = 0
+    true_entries = 0
+    for j in range(n):
+        joins = False
+        if j > 0 and par[j - 1] == j:
+            nc = j - starts[ns - 1] + 1
+            front = nc + counts[j] - 1
+            stored = nc * front - nc * (nc - 1) // 2
+            zeros = stored - (true_entries + counts[j])
+            for width, fraction in relax:
+                if nc <= width and zeros <= fraction * stored:
+                    joins = True
+                    break
+        if joins:
+            true_entries += counts[j]
+        else:
+            starts[ns] = j
+            ns += 1
+            true_entries = counts[j]
+    starts[ns] = n
+    return starts[: ns + 1].copy()
+
+
+@njit(**NUMBA_OPTIONS)
+def _analyse(n, Ap, Ai, Ax, relax):
+    """Symbolic analysis: postorder, supernodes and the row list of each front.
+
+    Returns ``(post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
+    front_size)``: ``post[k]`` is the k-th pivot's column in the given order; the
+    matrix relabelled by it as lower columns ``(Cp, Ci, Cx)`` plus ``diag``; supernode
+    s has pivots ``starts[s]:starts[s + 1]`` and front rows ``Sr[Sp[s]:Sp[s + 1]]``
+    (its pivots first); its children, latest first, from ``child_head[s]`` through
+    ``child_next``; its block of L at ``Loff[s]`` (pivots x front rows, row-major).
+    """
+    parent = _etree(n, Ap, Ai)
+    counts_old = _column_counts(n, Ap, Ai, parent)
+    post = etree_postorder(n, parent)
+    newpos = _inverse(post)
+    Cp, Ci, Cx, diag = _lower_columns(n, Ap, Ai, Ax, newpos)
+    par = np.full(n, -1, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        counts[newpos[j]] = counts_old[j]
+        if parent[j] >= 0:
+            par[newpos[j]] = newpos[parent[j]]
+    starts = _relaxed_supernodes(n, par, counts, relax)
+    ns = starts.shape[0] - 1
+    sn_of = np.empty(n, dtype=np.int64)
+    for s in range(ns):
+        for j in range(starts[s], starts[s + 1]):
+            sn_of[j] = s
+    child_head = np.full(ns, -1, dtype=np.int64)
+    child_next = np.full(ns, -1, dtype=np.int64)
+    for s in range(ns):  # increasing s, prepended: the latest child first, as on the stack
+        top = par[starts[s + 1] - 1]
+        if top >= 0:
+            p = sn_of[top]
+            child_next[s] = child_head[p]
+            child_head[p] = s
+    Sp = np.zeros(ns + 1, dtype=np.int64)
+    Loff = np.zeros(ns + 1, dtype=np.int64)
+    for s in range(ns):
+        F = starts[s + 1] - starts[s] + counts[starts[s + 1] - 1] - 1  # pivots, then the top's rows below
+        Sp[s + 1] = Sp[s] + F
+        Loff[s + 1] = Loff[s] + (starts[s + 1] - starts[s]) * F
+    Sr = np.empty(Sp[ns], dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    stack, stack_size, front_size = 0, 0, 0
+    for s in range(ns):
+        f, l = starts[s], starts[s + 1]
+        t = Sp[s]
+        for j in range(f, l):
+            Sr[t] = j
+            mark[j] = s
+            t += 1
+        for j in range(f, l):
+            for p in range(Cp[j], Cp[j + 1]):
+                r = Ci[p]
+                if mark[r] != s:
+                    mark[r] = s
+                    Sr[t] = r
+                    t += 1
+        c = child_head[s]
+        while c >= 0:
+            m = Sp[c + 1] - Sp[c] - (starts[c + 1] - starts[c])
+            for q in range(Sp[c + 1] - m, Sp[c + 1]):
+                r = Sr[q]
+                if mark[r] != s:
+                    mark[r] = s
+                    Sr[t] = r
+                    t += 1
+            stack -= m * m
+            c = child_next[c]
+        if t != Sp[s + 1]:
+            raise AssertionError("supernodal analysis: front rows disagree with the column counts")
+        m = Sp[s + 1] - Sp[s] - (l - f)
+        stack += m * m
+        stack_size = max(stack_size, stack)
+        front_size = max(front_size, Sp[s + 1] - Sp[s])
+    return post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size, front_size
+
+
+@njit(**NUMBA_OPTIONS)
+def _partial_cholesky(R, F, nc, block, blas_flops):
+    """Factorise the first ``nc`` pivots of the front ``R`` (F x F, upper triangle valid) in place.
+
+    Rows ``0:nc`` become those pivots' columns of L (row-major, from the
+    diagonal rightwards); ``R[nc:, nc:]`` becomes the Schur complement (upper
+    triangle valid). False when a pivot is not positive.
+    """
+    for k0 in range(0, nc, block):
+        k1 = min(k0 + block, nc)
+        for j in range(k0, k1):
+            d = R[j, j]
+            if not d > 0.0:
+                return False
+            d = np.sqrt(d)
+            R[j, j] = d
+            for i in range(j + 1, F):
+                R[j, i] /= d
+            for jj in range(j + 1, k1):
+                u = R[j, jj]
+                if u != 0.0:
+                    for i in range(jj, F):
+                        R[jj, i] -= u * R[j, i]
+        rest = F - k1
+        if rest == 0:
+            continue
+        if rest * rest * (k1 - k0) >= blas_flops:
+            P = np.ascontiguousarray(R[k0:k1, k1:F])
+            R[k1:F, k1:F] -= np.dot(P.T, P)  # both triangles: one BLAS call beats half the flops in loops
+        else:
+            for a in range(k0, k1):
+                for jj in range(k1, F):
+                    u = R[a, jj]
+                    if u != 0.0:
+                        for i in range(jj, F):
+                            R[jj, i] -= u * R[a, i]
+    return True
+
+
+@njit(**NUMBA_OPTIONS)
+def _extend_add(R, pos, rows, U, m):
+    """Add a child's update matrix ``U`` (m x m, upper triangle valid, global rows ``rows``) to R."""
+    for a in range(m):
+        pa = pos[rows[a]]
+        for b in range(a, m):
+            pb = pos[rows[b]]
+            if pa <= pb:
+                R[pa, pb] += U[a, b]
+            else:
+                R[pb, pa] += U[a, b]
+
+
+@njit(**NUMBA_OPTIONS)
+def _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
+               front_size, block, blas_flops):
+    """Numeric factorisation front by front. Returns ``(Lx, ok)``."""
+    ns = starts.shape[0] - 1
+    Lx = np.empty(Loff[ns])
+    stack = np.empty(max(stack_size, 1))
+    work = np.empty(max(front_size * front_size, 1))
+    pos = np.empty(n, dtype=np.int64)
+    top = 0
+    for s in range(ns):
+        f, l = starts[s], starts[s + 1]
+        nc = l - f
+        F = Sp[s + 1] - Sp[s]
+        rows = Sr[Sp[s]: Sp[s + 1]]
+        for t in range(F):
+            pos[rows[t]] = t
+        R = work[: F * F].reshape((F, F))
+        R[:, :] = 0.0
+        for j in range(f, l):
+            jj = j - f
+            R[jj, jj] += diag[j]
+            for p in range(Cp[j], Cp[j + 1]):
+                R[jj, pos[Ci[p]]] += Cx[p]
+        c = child_head[s]
+        while c >= 0:  # children lie on the stack latest first, the order of this list
+            m = Sp[c + 1] - Sp[c] - (starts[c + 1] - starts[c])
+            top -= m * m
+            _extend_add(R, pos, Sr[Sp[c + 1] - m: Sp[c + 1]], stack[top: top + m * m].reshape((m, m)), m)
+            c = child_next[c]
+        if not _partial_cholesky(R, F, nc, block, blas_flops):
+            return Lx, False
+        Lx[Loff[s]: Loff[s + 1]] = work[: nc * F]
+        m = F - nc
+        U = stack[top: top + m * m].reshape((m, m))
+        U[:, :] = R[nc:, nc:]
+        top += m * m
+    return Lx, True
+
+
+@njit(**NUMBA_OPTIONS)
+def _solve_many(starts, Sp, Sr, Loff, Lx, perm, B):
+    """X with A X = B for the k columns of B (n x k, C order), where ``A[perm][:, perm] = L L^T``."""
+    n, k = B.shape
+    ns = starts.shape[0] - 1
+    x = np.empty((n, k))
+    for i in range(n):
+        x[i, :] = B[perm[i], :]
+    for s in range(ns):
+        f, l = starts[s], starts[s + 1]
+        F = Sp[s + 1] - Sp[s]
+        base = Sp[s]
+        for jj in range(l - f):
+            row = Loff[s] + jj * F
+            d = Lx[row + jj]
+            j = f + jj
+            for c in range(k):
+                x[j, c] /= d
+            for t in range(jj + 1, F):
+                r = Sr[base + t]
+                v = Lx[row + t]
+                for c in range(k):
+                    x[r, c] -= v * x[j, c]
+    for s in range(ns - 1, -1, -1):
+        f, l = starts[s], starts[s + 1]
+        F = Sp[s + 1] - Sp[s]
+        base = Sp[s]
+        for jj in range(l - f - 1, -1, -1):
+            row = Loff[s] + jj * F
+            j = f + jj
+            for t in range(jj + 1, F):
+                r = Sr[base + t]
+                v = Lx[row + t]
+                for c in range(k):
+                    x[j, c] -= v * x[r, c]
+            d = Lx[row + jj]
+            for c in range(k):
+                x[j, c] /= d
+    out = np.empty((n, k))
+    for i in range(n):
+        out[perm[i], :] = x[i, :]
+    return out
+
+
+@njit(**NUMBA_OPTIONS)
+def _solve(starts, Sp, Sr, Loff, Lx, perm, b):
+    """x with A x = b, where ``A[perm][:, perm] = L L^T``."""
+    n = b.shape[0]
+    ns = starts.shape[0] - 1
+    x = np.empty(n)
+    for i in range(n):
+        x[i] = b[perm[i]]
+    for s in range(ns):
+        f, l = starts[s], starts[s + 1]
+        F = Sp[s + 1] - Sp[s]
+        base = Sp[s]
+        for jj in range(l - f):
+            row = Loff[s] + jj * F
+            j = f + jj
+            xj = x[j] / Lx[row + jj]
+            x[j] = xj
+            for t in range(jj + 1, F):
+                x[Sr[base + t]] -= Lx[row + t] * xj
+    for s in range(ns - 1, -1, -1):
+        f, l = starts[s], starts[s + 1]
+        F = Sp[s + 1] - Sp[s]
+        base = Sp[s]
+        for jj in range(l - f - 1, -1, -1):
+            row = Loff[s] + jj * F
+            j = f + jj
+            acc = x[j]
+            for t in range(jj + 1, F):
+                acc -= Lx[row + t] * x[Sr[base + t]]
+            x[j] = acc / Lx[row + jj]
+    out = np.empty(n)
+    for i in range(n):
+        out[perm[i]] = x[i]
+    return out
+
+
+class SupernodalFactor:
+    """``A[perm][:, perm] = L L^T`` by supernodes; ``perm`` is the given order postordered.
+
+    Same interface as :class:`~solver.core._cholesky.CholeskyFactor`
+    (``n``, ``perm``, ``nnz``, ``column_counts``, ``solve``, ``solve_many``).
+    Build with :meth:`from_upper` or :meth:`from_resistors`.
+
+    Raises
+    ------
+    NotPositiveDefinite
+    """
+
+    @classmethod
+    def from_upper(cls, n, Ap, Ai, Ax, perm):
+        """Factorise the matrix whose upper triangle in pivot order ``perm`` is the CSC ``(Ap, Ai, Ax)``
+        (each column's diagonal last, as ``_cholesky._permuted_upper`` writes it)."""
+        self = cls.__new__(cls)
+        (post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
+         front_size) = _analyse(n, Ap, Ai, Ax, SUPERNODAL_RELAX)
+        Lx, ok = _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff,
+                            stack_size, front_size, SUPERNODAL_BLOCK, SUPERNODAL_BLAS_FLOPS)
+        if not ok:
+            raise NotPositiveDefinite("the matrix is not positive definite")
+        self.n = n
+        self.perm = np.asarray(perm, dtype=np.int64)[post]
+        self.starts, self.Sp, self.Sr, self.Loff, self.Lx = starts, Sp, Sr, Loff, Lx
+        self._counts = None
+        return self
+
+    @classmethod
+    def from_resistors(cls, n, tree, ri, rj, rg, perm):
+        """As ``CholeskyFactor.from_resistors``: the equality-QP matrix of resistors merged by ``tree``."""
+        perm = np.asarray(perm, dtype=np.int64)
+        Ap, Ai, Ax = _permuted_upper_edges(n, tree, ri, rj, rg, _inverse(perm))
+        return cls.from_upper(n, Ap, Ai, Ax, perm)
+
+    def column_counts(self):
+        """Nonzeros of each column of L, diagonal included (in pivot order)."""
+        if self._counts is None:
+            widths = np.diff(self.starts)
+            offsets = np.arange(self.n) - np.repeat(self.starts[:-1], widths)
+            self._counts = np.repeat(np.diff(self.Sp), widths) - offsets
+        return self._counts
+
+    @property
+    def nnz(self) -> int:
+        return int(self.column_counts().sum())
+
+    def solve(self, b):
+        return _solve(self.starts, self.Sp, self.Sr, self.Loff, self.Lx, self.perm,
+                      np.asarray(b, dtype=np.float64))
+
+    def solve_many(self, B):
+        """X with A X = B for every column of the n x k array B, in one pass over the factor."""
+        return _solve_many(self.starts, self.Sp, self.Sr, self.Loff, self.Lx, self.perm,
+                           np.ascontiguousarray(B, dtype=np.float64))
