@@ -85,6 +85,20 @@ def test_mnist_subset_run_through_python_m(tmp_path):
     assert config["n_train"] == 2000 and config["layer_sizes"] == [1568, 100, 10]
 
 
+def test_curves_show_the_papers_figure_only_in_its_setting(tmp_path, monkeypatch):
+    """drn-xs EP on MNIST: the paper's 3.46 % is drawn; for BP (not the paper's EP figure) it is not."""
+    drawn = []
+    original = cli.plot_learning_curves
+    monkeypatch.setattr(cli, "plot_learning_curves", lambda *a, **k: drawn.append(original(*a, **k)))
+    common = ["train", "--model", "drn-xs", "--epochs", "1", "--data-dir", str(mnist_dir()),
+              "--limit", "200", "--test-limit", "100", "--no-progress"]
+    assert cli.main(common + ["--out", str(tmp_path / "paper")]) == 0
+    assert cli.main(common + ["--out", str(tmp_path / "other"), "--algorithm", "bp"]) == 0
+    assert "paper: 3.46 % test error after 10 epochs" in drawn[0]
+    assert not any(label.startswith("paper") for label in drawn[1])
+    assert (tmp_path / "paper" / "learning_curves.png").stat().st_size > 0
+
+
 def test_bp_algorithm_runs(tmp_path):
     out = tmp_path / "bp"
     assert cli.main(["train", "--model", "drn-digits", "--algorithm", "BP", "--epochs", "1",

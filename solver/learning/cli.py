@@ -254,8 +254,13 @@ def load_checkpoint(path, layer_sizes, seed):
     return net, epoch, state, rows
 
 
-def plot_learning_curves(rows, path, title=""):
-    """Train/test error per epoch to a PNG (matplotlib's Agg backend)."""
+def plot_learning_curves(rows, path, title="", paper=None):
+    """Train/test error per epoch to a PNG (matplotlib's Agg backend).
+
+    ``paper``: ``(test error %, epochs)`` the paper reports for this preset,
+    drawn as a dashed line across the epochs run, for comparison.
+    Returns the legend's labels.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -265,6 +270,9 @@ def plot_learning_curves(rows, path, title=""):
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     ax.plot(epochs, [r["train_error"] for r in rows], "o-", label="train (free states met in training)")
     ax.plot(epochs, [r["test_error"] for r in rows], "s-", label="test")
+    if paper is not None:
+        ax.axhline(paper[0], color="0.3", linestyle="--", linewidth=1,
+                   label=f"paper: {paper[0]:g} % test error after {paper[1]} epochs")
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
     ax.set_yscale("log")
@@ -274,10 +282,11 @@ def plot_learning_curves(rows, path, title=""):
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title)
-    ax.legend()
+    labels = [text.get_text() for text in ax.legend().get_texts()]
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return labels
 
 
 def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/out", seed=0,
@@ -324,6 +333,9 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
     else:
         net = DRN(sizes, preset.input_gain, seed=seed)
         start = 0
+    # the paper's figure applies to its own setting: EP on its dataset with its hyper-parameters
+    same_setting = algorithm == "ep" and dataset == preset.dataset and lr is None and beta is None
+    paper = (preset.paper_test_error, preset.epochs) if same_setting and preset.paper_test_error else None
     trainer = Trainer(net, algorithm=algorithm, n_iter=preset.n_iter, beta=preset.beta,
                       lr_weights=preset.lr_weights, lr_biases=preset.lr_biases, threads=threads)
     trainer.epoch = start
@@ -361,7 +373,7 @@ def train(model="drn-xs", algorithm="ep", epochs=None, data_dir=None, out="runs/
                  **{f"state_{k}": s for k, s in enumerate(trainer.state)})
         _write_metrics(out, rows)
         plot_learning_curves(rows, out / "learning_curves.png",
-                             f"{model} {algorithm.upper()} ({dataset}, seed {seed})")
+                             f"{model} {algorithm.upper()} ({dataset}, seed {seed})", paper)
     return rows
 
 
