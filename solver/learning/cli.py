@@ -276,10 +276,14 @@ def plot_learning_curves(rows, path, title="", paper=None):
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
     ax.set_yscale("log")
-    from matplotlib.ticker import FormatStrFormatter
+    from matplotlib.ticker import FormatStrFormatter, FuncFormatter
+
+    def minor_label(value, _):  # 2, 3 and 5 of each decade: every label readable over 3 decades
+        mantissa = round(value / 10 ** math.floor(math.log10(value)), 6) if value > 0 else 0
+        return f"{value:g}" if mantissa in (2, 3, 5) else ""
 
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor_label))
     ax.grid(True, which="both", alpha=0.3)
     ax.set_title(title)
     labels = [text.get_text() for text in ax.legend().get_texts()]
