@@ -24,7 +24,7 @@ from solver import solve  # noqa: E402
 from solver.circuits.generators import grid_network, random_network  # noqa: E402
 import importlib  # noqa: E402
 
-from solver.core import _cholesky  # noqa: E402
+from solver.core import _cholesky, _supernodal  # noqa: E402
 
 solve_module = importlib.import_module("solver.core.solve")
 
@@ -37,6 +37,9 @@ WRAPPED = [
     (solve_module, "merged_pivot_order", "merged order"),
     (_cholesky, "_cholesky", "factorise"),
     (_cholesky, "_cholesky_edges", "factorise"),  # the polish's factorisations, read from the resistors
+    (_supernodal, "_permuted_upper_edges", "supernodal matrix"),
+    (_supernodal, "_analyse", "supernodal analysis"),
+    (_supernodal, "_factorise", "factorise"),  # supernodal numeric (grids)
     (solve_module, "_refine", "refine"),
     (solve_module, "_preconditioned_cg", "pcg"),
     (solve_module, "_certify", "certificate"),

@@ -95,10 +95,12 @@ NUMBA_OPTIONS = dict(cache=True, nogil=True, fastmath=False)
 #: (int32, 4 bytes each) for its numeric pass, which otherwise walks the elimination tree again.
 ROW_PATTERN_LIMIT = 2**25
 
-#: Pivots per block of the supernodal Cholesky's dense fronts; a block's trailing update is one
-#: BLAS product (``np.dot``) from SUPERNODAL_BLAS_FLOPS multiply-adds, plain loops below (a BLAS
-#: call costs about a microsecond, plain loops run at about a multiply-add per nanosecond here).
+#: Pivots per block of the supernodal Cholesky's dense fronts (eliminated by plain loops) and per
+#: panel (the trailing matrix is updated once per panel); an update is one BLAS product
+#: (``np.dot``) from SUPERNODAL_BLAS_FLOPS multiply-adds, plain loops below (a BLAS call costs about
+#: a microsecond, plain loops run at about a multiply-add per nanosecond here).
 SUPERNODAL_BLOCK = 48
+SUPERNODAL_PANEL = 256
 SUPERNODAL_BLAS_FLOPS = 400_000
 
 #: Predicted multiply-adds (sum of squared column counts of L, unmerged matrix) from which the
