@@ -286,42 +286,48 @@ def _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff
 
 @njit(**NUMBA_OPTIONS)
 def _solve_many(starts, Sp, Sr, Loff, Lx, perm, B):
-    """X with A X = B for the k columns of B (n x k, C order), where ``A[perm][:, perm] = L L^T``."""
+    """X with A X = B for the k columns of B (n x k, C order), where ``A[perm][:, perm] = L L^T``.
+
+    Each supernode gathers its front's rows into a dense ``F x k`` block,
+    solves and updates it with contiguous loops, and scatters it back: the
+    indirect addressing is once per front row, not once per entry of L.
+    """
     n, k = B.shape
     ns = starts.shape[0] - 1
     x = np.empty((n, k))
     for i in range(n):
         x[i, :] = B[perm[i], :]
+    y = np.empty((max(1, np.max(np.diff(Sp)) if ns else 1), k))
     for s in range(ns):
-        f, l = starts[s], starts[s + 1]
-        F = Sp[s + 1] - Sp[s]
-        base = Sp[s]
-        for jj in range(l - f):
-            row = Loff[s] + jj * F
-            d = Lx[row + jj]
-            j = f + jj
+        nc, F, base = starts[s + 1] - starts[s], Sp[s + 1] - Sp[s], Sp[s]
+        L = Lx[Loff[s]: Loff[s + 1]].reshape((nc, F))
+        for t in range(F):
+            y[t, :] = x[Sr[base + t], :]
+        for jj in range(nc):
+            d = L[jj, jj]
             for c in range(k):
-                x[j, c] /= d
+                y[jj, c] /= d
             for t in range(jj + 1, F):
-                r = Sr[base + t]
-                v = Lx[row + t]
+                v = L[jj, t]
                 for c in range(k):
-                    x[r, c] -= v * x[j, c]
+                    y[t, c] -= v * y[jj, c]
+        for t in range(F):
+            x[Sr[base + t], :] = y[t, :]
     for s in range(ns - 1, -1, -1):
-        f, l = starts[s], starts[s + 1]
-        F = Sp[s + 1] - Sp[s]
-        base = Sp[s]
-        for jj in range(l - f - 1, -1, -1):
-            row = Loff[s] + jj * F
-            j = f + jj
+        nc, F, base = starts[s + 1] - starts[s], Sp[s + 1] - Sp[s], Sp[s]
+        L = Lx[Loff[s]: Loff[s + 1]].reshape((nc, F))
+        for t in range(F):
+            y[t, :] = x[Sr[base + t], :]
+        for jj in range(nc - 1, -1, -1):
             for t in range(jj + 1, F):
-                r = Sr[base + t]
-                v = Lx[row + t]
+                v = L[jj, t]
                 for c in range(k):
-                    x[j, c] -= v * x[r, c]
-            d = Lx[row + jj]
+                    y[jj, c] -= v * y[t, c]
+            d = L[jj, jj]
             for c in range(k):
-                x[j, c] /= d
+                y[jj, c] /= d
+        for t in range(nc):
+            x[Sr[base + t], :] = y[t, :]
     out = np.empty((n, k))
     for i in range(n):
         out[perm[i], :] = x[i, :]
@@ -330,34 +336,37 @@ def _solve_many(starts, Sp, Sr, Loff, Lx, perm, B):
 
 @njit(**NUMBA_OPTIONS)
 def _solve(starts, Sp, Sr, Loff, Lx, perm, b):
-    """x with A x = b, where ``A[perm][:, perm] = L L^T``."""
+    """x with A x = b, where ``A[perm][:, perm] = L L^T`` (dense per front, as ``_solve_many``)."""
     n = b.shape[0]
     ns = starts.shape[0] - 1
     x = np.empty(n)
     for i in range(n):
         x[i] = b[perm[i]]
+    y = np.empty(max(1, np.max(np.diff(Sp)) if ns else 1))
     for s in range(ns):
-        f, l = starts[s], starts[s + 1]
-        F = Sp[s + 1] - Sp[s]
-        base = Sp[s]
-        for jj in range(l - f):
-            row = Loff[s] + jj * F
-            j = f + jj
-            xj = x[j] / Lx[row + jj]
-            x[j] = xj
+        nc, F, base = starts[s + 1] - starts[s], Sp[s + 1] - Sp[s], Sp[s]
+        L = Lx[Loff[s]: Loff[s + 1]].reshape((nc, F))
+        for t in range(F):
+            y[t] = x[Sr[base + t]]
+        for jj in range(nc):
+            yj = y[jj] / L[jj, jj]
+            y[jj] = yj
             for t in range(jj + 1, F):
-                x[Sr[base + t]] -= Lx[row + t] * xj
+                y[t] -= L[jj, t] * yj
+        for t in range(F):
+            x[Sr[base + t]] = y[t]
     for s in range(ns - 1, -1, -1):
-        f, l = starts[s], starts[s + 1]
-        F = Sp[s + 1] - Sp[s]
-        base = Sp[s]
-        for jj in range(l - f - 1, -1, -1):
-            row = Loff[s] + jj * F
-            j = f + jj
-            acc = x[j]
+        nc, F, base = starts[s + 1] - starts[s], Sp[s + 1] - Sp[s], Sp[s]
+        L = Lx[Loff[s]: Loff[s + 1]].reshape((nc, F))
+        for t in range(F):
+            y[t] = x[Sr[base + t]]
+        for jj in range(nc - 1, -1, -1):
+            acc = y[jj]
             for t in range(jj + 1, F):
-                acc -= Lx[row + t] * x[Sr[base + t]]
-            x[j] = acc / Lx[row + jj]
+                acc -= L[jj, t] * y[t]
+            y[jj] = acc / L[jj, jj]
+        for t in range(nc):
+            x[Sr[base + t]] = y[t]
     out = np.empty(n)
     for i in range(n):
         out[perm[i]] = x[i]
