@@ -105,7 +105,7 @@ SUPERNODAL_BLAS_FLOPS = 400_000
 
 #: Predicted multiply-adds (sum of squared column counts of L, unmerged matrix) from which the
 #: polish factorises by supernodes rather than up-looking (see ``benchmarks/bench_supernodal.py``).
-SUPERNODAL_MIN_FLOPS = 2e7
+SUPERNODAL_MIN_FLOPS = 5e6
 
 #: Relaxed supernodes: a column joins its child's supernode while the stored zeros stay within
 #: ``fraction`` of the supernode's stored entries, for the first ``width`` that fits (after CHOLMOD's

@@ -163,7 +163,7 @@ def test_cold_solves_by_supernodes_match_quadprog(seed, supernodal_everywhere):
 
 def test_grids_choose_supernodes_and_random_networks_do_not():
     """The switch reads the ordering's predicted flops: a 2-D grid fills in, a tree-like network hardly."""
-    grid = solve(grid_network(150, 150, seed=1))
+    grid = solve(grid_network(100, 100, seed=1))
     tree_like = solve(random_network(20000, seed=1))
     assert grid.warm.structure.dense_fronts and grid.converged
     assert not tree_like.warm.structure.dense_fronts and tree_like.converged
