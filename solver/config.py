@@ -107,6 +107,10 @@ SUPERNODAL_BLAS_FLOPS = 400_000
 #: polish factorises by supernodes rather than up-looking (see ``benchmarks/bench_supernodal.py``).
 SUPERNODAL_MIN_FLOPS = 5e6
 
+#: Largest supernodal factor (L, update stack and largest front, bytes) allocated: beyond it the
+#: solve raises MemoryError naming the size (3-D meshes fill in far more than 2-D grids).
+FACTOR_MAX_BYTES = 8 * 2**30
+
 #: Relaxed supernodes: a column joins its child's supernode while the stored zeros stay within
 #: ``fraction`` of the supernode's stored entries, for the first ``width`` that fits (after CHOLMOD's
 #: defaults: small supernodes cost more in overhead than their zeros cost in flops).

@@ -134,6 +134,16 @@ def test_not_positive_definite_is_refused():
         factorise(A, np.arange(3))
 
 
+def test_a_factor_over_the_memory_budget_is_refused_before_allocation(monkeypatch):
+    from solver import config
+
+    rng = np.random.default_rng(3)
+    A = spd_matrix(rng, 200, 0.05)
+    monkeypatch.setattr(config, "FACTOR_MAX_BYTES", 1000)
+    with pytest.raises(MemoryError, match=r"200-unknown system needs .* GiB .*FACTOR_MAX_BYTES"):
+        factorise(A, np.arange(200))
+
+
 @pytest.fixture
 def supernodal_everywhere(monkeypatch):
     """Factorise every equality QP by supernodes; record the factors made."""

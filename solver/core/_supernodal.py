@@ -24,6 +24,7 @@ from numba import njit
 
 from ._cholesky import (NotPositiveDefinite, _column_counts, _etree, _inverse, _permuted_upper_edges,
                         etree_postorder)
+from .. import config
 from ..config import NUMBA_OPTIONS, SUPERNODAL_BLAS_FLOPS, SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_RELAX
 
 # config values reach the kernels as arguments: numba's cache would keep a global's old value
@@ -392,6 +393,12 @@ class SupernodalFactor:
         self = cls.__new__(cls)
         (post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
          front_size) = _analyse(n, Ap, Ai, Ax, SUPERNODAL_RELAX)
+        needed = 8 * (int(Loff[-1]) + int(stack_size) + int(front_size) ** 2)
+        if needed > config.FACTOR_MAX_BYTES:  # checked before the numeric pass allocates it
+            raise MemoryError(
+                f"the Cholesky factor of this {n:,}-unknown system needs {needed / 2**30:.1f} GiB "
+                f"(L {8 * int(Loff[-1]) / 2**30:.1f} GiB, fronts up to {int(front_size):,} rows), "
+                f"over config.FACTOR_MAX_BYTES = {config.FACTOR_MAX_BYTES / 2**30:.1f} GiB")
         Lx, ok = _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff,
                             stack_size, front_size, SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_BLAS_FLOPS)
         if not ok:
