@@ -107,6 +107,14 @@ SUPERNODAL_BLAS_FLOPS = 400_000
 #: polish factorises by supernodes rather than up-looking (see ``benchmarks/bench_supernodal.py``).
 SUPERNODAL_MIN_FLOPS = 5e6
 
+#: Subtrees per thread that the multi-threaded supernodal factorisation may cut the elimination tree
+#: into (more: better balance, more of the top of the tree left to one thread).
+SUPERNODAL_SUBTREES = 4
+
+#: Front work (multiply-adds plus assembly, see ``_supernodal._front_work``) from which the supernodal
+#: factorisation uses numba's threads: below it, starting them costs more than they save.
+SUPERNODAL_THREAD_WORK = 2e8
+
 #: Largest supernodal factor (L, update stack and largest front, bytes) allocated: beyond it the
 #: solve raises MemoryError naming the size (3-D meshes fill in far more than 2-D grids).
 FACTOR_MAX_BYTES = 8 * 2**30

@@ -144,6 +144,48 @@ def test_a_factor_over_the_memory_budget_is_refused_before_allocation(monkeypatc
         factorise(A, np.arange(200))
 
 
+def test_threads_give_the_same_factor_bit_for_bit(monkeypatch):
+    """Subtrees on 1, 2 or 3 threads, then their ancestors: the same operations per front, the same bits."""
+    from solver.core import _supernodal
+
+    monkeypatch.setattr(_supernodal, "SUPERNODAL_THREAD_WORK", 0.0)
+    rng = np.random.default_rng(11)
+    side = 40  # a grid Laplacian in nested-dissection order: a bushy elimination tree
+    index = np.arange(side * side).reshape(side, side)
+    rows = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    cols = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    g = rng.uniform(0.5, 2.0, len(rows))
+    A = sp.coo_matrix((-g, (rows, cols)), shape=(side * side,) * 2)
+    A = (A + A.T + sp.diags(np.abs(A + A.T).sum(axis=1).A1 + 0.01)).tocoo()
+    from solver.core._dissection import nested_dissection_order
+
+    both = A.row != A.col
+    order = nested_dissection_order(side * side, A.row[both].astype(np.int64), A.col[both].astype(np.int64), 16)
+    n = side * side
+    Ap, Ai, Ax = _permuted_upper(n, A.row.astype(np.int64), A.col.astype(np.int64), A.data, _inverse(order))
+    factors = [SupernodalFactor.from_upper(n, Ap, Ai, Ax, order, threads=t) for t in (1, 2, 3)]
+    for f in factors[1:]:
+        assert np.array_equal(f.Lx, factors[0].Lx) and np.array_equal(f.perm, factors[0].perm)
+    b = rng.standard_normal(n)
+    assert np.abs(factors[2].solve(b) - np.linalg.solve(A.toarray(), b)).max() <= 1e-10
+
+
+def test_the_cut_covers_every_supernode_once():
+    from solver.core._supernodal_threads import split_subtrees
+
+    rng = np.random.default_rng(2)
+    n = 600
+    A = spd_matrix(rng, n, 0.004)
+    _, (Ap, Ai, Ax) = factorise(A, rng.permutation(n))
+    analysis = _analyse(n, Ap, Ai, Ax, SUPERNODAL_RELAX)
+    starts, Sp, child_head, child_next = analysis[5], analysis[6], analysis[8], analysis[9]
+    for threads in (2, 3, 4):
+        roots, owner, first, serial = split_subtrees(starts, Sp, child_head, child_next, threads, 4 * threads)
+        covered = np.concatenate([np.arange(f, r + 1) for f, r in zip(first, roots)] + [serial])
+        assert sorted(covered.tolist()) == list(range(len(starts) - 1))
+        assert set(owner.tolist()) <= set(range(threads))
+
+
 @pytest.fixture
 def supernodal_everywhere(monkeypatch):
     """Factorise every equality QP by supernodes; record the factors made."""

@@ -19,13 +19,15 @@ njit drivers ``_analyse`` (postorder, supernodes, their row lists) and
 ``_partial_cholesky`` and ``_extend_add``.
 """
 
+import numba
 import numpy as np
 from numba import njit
 
 from ._cholesky import (NotPositiveDefinite, _column_counts, _etree, _inverse, _permuted_upper_edges,
                         etree_postorder)
 from .. import config
-from ..config import NUMBA_OPTIONS, SUPERNODAL_BLAS_FLOPS, SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_RELAX
+from ..config import (NUMBA_OPTIONS, SUPERNODAL_BLAS_FLOPS, SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_RELAX,
+                      SUPERNODAL_SUBTREES, SUPERNODAL_THREAD_WORK)
 
 # config values reach the kernels as arguments: numba's cache would keep a global's old value
 
@@ -246,42 +248,63 @@ def _extend_add(R, pos, rows, U, m):
 
 
 @njit(**NUMBA_OPTIONS)
+def _front(s, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx, stack, top, work, pos,
+           saved, saved_at, block, panel, blas_flops):
+    """Assemble supernode ``s``'s front, factorise its pivots into ``Lx``, push its update on ``stack``.
+
+    A child's update matrix is read from ``saved[saved_at[c]:]`` when
+    ``saved_at[c] >= 0`` (a subtree factorised by another thread), otherwise
+    popped from ``stack`` (where the children lie latest first, the order of
+    the child list). Returns the new top of the stack, or -1 if a pivot is not positive.
+    """
+    f, l = starts[s], starts[s + 1]
+    nc = l - f
+    F = Sp[s + 1] - Sp[s]
+    rows = Sr[Sp[s]: Sp[s + 1]]
+    for t in range(F):
+        pos[rows[t]] = t
+    R = work[: F * F].reshape((F, F))
+    R[:, :] = 0.0
+    for j in range(f, l):
+        jj = j - f
+        R[jj, jj] += diag[j]
+        for p in range(Cp[j], Cp[j + 1]):
+            R[jj, pos[Ci[p]]] += Cx[p]
+    c = child_head[s]
+    while c >= 0:
+        m = Sp[c + 1] - Sp[c] - (starts[c + 1] - starts[c])
+        if saved_at[c] >= 0:
+            U = saved[saved_at[c]: saved_at[c] + m * m].reshape((m, m))
+        else:
+            top -= m * m
+            U = stack[top: top + m * m].reshape((m, m))
+        _extend_add(R, pos, Sr[Sp[c + 1] - m: Sp[c + 1]], U, m)
+        c = child_next[c]
+    if not _partial_cholesky(R, F, nc, block, panel, blas_flops):
+        return -1
+    Lx[Loff[s]: Loff[s + 1]] = work[: nc * F]
+    m = F - nc
+    U = stack[top: top + m * m].reshape((m, m))
+    U[:, :] = R[nc:, nc:]
+    return top + m * m
+
+
+@njit(**NUMBA_OPTIONS)
 def _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
                front_size, block, panel, blas_flops):
-    """Numeric factorisation front by front. Returns ``(Lx, ok)``."""
+    """Numeric factorisation front by front, on one thread. Returns ``(Lx, ok)``."""
     ns = starts.shape[0] - 1
     Lx = np.empty(Loff[ns])
     stack = np.empty(max(stack_size, 1))
     work = np.empty(max(front_size * front_size, 1))
     pos = np.empty(n, dtype=np.int64)
+    no_saved, saved_at = np.empty(0), np.full(ns, -1, dtype=np.int64)
     top = 0
     for s in range(ns):
-        f, l = starts[s], starts[s + 1]
-        nc = l - f
-        F = Sp[s + 1] - Sp[s]
-        rows = Sr[Sp[s]: Sp[s + 1]]
-        for t in range(F):
-            pos[rows[t]] = t
-        R = work[: F * F].reshape((F, F))
-        R[:, :] = 0.0
-        for j in range(f, l):
-            jj = j - f
-            R[jj, jj] += diag[j]
-            for p in range(Cp[j], Cp[j + 1]):
-                R[jj, pos[Ci[p]]] += Cx[p]
-        c = child_head[s]
-        while c >= 0:  # children lie on the stack latest first, the order of this list
-            m = Sp[c + 1] - Sp[c] - (starts[c + 1] - starts[c])
-            top -= m * m
-            _extend_add(R, pos, Sr[Sp[c + 1] - m: Sp[c + 1]], stack[top: top + m * m].reshape((m, m)), m)
-            c = child_next[c]
-        if not _partial_cholesky(R, F, nc, block, panel, blas_flops):
+        top = _front(s, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx, stack, top,
+                     work, pos, no_saved, saved_at, block, panel, blas_flops)
+        if top < 0:
             return Lx, False
-        Lx[Loff[s]: Loff[s + 1]] = work[: nc * F]
-        m = F - nc
-        U = stack[top: top + m * m].reshape((m, m))
-        U[:, :] = R[nc:, nc:]
-        top += m * m
     return Lx, True
 
 
@@ -374,6 +397,41 @@ def _solve(starts, Sp, Sr, Loff, Lx, perm, b):
     return out
 
 
+def _front_work(starts, Sp):
+    """Multiply-adds of the fronts, plus their assembly (what ``split_subtrees`` balances)."""
+    F = np.diff(Sp).astype(np.float64)
+    return float(np.sum(F * F * (np.diff(starts) + 1)))
+
+
+_blas_threads = None
+
+
+def _one_blas_thread():
+    """A context that holds BLAS to one thread: the fronts' products then sum in the same order
+    whatever the thread counts (OpenBLAS blocks its sums by its thread count), and numba's
+    threads do not compete with BLAS's for the cores."""
+    global _blas_threads
+    if _blas_threads is None:
+        import scipy.linalg.cython_blas  # noqa: F401 - the BLAS numba calls, loaded before it is looked up
+        from threadpoolctl import ThreadpoolController
+
+        _blas_threads = ThreadpoolController()
+    return _blas_threads.limit(limits=1, user_api="blas")
+
+
+def _factorise_on_threads(args, threads):
+    """Subtrees on ``threads`` numba threads, then their ancestors on this one."""
+    from ._supernodal_threads import factorise_ancestors, factorise_subtrees, split_subtrees
+
+    starts, Sp, child_head, child_next = args[5], args[6], args[8], args[9]
+    roots, owner, first, serial = split_subtrees(starts, Sp, child_head, child_next, threads,
+                                                 SUPERNODAL_SUBTREES * threads)
+    Lx, saved, saved_at, ok = factorise_subtrees(*args, roots, owner, first, threads)
+    if ok:
+        ok = factorise_ancestors(*args, serial, Lx, saved, saved_at)
+    return Lx, ok
+
+
 class SupernodalFactor:
     """``A[perm][:, perm] = L L^T`` by supernodes; ``perm`` is the given order postordered.
 
@@ -387,9 +445,13 @@ class SupernodalFactor:
     """
 
     @classmethod
-    def from_upper(cls, n, Ap, Ai, Ax, perm):
+    def from_upper(cls, n, Ap, Ai, Ax, perm, threads=None):
         """Factorise the matrix whose upper triangle in pivot order ``perm`` is the CSC ``(Ap, Ai, Ax)``
-        (each column's diagonal last, as ``_cholesky._permuted_upper`` writes it)."""
+        (each column's diagonal last, as ``_cholesky._permuted_upper`` writes it).
+
+        ``threads``: independent subtrees factorised at once (default: numba's
+        thread count); the factor is the same, bit for bit, for every count.
+        """
         self = cls.__new__(cls)
         (post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
          front_size) = _analyse(n, Ap, Ai, Ax, SUPERNODAL_RELAX)
@@ -399,8 +461,14 @@ class SupernodalFactor:
                 f"the Cholesky factor of this {n:,}-unknown system needs {needed / 2**30:.1f} GiB "
                 f"(L {8 * int(Loff[-1]) / 2**30:.1f} GiB, fronts up to {int(front_size):,} rows), "
                 f"over config.FACTOR_MAX_BYTES = {config.FACTOR_MAX_BYTES / 2**30:.1f} GiB")
-        Lx, ok = _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff,
-                            stack_size, front_size, SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_BLAS_FLOPS)
+        threads = numba.get_num_threads() if threads is None else int(threads)
+        args = (n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size, front_size,
+                SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_BLAS_FLOPS)
+        with _one_blas_thread():
+            if threads > 1 and _front_work(starts, Sp) >= SUPERNODAL_THREAD_WORK:
+                Lx, ok = _factorise_on_threads(args, threads)
+            else:
+                Lx, ok = _factorise(*args)
         if not ok:
             raise NotPositiveDefinite("the matrix is not positive definite")
         self.n = n
@@ -410,11 +478,11 @@ class SupernodalFactor:
         return self
 
     @classmethod
-    def from_resistors(cls, n, tree, ri, rj, rg, perm):
+    def from_resistors(cls, n, tree, ri, rj, rg, perm, threads=None):
         """As ``CholeskyFactor.from_resistors``: the equality-QP matrix of resistors merged by ``tree``."""
         perm = np.asarray(perm, dtype=np.int64)
         Ap, Ai, Ax = _permuted_upper_edges(n, tree, ri, rj, rg, _inverse(perm))
-        return cls.from_upper(n, Ap, Ai, Ax, perm)
+        return cls.from_upper(n, Ap, Ai, Ax, perm, threads)
 
     def column_counts(self):
         """Nonzeros of each column of L, diagonal included (in pivot order)."""
