@@ -8,8 +8,10 @@ Then whole cold solves with the switch forced each way (``SUPERNODAL_MIN_FLOPS``
 0 or infinite), alternating. The predicted multiply-adds are what the
 switch reads (``config.SUPERNODAL_MIN_FLOPS``).
 
-BLAS runs on ``--blas-threads`` threads (default 1, as Clarabel in
-``bench_solver.py``: set before numpy loads).
+BLAS runs on one thread (the supernodal kernel holds it there itself) and the
+kernels above on one numba thread. A second table times the supernodal
+factorisations of ``--thread-cases`` on 1 and on 2 numba threads (wall
+clock, alternating) and checks that both give the same factor, bit for bit.
 
 Run:  nice python benchmarks/bench_supernodal.py [--cases grid:100 grid:316 random:10000 ...]
 """
@@ -22,22 +24,14 @@ import pathlib
 import sys
 
 
-def _blas_threads_from_argv():
-    for k, arg in enumerate(sys.argv):
-        if arg == "--blas-threads" and k + 1 < len(sys.argv):
-            return sys.argv[k + 1]
-        if arg.startswith("--blas-threads="):
-            return arg.split("=", 1)[1]
-    return "1"
-
-
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = _blas_threads_from_argv()
+    os.environ[_var] = "1"  # before numpy loads: Clarabel and up-looking run on one thread too
 
 import importlib  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -107,13 +101,16 @@ def cpu(fn, *args):
 
 
 def compare_factorisations(records, repeats):
+    for args in records[:1]:  # first calls: kernels from numba's cache, BLAS's thread controller
+        CholeskyFactor.from_resistors(*args).solve(np.zeros(args[0]))
+        SupernodalFactor.from_resistors(*args, 1).solve(np.zeros(args[0]))
     up, sn, up_solve, sn_solve = [], [], [], []
     for _ in range(repeats):
         totals = [0.0, 0.0, 0.0, 0.0]
         for args in records:
             t, c = cpu(CholeskyFactor.from_resistors, *args)
             totals[0] += t
-            t, f = cpu(SupernodalFactor.from_resistors, *args)
+            t, f = cpu(SupernodalFactor.from_resistors, *args, 1)
             totals[1] += t
             b = np.random.default_rng(0).standard_normal(args[0])
             totals[2] += cpu(c.solve, b)[0]
@@ -123,6 +120,20 @@ def compare_factorisations(records, repeats):
         up_solve.append(totals[2])
         sn_solve.append(totals[3])
     return [statistics.median(x) * 1e3 for x in (up, sn, up_solve, sn_solve)]
+
+
+def compare_threads(records, repeats):
+    """Wall seconds of the solve's supernodal factorisations on 1 and 2 threads, and whether they agree."""
+    walls = {1: [], 2: []}
+    same = True
+    for _ in range(repeats):
+        factors = {}
+        for threads in walls:
+            start = time.perf_counter()
+            factors[threads] = [SupernodalFactor.from_resistors(*args, threads) for args in records]
+            walls[threads].append(time.perf_counter() - start)
+        same &= all(np.array_equal(a.Lx, b.Lx) for a, b in zip(factors[1], factors[2]))
+    return statistics.median(walls[1]), statistics.median(walls[2]), same
 
 
 def compare_solves(net, repeats):
@@ -146,10 +157,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--blas-threads", default="1")
+    parser.add_argument("--thread-cases", nargs="*", default=["grid:316", "grid:1000"])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results_supernodal.md"))
     args = parser.parse_args()
     machine = describe()
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # the kernels' comparison and the cold solves on one thread
     rows = []
     for case in args.cases:
         net, nodes = build(case)
@@ -163,10 +176,20 @@ def main():
                f"{cold_up:.1f} | {cold_sn:.1f} | {cold_up / cold_sn:.2f}x | {certified} |")
         print(row, flush=True)
         rows.append(row)
+    numba.set_num_threads(previous_threads)
+    thread_rows = []
+    for case in args.thread_cases if previous_threads >= 2 else []:
+        net, nodes = build(case)
+        records, _ = recorded_matrices(net)
+        SupernodalFactor.from_resistors(*records[-1], 2)  # compile the threaded kernels
+        one, two, same = compare_threads(records, max(1, args.repeats // 2))
+        row = f"| {case.split(':')[0]} | {nodes} | {len(records)} | {one:.2f} | {two:.2f} | {one / two:.2f}x | {same} |"
+        print(row, flush=True)
+        thread_rows.append(row)
     text = [
         "# Supernodal against up-looking Cholesky (issue 14)",
         "",
-        f"Machine: {machine}. BLAS threads: {args.blas_threads}. CPU medians of {args.repeats} alternating runs.",
+        f"Machine: {machine}. BLAS and numba on one thread. CPU medians of {args.repeats} alternating runs.",
         "",
         "Predicted multiply-adds: the sum of squared column counts of the first factorisation (the",
         "diode-free start); the switch (`config.SUPERNODAL_MIN_FLOPS` = "
@@ -178,6 +201,13 @@ def main():
         "speed-up | certified |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "Numba threads (wall clock, medians of alternating runs; every supernodal factorisation of one cold",
+        "solve, summed; BLAS on one thread in both):",
+        "",
+        "| network | nodes | factorisations | 1 thread (s) | 2 threads (s) | speed-up | same factor, bit for bit |",
+        "|---|---|---|---|---|---|---|",
+        *(thread_rows or ["| (not run: fewer than 2 threads) | | | | | | |"]),
         "",
     ]
     pathlib.Path(args.out).write_text("\n".join(text))
