@@ -191,6 +191,7 @@ def supernodal_everywhere(monkeypatch):
     """Factorise every equality QP by supernodes; record the factors made."""
     monkeypatch.setattr(solve_module, "SUPERNODAL_MIN_FLOPS", 0.0)
     monkeypatch.setattr(solve_module, "NATURAL_ORDER_SIZE", 0)  # small grids too get an ordering
+    monkeypatch.setattr(solve_module, "MIN_DEGREE_WORK", 0)  # ... by nested dissection, which the switch reads
     made = []
     original = SupernodalFactor.from_resistors.__func__
 

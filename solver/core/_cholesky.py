@@ -363,8 +363,7 @@ def _cholesky_edges(n, tree, ri, rj, rg, perm):
 
 @njit(**NUMBA_OPTIONS)
 def postordered(n, rows, cols, perm):
-    """``(order, flops)``: ``perm`` reordered by a depth-first postorder of its elimination tree,
-    and the multiply-adds of a Cholesky factorisation in that order (the sum of squared column counts).
+    """``perm`` reordered by a depth-first postorder of its elimination tree.
 
     The same fill and flops (the tree is the same up to relabelling), but every
     subtree's columns become consecutive, so the numeric factorisation works on
@@ -380,10 +379,17 @@ def postordered(n, rows, cols, perm):
     out = np.empty(n, dtype=np.int64)
     for k in range(n):
         out[k] = perm[order[k]]
+    return out
+
+
+@njit(**NUMBA_OPTIONS)
+def cholesky_flops(n, rows, cols, perm):
+    """Multiply-adds of a Cholesky factorisation in pivot order ``perm``: the sum of squared column counts."""
+    Ap, Ai, _ = _permuted_upper(n, rows, cols, np.zeros(rows.shape[0]), _inverse(perm))
     flops = 0.0
-    for count in _column_counts(n, Ap, Ai, parent):
+    for count in _column_counts(n, Ap, Ai, _etree(n, Ap, Ai)):
         flops += float(count) * float(count)
-    return out, flops
+    return flops
 
 
 @njit(**NUMBA_OPTIONS)

@@ -31,7 +31,7 @@ from . import _compensated as C
 from . import _kernels as K
 from ._bordered import BorderedSolver
 from ._bulk import names_at
-from ._cholesky import CholeskyFactor, NotPositiveDefinite, postordered
+from ._cholesky import CholeskyFactor, NotPositiveDefinite, cholesky_flops, postordered
 from ._supernodal import SupernodalFactor
 from ._dissection import nested_dissection_order
 from ._ordering import merged_pivot_order, minimum_degree_order
@@ -633,8 +633,9 @@ class _State:
             lam, r = currents
             imbalance = r.copy()
             flow = np.maximum(lam, 0.0)
-            np.add.at(imbalance, s.da, flow)
-            np.add.at(imbalance, s.dc, -flow)
+            # a trace figure only: bincount (a fraction of np.add.at's cost) may round it differently
+            imbalance += np.bincount(s.da, flow, minlength=len(imbalance))
+            imbalance -= np.bincount(s.dc, flow, minlength=len(imbalance))
             imbalance = imbalance[: s.m]
         self.residuals.append(float(np.max(np.abs(imbalance), initial=0.0)))
         self.phases.append(1)
@@ -692,14 +693,16 @@ def _slot_rank(s, cn, unmerged=None):
         return None, False
     rows, cols, _, _ = K.assemble_reduced(tree, w, n, s.ri, s.rj, cn.rg, cn.rk, cn.f)
     order, _ = minimum_degree_order(n, rows, cols, MIN_DEGREE_WORK * len(rows))
+    dense_fronts = False  # minimum degree finishing within its budget means little fill
     if len(order) != n:
         if n <= NATURAL_ORDER_SIZE:
             return tree[: s.m].copy(), False  # too small for fill to matter
         order = nested_dissection_order(n, rows, cols, DISSECTION_LEAF_SIZE)
-    order, flops = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
+        dense_fronts = cholesky_flops(n, rows, cols, order) >= SUPERNODAL_MIN_FLOPS
+    order = postordered(n, rows, cols, order)  # same fill, subtrees contiguous: fewer cache misses
     pivot_rank = np.empty(n, dtype=np.int64)
     pivot_rank[order] = np.arange(n)
-    return pivot_rank[tree[: s.m]], flops >= SUPERNODAL_MIN_FLOPS  # slot k is its own super-node tree[k]
+    return pivot_rank[tree[: s.m]], dense_fronts  # slot k is its own super-node tree[k]
 
 
 def _border_budget(factor):
