@@ -195,6 +195,8 @@ def main():
         "diode-free start); the switch (`config.SUPERNODAL_MIN_FLOPS` = "
         f"{solve_module.SUPERNODAL_MIN_FLOPS:.0e}) reads the same number for the unmerged matrix.",
         "Factorisations: all of one cold solve's equality QPs, each factorised by both kernels (summed).",
+        "Cold solves with the switch forced each way; on networks that minimum degree orders (the random ones) the",
+        "switch is never consulted, so both cold-solve columns there run up-looking.",
         "",
         "| network | nodes | predicted multiply-adds | switch picks | factorisations | up-looking (ms) | supernodal (ms) | "
         "speed-up | one solve each, up / super (ms) | cold solve, up-looking (ms) | cold solve, supernodal (ms) | "

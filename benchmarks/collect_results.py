@@ -10,6 +10,7 @@ import pathlib
 HERE = pathlib.Path(__file__).resolve().parent
 PARTS = [
     ("results_solver.md", "Solver: `solve` against Clarabel (issue 2)", "bench_solver.py"),
+    ("results_supernodal.md", "Solver: supernodal against up-looking Cholesky (issue 14)", "bench_supernodal.py"),
     ("results_spice.md", "Netlists: `solve` against ngspice (issue 3)", "bench_spice.py"),
     ("results_drn.md", "Deep resistive networks on MNIST (issue 4)", "bench_drn.py"),
     ("results_latency.md", "Explorer latency (issue 5)", "bench_latency.py"),
