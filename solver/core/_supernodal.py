@@ -6,8 +6,10 @@ nested-dissection order most flops fall in the dense fronts of the top
 separators. Consecutive columns of L with nested patterns (a *supernode*)
 are factorised together in a dense *front*: the original entries of those
 columns plus the children's update matrices (extend-add), a partial dense
-Cholesky whose trailing update is one BLAS product (``np.dot``) per block of
+Cholesky whose trailing update is one BLAS product (``np.dot``) per panel of
 pivots, and the front's Schur complement handed to the parent on a stack.
+Large factors run independent subtrees on numba's threads
+(``_supernodal_threads``).
 
 The pivot order is first postordered along the elimination tree (same fill,
 same flops), so that every supernode's children are the top of the stack
@@ -455,13 +457,14 @@ class SupernodalFactor:
         self = cls.__new__(cls)
         (post, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
          front_size) = _analyse(n, Ap, Ai, Ax, SUPERNODAL_RELAX)
-        needed = 8 * (int(Loff[-1]) + int(stack_size) + int(front_size) ** 2)
+        threads = numba.get_num_threads() if threads is None else int(threads)
+        # L, and per thread a stack, a front and a row map
+        needed = 8 * (int(Loff[-1]) + max(1, threads) * (int(stack_size) + int(front_size) ** 2 + n))
         if needed > config.FACTOR_MAX_BYTES:  # checked before the numeric pass allocates it
             raise MemoryError(
                 f"the Cholesky factor of this {n:,}-unknown system needs {needed / 2**30:.1f} GiB "
                 f"(L {8 * int(Loff[-1]) / 2**30:.1f} GiB, fronts up to {int(front_size):,} rows), "
                 f"over config.FACTOR_MAX_BYTES = {config.FACTOR_MAX_BYTES / 2**30:.1f} GiB")
-        threads = numba.get_num_threads() if threads is None else int(threads)
         args = (n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size, front_size,
                 SUPERNODAL_BLOCK, SUPERNODAL_PANEL, SUPERNODAL_BLAS_FLOPS)
         with _one_blas_thread():
