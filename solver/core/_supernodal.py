@@ -292,22 +292,32 @@ def _front(s, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx
 
 
 @njit(**NUMBA_OPTIONS)
+def _factorise_fronts(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
+                      front_size, block, panel, blas_flops, order, Lx, saved, saved_at):
+    """Factorise the supernodes ``order`` (increasing) into ``Lx`` on this thread; see ``_front``
+    for ``saved``. Returns False if a pivot is not positive."""
+    stack = np.empty(max(stack_size, 1))
+    work = np.empty(max(front_size * front_size, 1))
+    pos = np.empty(n, dtype=np.int64)
+    top = 0
+    for k in range(order.shape[0]):
+        top = _front(order[k], Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx, stack, top,
+                     work, pos, saved, saved_at, block, panel, blas_flops)
+        if top < 0:
+            return False
+    return True
+
+
+@njit(**NUMBA_OPTIONS)
 def _factorise(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
                front_size, block, panel, blas_flops):
     """Numeric factorisation front by front, on one thread. Returns ``(Lx, ok)``."""
     ns = starts.shape[0] - 1
     Lx = np.empty(Loff[ns])
-    stack = np.empty(max(stack_size, 1))
-    work = np.empty(max(front_size * front_size, 1))
-    pos = np.empty(n, dtype=np.int64)
-    no_saved, saved_at = np.empty(0), np.full(ns, -1, dtype=np.int64)
-    top = 0
-    for s in range(ns):
-        top = _front(s, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx, stack, top,
-                     work, pos, no_saved, saved_at, block, panel, blas_flops)
-        if top < 0:
-            return Lx, False
-    return Lx, True
+    ok = _factorise_fronts(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
+                           front_size, block, panel, blas_flops, np.arange(ns), Lx, np.empty(0),
+                           np.full(ns, -1, dtype=np.int64))
+    return Lx, ok
 
 
 @njit(**NUMBA_OPTIONS)
@@ -423,14 +433,14 @@ def _one_blas_thread():
 
 def _factorise_on_threads(args, threads):
     """Subtrees on ``threads`` numba threads, then their ancestors on this one."""
-    from ._supernodal_threads import factorise_ancestors, factorise_subtrees, split_subtrees
+    from ._supernodal_threads import factorise_subtrees, split_subtrees
 
     starts, Sp, child_head, child_next = args[5], args[6], args[8], args[9]
     roots, owner, first, serial = split_subtrees(starts, Sp, child_head, child_next, threads,
                                                  SUPERNODAL_SUBTREES * threads)
     Lx, saved, saved_at, ok = factorise_subtrees(*args, roots, owner, first, threads)
     if ok:
-        ok = factorise_ancestors(*args, serial, Lx, saved, saved_at)
+        ok = _factorise_fronts(*args, serial, Lx, saved, saved_at)
     return Lx, ok
 
 

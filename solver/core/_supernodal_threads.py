@@ -11,8 +11,8 @@ thread, so the factor is bit-identical for every thread count.
 
 Layers: ``split_subtrees`` (the cut, in numba, once per factorisation),
 ``factorise_subtrees`` (the parallel driver over ``_supernodal._front``; BLAS
-is held to one thread meanwhile, see ``SupernodalFactor``) and
-``factorise_ancestors``.
+is held to one thread meanwhile, see ``SupernodalFactor``); the ancestors
+then go through ``_supernodal._factorise_fronts``.
 """
 
 import numpy as np
@@ -129,19 +129,3 @@ def factorise_subtrees(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_ne
             if ok[t]:
                 saved[saved_at[roots[k]]: saved_at[roots[k]] + top] = stack[:top]
     return Lx, saved, saved_at, np.all(ok)
-
-
-@njit(**NUMBA_OPTIONS)
-def factorise_ancestors(n, Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, stack_size,
-                        front_size, block, panel, blas_flops, serial, Lx, saved, saved_at):
-    """Factorise the supernodes ``serial`` (the subtrees' ancestors) into ``Lx``, on this thread."""
-    stack = np.empty(max(stack_size, 1))
-    work = np.empty(max(front_size * front_size, 1))
-    pos = np.empty(n, dtype=np.int64)
-    top = 0
-    for k in range(serial.shape[0]):
-        top = _front(serial[k], Cp, Ci, Cx, diag, starts, Sp, Sr, child_head, child_next, Loff, Lx, stack, top,
-                     work, pos, saved, saved_at, block, panel, blas_flops)
-        if top < 0:
-            return False
-    return True
